@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run down test lint unit bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the local stack (Kafka, peers, workers) and print where everything listens.
+run: install
+	$(BIN)/q2c dev up
+
+down: install
+	$(BIN)/q2c dev down
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Lint, type-check, check the schemas, run every test (integration tests start real servers).
+test: lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench
+
+## Re-resolve requirements.lock after changing dependencies in pyproject.toml.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .q2c .mypy_cache .ruff_cache .pytest_cache

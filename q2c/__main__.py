@@ -1,0 +1,3 @@
+from q2c.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""The `q2c` command line: one entry point, a sub-command per task."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from q2c.cli.dev import dev
+from q2c.cli.worker import status, worker
+from q2c.devstack.errors import DevStackError
+from q2c.telemetry import redact
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="q2c")
+def cli() -> None:
+    """q2c keeps a CRM and an ERP in step across the quote-to-cash cycle.
+
+    Configuration comes from Q2C_* environment variables (nested with __, e.g.
+    Q2C_KAFKA__BOOTSTRAP=broker:9092) and the optional config file named by Q2C_CONFIG.
+    """
+
+
+cli.add_command(dev)
+cli.add_command(worker)
+cli.add_command(status)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except DevStackError as exc:
+        click.echo(f"q2c: {redact(str(exc))}", err=True)
+        sys.exit(1)

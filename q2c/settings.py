@@ -1,0 +1,120 @@
+"""Typed configuration.
+
+Values come from, in order of precedence: keyword arguments, environment variables with the
+``Q2C_`` prefix (nested with ``__``, e.g. ``Q2C_KAFKA__BOOTSTRAP``), a TOML or JSON config
+file named by ``Q2C_CONFIG``, and the defaults below. Secrets are ``SecretStr`` so they never
+print; :meth:`KafkaSettings.client_kwargs` is the only place they are revealed, to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+
+
+class KafkaSettings(BaseModel):
+    """How to reach the Kafka cluster q2c reads from and writes to."""
+
+    bootstrap: str = Field(
+        default="",
+        description="host:port[,host:port]; empty means the local broker of `q2c dev up`.",
+    )
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    topic_prefix: str = Field(default="q2c", description="Prefix of every topic q2c creates.")
+    replication_factor: int = Field(default=1, ge=1)
+    partitions: int = Field(default=6, ge=1)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka clients (the only place the password is revealed)."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            if self.sasl_password is not None:
+                kwargs["sasl_plain_password"] = self.sasl_password.get_secret_value()
+        return kwargs
+
+
+class DevSettings(BaseModel):
+    """The local stack started by `q2c dev up`."""
+
+    state_dir: Path = Field(default=Path(".q2c"), description="Where stack.json and logs go.")
+    cache_dir: Path = Field(
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "q2c"
+        ),
+        description="Downloaded jars and virtual environments, reused between runs.",
+    )
+    kafka_version: str = "4.0.1"
+    kafka_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+
+
+class TelemetrySettings(BaseModel):
+    service_name: str = "q2c"
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP endpoint, e.g. http://collector:4318; none = off."
+    )
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+
+class WorkerSettings(BaseModel):
+    app_id: str = "q2c"
+    data_dir: Path = Field(default=Path(".q2c/worker"), description="RocksDB table state.")
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    web_host: str = "127.0.0.1"
+
+
+class _FileSource(InitSettingsSource):
+    """Reads the optional config file named by Q2C_CONFIG (TOML or JSON)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        path = os.environ.get("Q2C_CONFIG")
+        data: dict[str, Any] = {}
+        if path:
+            raw = Path(path).read_bytes()
+            data = tomllib.loads(raw.decode()) if path.endswith(".toml") else json.loads(raw)
+        super().__init__(settings_cls, data)
+
+
+class Settings(BaseSettings):
+    """All of q2c's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="Q2C_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    dev: DevSettings = DevSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls), file_secret_settings)

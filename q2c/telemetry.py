@@ -1,0 +1,90 @@
+"""Structured logs and OpenTelemetry tracing.
+
+Log records are JSON lines. Anything that looks like a credential (a bearer token, a
+password or token field, a URL's user:password part) is masked before it is written, so a
+secret that slips into an exception message still does not reach the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from q2c.settings import TelemetrySettings
+
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(bearer|session|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 ***"),
+    (
+        re.compile(
+            r"(?i)([\"']?(?:password|passwd|secret|token|api[_-]?key|access[_-]?token|"
+            r"client[_-]?secret|authorization)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,;}&]+"
+        ),
+        r"\1***",
+    ),
+    (re.compile(r"(?i)(\w+://[^/\s:@]+:)[^@\s/]+@"), r"\1***@"),
+    (re.compile(r"bcrm_pat_[A-Za-z0-9_-]+"), "bcrm_pat_***"),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with credentials masked."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    _STANDARD = frozenset(vars(logging.makeLogRecord({})))
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        for key, value in vars(record).items():
+            if key not in self._STANDARD and not key.startswith("_"):
+                payload[key] = redact(str(value)) if isinstance(value, str) else value
+        if record.exc_info:
+            payload["exc"] = redact(self.formatException(record.exc_info))
+        return orjson.dumps(payload, default=str).decode()
+
+
+class RedactingTextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(settings: TelemetrySettings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            RedactingTextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+
+
+def configure_tracing(settings: TelemetrySettings) -> None:
+    """Install the global tracer provider; export over OTLP/HTTP when an endpoint is set."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
+    if settings.otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = settings.otlp_endpoint.rstrip("/") + "/v1/traces"
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    trace.set_tracer_provider(provider)

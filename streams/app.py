@@ -1,0 +1,75 @@
+"""The Faust application: built from typed settings, with health, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from q2c.settings import Settings
+
+
+def broker_urls(bootstrap: str) -> list[str]:
+    hosts = [h.strip() for h in bootstrap.split(",") if h.strip()]
+    if not hosts:
+        raise ValueError("kafka.bootstrap is empty: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`")
+    return [f"kafka://{h}" for h in hosts]
+
+
+def _credentials(settings: Settings) -> Any:
+    kafka = settings.kafka
+    if kafka.sasl_mechanism and kafka.sasl_password is not None:
+        ssl_context = None
+        if kafka.security_protocol == "SASL_SSL":
+            import ssl
+
+            ssl_context = ssl.create_default_context()
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password.get_secret_value(),
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=ssl_context,
+        )
+    if kafka.security_protocol == "SSL":
+        import ssl
+
+        return faust.SSLCredentials(ssl.create_default_context())
+    return None
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app for ``settings``; agents and tables are registered on it by the caller."""
+    app = faust.App(
+        settings.worker.app_id,
+        broker=broker_urls(settings.kafka.bootstrap),
+        broker_credentials=_credentials(settings),
+        store="rocksdb://",
+        datadir=str(settings.worker.data_dir),
+        web_host=settings.worker.web_host,
+        web_port=settings.worker.web_port,
+        web_in_thread=False,
+        topic_partitions=settings.kafka.partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        stream_wait_empty=True,
+        consumer_auto_offset_reset="earliest",
+    )
+
+    @app.page("/q2c/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    @app.page("/q2c/ready")
+    async def ready(web: Any, request: Any) -> Any:
+        # Faust starts its web server only after table recovery has completed.
+        if app.rebalancing:
+            return web.json({"status": "rebalancing"}, status=503)
+        return web.json({"status": "ready"})
+
+    @app.page("/q2c/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    return app
