@@ -1,0 +1,61 @@
+"""The real Kafka broker under the integration tests: one per test session, unique topics
+per test. The jars come from Maven Central through the same code as `q2c dev up`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from q2c.devstack.kafka import KafkaBroker, ensure_jars
+from q2c.settings import Settings
+
+TopicFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    settings = Settings()
+    libs = ensure_jars(settings.dev.cache_dir, settings.dev.kafka_version)
+    broker = KafkaBroker(libs=libs, data_dir=Path(tmp_path_factory.mktemp("kafka")))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker) -> str:
+    return kafka_broker.bootstrap
+
+
+@pytest.fixture
+async def topic_factory(kafka_bootstrap: str) -> AsyncIterator[TopicFactory]:
+    """Creates topics with names unique to the test: ``await topic_factory("orders")``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+
+    async def create(
+        name: str = "t", partitions: int = 1, config: dict[str, str] | None = None
+    ) -> str:
+        topic = f"test-{name}-{uuid.uuid4().hex[:10]}"
+        await admin.create_topics(
+            [
+                NewTopic(
+                    topic,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs=config or {},
+                )
+            ]
+        )
+        return topic
+
+    try:
+        yield create
+    finally:
+        await admin.close()
