@@ -1,0 +1,158 @@
+"""Commands to a target system, and the results sinks publish after applying them.
+
+A command goes to the command topic of its target system, keyed by the target entity. Its
+``idempotency_key`` is the same every time the same change asks for the same effect (see
+:func:`idempotency_key`), so a sink that sees it twice applies it once. A
+:class:`CommandResult` carries the ids the target assigned; the xref table is filled from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from schemas.base import Contract
+from schemas.entities import (
+    Contact,
+    Customer,
+    EntityKind,
+    ExternalIds,
+    InvoiceStatus,
+    Item,
+    Quote,
+    SalesOrderState,
+)
+from schemas.types import Money, NonEmptyStr, UtcDateTime
+
+IdempotencyKey = NonEmptyStr
+
+
+def idempotency_key(*parts: str) -> str:
+    """A stable key from the parts that identify an intended effect.
+
+    Typically the command kind, the target system, the entity id and the fingerprint of
+    the change that caused it: the same change replayed gives the same key.
+    """
+    if not parts:
+        raise ValueError("an idempotency key needs at least one part")
+    joined = "\x1f".join(parts).encode()
+    return hashlib.sha256(joined).hexdigest()
+
+
+class Command(Contract):
+    """Fields every command has. Subclasses add the payload."""
+
+    idempotency_key: IdempotencyKey
+    target_system: NonEmptyStr = Field(description="The system that applies the command.")
+    issued_at: UtcDateTime
+    caused_by: str | None = Field(
+        default=None, description="Fingerprint of the change that led to this command."
+    )
+
+
+class UpsertCustomer(Command):
+    """Create the customer in the target, or update it if it exists (by natural key)."""
+
+    schema_subject: ClassVar[str] = "upsert_customer"
+    schema_version: ClassVar[int] = 1
+
+    customer: Customer
+
+
+class UpsertContact(Command):
+    schema_subject: ClassVar[str] = "upsert_contact"
+    schema_version: ClassVar[int] = 1
+
+    contact: Contact
+
+
+class UpsertItem(Command):
+    schema_subject: ClassVar[str] = "upsert_item"
+    schema_version: ClassVar[int] = 1
+
+    item: Item
+
+
+class CreateSalesOrder(Command):
+    """Turn a validated quote into a sales order; ``reference`` is the natural key."""
+
+    schema_subject: ClassVar[str] = "create_sales_order"
+    schema_version: ClassVar[int] = 1
+
+    reference: NonEmptyStr = Field(description="The CRM deal id; the sink looks it up first.")
+    quote: Quote
+
+
+class UpdateDealFinancialStatus(Command):
+    """Write the ERP's view of a deal (order, invoicing, payment) back to the CRM."""
+
+    schema_subject: ClassVar[str] = "update_deal_financial_status"
+    schema_version: ClassVar[int] = 1
+
+    deal: ExternalIds
+    order_number: str | None = None
+    order_state: SalesOrderState | None = None
+    invoice_status: InvoiceStatus
+    invoiced: Money
+    paid: Money
+    outstanding: Money
+    as_of: UtcDateTime
+
+
+class UpdateAccountBalance(Command):
+    """Write a customer's outstanding and overdue balance back to the CRM."""
+
+    schema_subject: ClassVar[str] = "update_account_balance"
+    schema_version: ClassVar[int] = 1
+
+    account: ExternalIds
+    outstanding: Money
+    overdue: Money
+    as_of: UtcDateTime
+
+
+class SyncStatus(StrEnum):
+    SYNCED = "synced"
+    PENDING_APPROVAL = "pending_approval"
+    WAITING = "waiting"
+    REJECTED = "rejected"
+
+
+class ReportSyncStatus(Command):
+    """Show a record's sync status in the CRM, with a readable message when it is held."""
+
+    schema_subject: ClassVar[str] = "report_sync_status"
+    schema_version: ClassVar[int] = 1
+
+    entity: EntityKind
+    record: ExternalIds
+    status: SyncStatus
+    message: str = ""
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+class CommandResult(Contract):
+    """What a sink did with one command, and the ids the target system now uses."""
+
+    schema_subject: ClassVar[str] = "command_result"
+    schema_version: ClassVar[int] = 1
+
+    idempotency_key: IdempotencyKey
+    command: NonEmptyStr = Field(description="Subject of the command, e.g. 'upsert_customer'.")
+    target_system: NonEmptyStr
+    entity: EntityKind
+    outcome: Outcome
+    ids: ExternalIds | None = Field(
+        default=None, description="The entity's ids after the command (None when it failed)."
+    )
+    message: str = ""
+    completed_at: UtcDateTime

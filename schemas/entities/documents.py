@@ -1,0 +1,222 @@
+"""The quote-to-cash documents: quote, sales order, invoice, credit memo (each with lines)
+and payment (applied to invoices).
+
+Every amount in a document is in the document's currency; the validators refuse a document
+that mixes currencies, so rules downstream can add amounts without checking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from schemas.base import Contract
+from schemas.entities.identity import ExternalIds
+from schemas.types import CurrencyCode, ExactDecimal, Frozen, Money, NonEmptyStr, UtcDateTime
+
+
+class DocumentLine(Frozen):
+    """One line of a quote, order, invoice or credit memo."""
+
+    line_no: int = Field(ge=1)
+    item: ExternalIds | None = Field(default=None, description="None for a free-text line.")
+    sku: str | None = None
+    description: str | None = None
+    quantity: ExactDecimal
+    unit_price: Money
+    discount_percent: ExactDecimal = Field(default=Decimal(0), ge=0, le=100)
+    amount: Money = Field(description="Net amount of the line, after discount, before tax.")
+
+
+def _check_currency(currency: str, amounts: Iterable[Money | None], what: str) -> None:
+    for money in amounts:
+        if money is not None and money.currency != currency:
+            raise ValueError(f"{what} has an amount in {money.currency}, not {currency}")
+
+
+def _check_lines(currency: str, lines: tuple[DocumentLine, ...]) -> None:
+    numbers = [line.line_no for line in lines]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("line numbers must be unique")
+    for line in lines:
+        _check_currency(currency, (line.unit_price, line.amount), f"line {line.line_no}")
+
+
+class QuoteStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class Quote(Contract):
+    """A quote (a CRM deal with line items, or an ERP quotation)."""
+
+    schema_subject: ClassVar[str] = "quote"
+    schema_version: ClassVar[int] = 1
+
+    ids: ExternalIds
+    number: str | None = None
+    customer: ExternalIds
+    currency: CurrencyCode
+    status: QuoteStatus = QuoteStatus.DRAFT
+    stage: str | None = Field(default=None, description="The CRM pipeline stage, verbatim.")
+    valid_until: date | None = None
+    lines: tuple[DocumentLine, ...] = ()
+    total: Money
+    updated_at: UtcDateTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Quote:
+        _check_currency(self.currency, (self.total,), "quote")
+        _check_lines(self.currency, self.lines)
+        return self
+
+
+class SalesOrderState(StrEnum):
+    DRAFT = "draft"
+    QUOTATION = "quotation"
+    CONFIRMED = "confirmed"
+    PROCESSING = "processing"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class InvoiceStatus(StrEnum):
+    """How far an order has been invoiced and paid."""
+
+    NONE = "none"
+    PENDING = "pending"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+
+
+class SalesOrder(Contract):
+    """A sales order in the ERP."""
+
+    schema_subject: ClassVar[str] = "sales_order"
+    schema_version: ClassVar[int] = 1
+
+    ids: ExternalIds
+    number: str | None = None
+    reference: str | None = Field(default=None, description="The CRM deal id, as natural key.")
+    customer: ExternalIds
+    quote: ExternalIds | None = None
+    currency: CurrencyCode
+    state: SalesOrderState
+    invoice_status: InvoiceStatus = InvoiceStatus.NONE
+    order_date: date | None = None
+    lines: tuple[DocumentLine, ...] = ()
+    untaxed: Money
+    tax: Money
+    total: Money
+    updated_at: UtcDateTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SalesOrder:
+        _check_currency(self.currency, (self.untaxed, self.tax, self.total), "sales order")
+        _check_lines(self.currency, self.lines)
+        return self
+
+
+class InvoiceState(StrEnum):
+    DRAFT = "draft"
+    VALIDATED = "validated"
+    POSTED = "posted"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class Invoice(Contract):
+    """A customer invoice."""
+
+    schema_subject: ClassVar[str] = "invoice"
+    schema_version: ClassVar[int] = 1
+
+    ids: ExternalIds
+    number: str | None = None
+    customer: ExternalIds
+    sales_order: ExternalIds | None = None
+    currency: CurrencyCode
+    state: InvoiceState
+    invoice_date: date | None = None
+    due_date: date | None = None
+    lines: tuple[DocumentLine, ...] = ()
+    untaxed: Money
+    tax: Money
+    total: Money
+    amount_due: Money = Field(description="What is still to be paid.")
+    updated_at: UtcDateTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Invoice:
+        amounts = (self.untaxed, self.tax, self.total, self.amount_due)
+        _check_currency(self.currency, amounts, "invoice")
+        _check_lines(self.currency, self.lines)
+        return self
+
+
+class CreditMemo(Contract):
+    """A credit note against a customer, usually crediting one invoice."""
+
+    schema_subject: ClassVar[str] = "credit_memo"
+    schema_version: ClassVar[int] = 1
+
+    ids: ExternalIds
+    number: str | None = None
+    customer: ExternalIds
+    credited_invoice: ExternalIds | None = None
+    currency: CurrencyCode
+    state: InvoiceState
+    issue_date: date | None = None
+    reason: str | None = None
+    lines: tuple[DocumentLine, ...] = ()
+    untaxed: Money
+    tax: Money
+    total: Money
+    updated_at: UtcDateTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CreditMemo:
+        _check_currency(self.currency, (self.untaxed, self.tax, self.total), "credit memo")
+        _check_lines(self.currency, self.lines)
+        return self
+
+
+class PaymentApplication(Frozen):
+    """The part of a payment applied to one invoice."""
+
+    invoice: ExternalIds
+    amount: Money
+
+
+class Payment(Contract):
+    """A customer payment and the invoices it settles."""
+
+    schema_subject: ClassVar[str] = "payment"
+    schema_version: ClassVar[int] = 1
+
+    ids: ExternalIds
+    customer: ExternalIds
+    amount: Money
+    received_on: date
+    method: str | None = None
+    reference: NonEmptyStr | None = None
+    applications: tuple[PaymentApplication, ...] = ()
+    updated_at: UtcDateTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Payment:
+        currency = self.amount.currency
+        _check_currency(currency, (a.amount for a in self.applications), "payment")
+        applied = sum((a.amount.amount for a in self.applications), start=Decimal(0))
+        if applied > self.amount.amount:
+            raise ValueError(f"applications total {applied}, more than the payment")
+        return self
