@@ -1,0 +1,153 @@
+"""The HTTP client every connector shares: timeouts, retries with backoff and jitter,
+Retry-After, a rate limit per system, and errors classified in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from connectors.base.errors import ConnectorError, ErrorKind, ErrorResolution, resolve_http_status
+from connectors.base.retry import RateLimiter, RetryPolicy, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body) if self.body else None
+
+
+ErrorInterpreter = Callable[[HttpResponse], ErrorResolution | None]
+"""A system's own reading of an error response (e.g. an error code in the body); None
+falls back to the status-code table."""
+
+
+@dataclass
+class HttpClient:
+    """One peer system's API. Create it inside a running event loop; ``close()`` it."""
+
+    system: str
+    base_url: str
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    limiter: RateLimiter | None = None
+    resolutions: Mapping[int, ErrorResolution] | None = None
+    interpret: ErrorInterpreter | None = None
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    _session: aiohttp.ClientSession | None = field(default=None, init=False)
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                json_serialize=lambda obj: orjson.dumps(obj).decode(),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> HttpResponse:
+        """The response of a successful call; a :class:`ConnectorError` otherwise, after
+        retrying retriable failures as ``retry`` allows."""
+        policy = retry or self.retry
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        merged = {**self.default_headers, **(headers or {})}
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter is not None:
+                await self.limiter.acquire()
+            try:
+                error = await self._once(method, url, json, data, params, merged)
+            except ConnectorError as exc:
+                error = exc
+            if isinstance(error, HttpResponse):
+                return error
+            if not error.retriable or attempt >= policy.max_attempts:
+                raise error
+            wait = policy.delay(attempt, error.retry_after)
+            if error.retry_after is not None and self.limiter is not None:
+                self.limiter.pause(error.retry_after)
+            log.warning(
+                "retrying %s %s in %.2fs (attempt %d/%d): %s",
+                method,
+                self._scrub(path),
+                wait,
+                attempt,
+                policy.max_attempts,
+                error.describe(),
+            )
+            await asyncio.sleep(wait)
+
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        json: Any,
+        data: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+    ) -> HttpResponse | ConnectorError:
+        try:
+            async with self.session.request(
+                method, url, json=json, data=data, params=params, headers=headers
+            ) as reply:
+                response = HttpResponse(reply.status, dict(reply.headers), await reply.read())
+        except TimeoutError:
+            return ConnectorError(ErrorKind.RETRIABLE, "the request timed out", system=self.system)
+        except aiohttp.ClientError as exc:
+            return ConnectorError(
+                ErrorKind.RETRIABLE,
+                f"connection failed: {type(exc).__name__}",
+                system=self.system,
+                detail=self._scrub(str(exc)),
+            )
+        if response.status < 400:
+            return response
+        return self.error_of(response)
+
+    def error_of(self, response: HttpResponse) -> ConnectorError:
+        """The classified error for a failed response."""
+        resolution = (self.interpret(response) if self.interpret else None) or resolve_http_status(
+            response.status, self.resolutions
+        )
+        body = self._scrub(response.body[:2000].decode("utf-8", "replace"))
+        return ConnectorError(
+            resolution.kind,
+            resolution.message,
+            system=self.system,
+            status=response.status,
+            detail=body,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )

@@ -1,0 +1,105 @@
+"""Writing to Kafka from connectors: change events, results and dead letters.
+
+Every send waits for the broker's acknowledgement (acks=all, idempotent producer) before
+the caller moves a cursor or commits an offset past what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from q2c.topics import Topics
+from q2c.tracing import Headers, tracer, with_trace_headers
+from schemas import CODEC, Contract, DeadLetter, RawChange
+
+log = logging.getLogger(__name__)
+
+
+def change_key(change: RawChange) -> bytes:
+    """Changes of one record share a key, so they stay in order on one partition."""
+    return f"{change.object}/{change.record_id}".encode()
+
+
+class Publisher:
+    """One acknowledged producer for a connector."""
+
+    def __init__(self, client_kwargs: dict[str, Any], topics: Topics) -> None:
+        self.topics = topics
+        self._producer = AIOKafkaProducer(
+            **client_kwargs, acks="all", enable_idempotence=True, linger_ms=5
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(
+        self, topic: str, key: bytes | None, message: Contract, headers: Headers | None = None
+    ) -> None:
+        await self._producer.send_and_wait(
+            topic, key=key, value=CODEC.encode(message), headers=headers or []
+        )
+
+    async def publish_changes(self, changes: Sequence[RawChange]) -> None:
+        """Publish ``changes`` to their system's raw topic; returns when all are acknowledged.
+
+        Each change starts its own trace: the poll is the first hop of the change's journey.
+        """
+        pending: list[asyncio.Future[Any]] = []
+        for change in changes:
+            with tracer.start_as_current_span(
+                f"poll {change.system}",
+                attributes={
+                    "q2c.system": change.system,
+                    "q2c.object": change.object,
+                    "q2c.record_id": change.record_id,
+                    "q2c.operation": str(change.operation),
+                },
+            ):
+                pending.append(
+                    await self._producer.send(
+                        self.topics.raw(change.system),
+                        key=change_key(change),
+                        value=CODEC.encode(change),
+                        headers=with_trace_headers(),
+                    )
+                )
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        log.warning(
+            "dead letter from %s: %s", letter.stage, letter.reason, extra={"stage": letter.stage}
+        )
+        await self.send(self.topics.dead_letter, None, letter, with_trace_headers())
+
+    async def reject(
+        self,
+        *,
+        stage: str,
+        error: BaseException,
+        payload: bytes | None,
+        key: bytes | None = None,
+        reason: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        """Send what could not be processed to the dead-letter topic with the reason."""
+        await self.dead_letter(
+            DeadLetter.of(
+                payload=payload,
+                error=error,
+                stage=stage,
+                failed_at=datetime.now(UTC),
+                key=key,
+                reason=reason,
+                attempts=attempts,
+            )
+        )

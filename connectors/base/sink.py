@@ -1,0 +1,166 @@
+"""What a sink is, and the loop that runs one.
+
+A :class:`Sink` applies one command to its system idempotently: it looks the target up by
+natural key before creating, so the same command applied twice leaves one record. The
+:class:`SinkRunner` consumes the system's command topic and, for each command, retries
+retriable failures with backoff (never giving up on them), sends permanent failures to the
+dead-letter topic with the reason, publishes a :class:`CommandResult`, and commits the
+offset only after that result or dead letter was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.base.publish import Publisher
+from connectors.base.retry import RetryPolicy
+from q2c.tracing import span_from_headers, with_trace_headers
+from schemas import (
+    CODEC,
+    Command,
+    CommandResult,
+    DecodeError,
+    EntityKind,
+    Outcome,
+    ReportSyncStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Sink(ABC):
+    system: ClassVar[str]
+
+    @abstractmethod
+    async def apply(self, command: Command) -> CommandResult:
+        """Apply ``command``; raise :class:`ConnectorError` when it cannot be applied."""
+
+
+_ENTITY_OF_COMMAND = {
+    "upsert_customer": EntityKind.CUSTOMER,
+    "upsert_contact": EntityKind.CONTACT,
+    "upsert_item": EntityKind.ITEM,
+    "create_sales_order": EntityKind.SALES_ORDER,
+    "update_deal_financial_status": EntityKind.QUOTE,
+    "update_account_balance": EntityKind.CUSTOMER,
+}
+
+
+def entity_of(command: Command) -> EntityKind:
+    """The kind of entity a command acts on."""
+    if isinstance(command, ReportSyncStatus):
+        return command.entity
+    return _ENTITY_OF_COMMAND[command.schema_subject]
+
+
+def failed_result(command: Command, system: str, reason: str) -> CommandResult:
+    entity = entity_of(command)
+    return CommandResult(
+        idempotency_key=command.idempotency_key,
+        command=command.schema_subject,
+        target_system=system,
+        entity=entity,
+        outcome=Outcome.FAILED,
+        message=reason,
+        completed_at=datetime.now(UTC),
+    )
+
+
+class SinkRunner:
+    def __init__(
+        self,
+        sink: Sink,
+        publisher: Publisher,
+        client_kwargs: dict[str, Any],
+        group_id: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.sink = sink
+        self.publisher = publisher
+        self.topics = publisher.topics
+        self.retry = retry or RetryPolicy(max_attempts=1_000_000, max_delay=60.0)
+        self._consumer = AIOKafkaConsumer(
+            self.topics.commands(sink.system),
+            **client_kwargs,
+            group_id=group_id or f"{self.topics.prefix}-sink-{sink.system}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+
+    @property
+    def stage(self) -> str:
+        return f"sink.{self.sink.system}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self._consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=50)
+                for tp, records in batches.items():
+                    for record in records:
+                        await self.handle(record)
+                        await self._consumer.commit(
+                            {TopicPartition(tp.topic, tp.partition): record.offset + 1}
+                        )
+        finally:
+            await self._consumer.stop()
+
+    async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            command = CODEC.decode(record.value or b"")
+            if not isinstance(command, Command):
+                raise DecodeError(f"{command.schema_subject} is not a command")
+        except DecodeError as exc:
+            await self.publisher.reject(
+                stage=f"{self.stage}.decode", error=exc, payload=record.value, key=record.key
+            )
+            return
+        with span_from_headers(
+            f"apply {command.schema_subject}",
+            record.headers,
+            {"q2c.system": self.sink.system, "q2c.idempotency_key": command.idempotency_key},
+        ):
+            result = await self._apply_with_retries(command, record)
+            await self.publisher.send(
+                self.topics.results(self.sink.system), record.key, result, with_trace_headers()
+            )
+
+    async def _apply_with_retries(
+        self, command: Command, record: ConsumerRecord[bytes, bytes]
+    ) -> CommandResult:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self.sink.apply(command)
+            except ConnectorError as exc:
+                if exc.kind is ErrorKind.FATAL:
+                    raise
+                if exc.kind is ErrorKind.SKIPPABLE:
+                    await self.publisher.reject(
+                        stage=self.stage,
+                        error=exc,
+                        payload=record.value,
+                        key=record.key,
+                        reason=exc.describe() + (f": {exc.detail}" if exc.detail else ""),
+                        attempts=attempt,
+                    )
+                    return failed_result(command, self.sink.system, exc.describe())
+                wait = self.retry.delay(attempt, exc.retry_after)
+                log.warning(
+                    "%s: %s failed (attempt %d), retrying in %.1fs: %s",
+                    self.stage,
+                    command.schema_subject,
+                    attempt,
+                    wait,
+                    exc.describe(),
+                )
+                await asyncio.sleep(wait)
