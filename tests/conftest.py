@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.plugins.kafka"]
+pytest_plugins = ["tests.plugins.kafka", "tests.plugins.faults"]
