@@ -29,6 +29,7 @@ lint: install
 
 ## Lint, type-check, check the schemas, run every test (integration tests start real servers).
 test: lint
+	$(BIN)/q2c schemas check
 	$(BIN)/pytest -q
 
 bench: install

@@ -7,6 +7,7 @@ import sys
 import click
 
 from q2c.cli.dev import dev
+from q2c.cli.schemas import schemas_group
 from q2c.cli.worker import status, worker
 from q2c.devstack.errors import DevStackError
 from q2c.telemetry import redact
@@ -25,6 +26,7 @@ def cli() -> None:
 cli.add_command(dev)
 cli.add_command(worker)
 cli.add_command(status)
+cli.add_command(schemas_group)
 
 
 def main() -> None:
