@@ -51,23 +51,31 @@ def compatibility_problems(
         return []
     targets = earlier if mode.transitive else earlier[-1:]
     problems: list[Problem] = []
+    read_shapes: set[int] = set()
     for target in targets:
-        against = f", against v{target}" if target != version - 1 else ""
-        label = f"{mode.value}{against}"
         if mode.backward:
+            # Data of ``target`` reaches the reader in the shape of the last version an
+            # upcaster produced on its way up; that is the shape to check.
             effective = target
             for step in range(target, version):
                 if upcasters.bridges(subject, step):
                     effective = step + 1
-            if effective != version:
+            if effective != version and effective not in read_shapes:
+                read_shapes.add(effective)
+                label = _label(mode, effective, version)
                 for issue in reader_accepts(schema, history[effective], reader_is_new=True):
                     text = f"{subject} v{version}: {issue.where()} {issue.detail} ({label})"
                     problems.append(Problem(subject, text, issue.rule))
         if mode.forward:
+            label = _label(mode, target, version)
             for issue in reader_accepts(history[target], schema, reader_is_new=False):
                 text = f"{subject} v{version}: {issue.where()} {issue.detail} ({label})"
                 problems.append(Problem(subject, text, issue.rule))
     return _unique(problems)
+
+
+def _label(mode: Compatibility, against: int, version: int) -> str:
+    return mode.value if against == version - 1 else f"{mode.value}, against v{against}"
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:

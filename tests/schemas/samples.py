@@ -1,0 +1,238 @@
+"""A valid message of every subject, for round-trip, property and benchmark tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from pydantic import JsonValue
+
+import schemas as s
+
+AT = datetime(2026, 11, 26, 12, 30, 15, 250000, tzinfo=UTC)
+
+
+def eur(amount: str) -> s.Money:
+    return s.Money(amount=Decimal(amount), currency="EUR")
+
+
+def lines(count: int) -> tuple[s.DocumentLine, ...]:
+    return tuple(
+        s.DocumentLine(
+            line_no=n,
+            item=s.ExternalIds(crm_id=f"prod-{n}", erp_id=str(100 + n)),
+            sku=f"SKU-{n:04d}",
+            description=f"Widget model {n}",
+            quantity=Decimal("2.5"),
+            unit_price=eur("19.90"),
+            discount_percent=Decimal("10"),
+            amount=eur("44.78"),
+        )
+        for n in range(1, count + 1)
+    )
+
+
+def quote(line_count: int = 5) -> s.Quote:
+    return s.Quote(
+        ids=s.ExternalIds(crm_id="deal-42"),
+        number="Q-0042",
+        customer=s.ExternalIds(crm_id="acct-7", erp_id="17"),
+        currency="EUR",
+        status=s.QuoteStatus.SENT,
+        stage="PROPOSAL",
+        valid_until=date(2026, 12, 31),
+        lines=lines(line_count),
+        total=eur(str(Decimal("44.78") * line_count)),
+        updated_at=AT,
+    )
+
+
+def customer() -> s.Customer:
+    return s.Customer(
+        ids=s.ExternalIds(crm_id="acct-7", erp_id="17"),
+        name="Acme GmbH",
+        approved=True,
+        email="billing@acme.example",
+        currency="EUR",
+        billing_address=s.Address(street="Hauptstr. 1", city="Berlin", country="DE"),
+        updated_at=AT,
+    )
+
+
+def invoice() -> s.Invoice:
+    return s.Invoice(
+        ids=s.ExternalIds(erp_id="inv-9"),
+        number="INV-2026-0009",
+        customer=s.ExternalIds(crm_id="acct-7", erp_id="17"),
+        sales_order=s.ExternalIds(erp_id="so-3"),
+        currency="EUR",
+        state=s.InvoiceState.POSTED,
+        invoice_date=date(2026, 11, 1),
+        due_date=date(2026, 12, 1),
+        lines=lines(2),
+        untaxed=eur("89.56"),
+        tax=eur("17.02"),
+        total=eur("106.58"),
+        amount_due=eur("6.58"),
+        updated_at=AT,
+    )
+
+
+def all_samples() -> list[s.Contract]:
+    """One valid message per subject of the catalog."""
+    cust = s.ExternalIds(crm_id="acct-7", erp_id="17")
+    issued = {"target_system": "tryton", "issued_at": AT}
+    key = s.idempotency_key("sample", "tryton", "acct-7")
+    record: dict[str, JsonValue] = {
+        "id": 17,
+        "name": "Acme GmbH",
+        "balance": {"__class__": "Decimal", "decimal": "1"},
+    }
+    return [
+        s.RawChange.of(
+            system="tryton",
+            object="party.party",
+            record_id="17",
+            operation=s.Operation.UPDATE,
+            source_ts=AT,
+            cursor="2026-11-26T12:30:15.250000|17",
+            record=record,
+            observed_at=AT,
+        ),
+        customer(),
+        s.Contact(
+            ids=s.ExternalIds(crm_id="c-1"),
+            customer=cust,
+            first_name="Ada",
+            last_name="Lovelace",
+            email="ada@acme.example",
+            updated_at=AT,
+        ),
+        s.Item(
+            ids=s.ExternalIds(crm_id="prod-1", erp_id="101"),
+            sku="SKU-0001",
+            name="Widget",
+            prices=(
+                s.PriceBookPrice(unit_price=eur("19.90")),
+                s.PriceBookPrice(unit_price=s.Money(amount=Decimal("21.50"), currency="USD")),
+            ),
+            updated_at=AT,
+        ),
+        quote(),
+        s.SalesOrder(
+            ids=s.ExternalIds(erp_id="so-3"),
+            number="SO-3",
+            reference="deal-42",
+            customer=cust,
+            quote=s.ExternalIds(crm_id="deal-42"),
+            currency="EUR",
+            state=s.SalesOrderState.CONFIRMED,
+            invoice_status=s.InvoiceStatus.PENDING,
+            lines=lines(2),
+            untaxed=eur("89.56"),
+            tax=eur("17.02"),
+            total=eur("106.58"),
+            updated_at=AT,
+        ),
+        invoice(),
+        s.CreditMemo(
+            ids=s.ExternalIds(erp_id="cm-1"),
+            customer=cust,
+            credited_invoice=s.ExternalIds(erp_id="inv-9"),
+            currency="EUR",
+            state=s.InvoiceState.POSTED,
+            reason="damaged in transit",
+            lines=lines(1),
+            untaxed=eur("-44.78"),
+            tax=eur("-8.51"),
+            total=eur("-53.29"),
+            updated_at=AT,
+        ),
+        s.Payment(
+            ids=s.ExternalIds(erp_id="pay-1"),
+            customer=cust,
+            amount=eur("100.00"),
+            received_on=date(2026, 11, 20),
+            applications=(
+                s.PaymentApplication(invoice=s.ExternalIds(erp_id="inv-9"), amount=eur("100.00")),
+            ),
+            updated_at=AT,
+        ),
+        s.CrossReference(
+            entity=s.EntityKind.CUSTOMER,
+            crm_system="bottlecrm",
+            crm_id="acct-7",
+            erp_system="tryton",
+            erp_id="17",
+            established_at=AT,
+        ),
+        s.UpsertCustomer(idempotency_key=key, customer=customer(), **issued),
+        s.UpsertContact(
+            idempotency_key=key,
+            contact=s.Contact(ids=s.ExternalIds(crm_id="c-1"), last_name="Lovelace", updated_at=AT),
+            **issued,
+        ),
+        s.UpsertItem(
+            idempotency_key=key,
+            item=s.Item(ids=s.ExternalIds(crm_id="prod-1"), sku="SKU-1", name="W", updated_at=AT),
+            **issued,
+        ),
+        s.CreateSalesOrder(idempotency_key=key, reference="deal-42", quote=quote(), **issued),
+        s.UpdateDealFinancialStatus(
+            idempotency_key=key,
+            deal=s.ExternalIds(crm_id="deal-42"),
+            order_number="SO-3",
+            order_state=s.SalesOrderState.PROCESSING,
+            invoice_status=s.InvoiceStatus.PARTIALLY_PAID,
+            invoiced=eur("106.58"),
+            paid=eur("100.00"),
+            outstanding=eur("6.58"),
+            as_of=AT,
+            target_system="bottlecrm",
+            issued_at=AT,
+        ),
+        s.UpdateAccountBalance(
+            idempotency_key=key,
+            account=cust,
+            outstanding=eur("6.58"),
+            overdue=eur("0.00"),
+            as_of=AT,
+            target_system="bottlecrm",
+            issued_at=AT,
+        ),
+        s.ReportSyncStatus(
+            idempotency_key=key,
+            entity=s.EntityKind.QUOTE,
+            record=s.ExternalIds(crm_id="deal-42"),
+            status=s.SyncStatus.REJECTED,
+            message="line 2: price 15.00 EUR is below the price book (19.90 EUR)",
+            target_system="bottlecrm",
+            issued_at=AT,
+        ),
+        s.CommandResult(
+            idempotency_key=key,
+            command="upsert_customer",
+            target_system="tryton",
+            entity=s.EntityKind.CUSTOMER,
+            outcome=s.Outcome.CREATED,
+            ids=cust,
+            completed_at=AT,
+        ),
+        s.DeadLetter.of(
+            payload=b"\xff\xfe not utf-8",
+            error=s.DecodeError("not valid JSON"),
+            stage="normalize.tryton",
+            failed_at=AT,
+            origin=s.MessageOrigin(topic="q2c.raw.tryton", partition=3, offset=1234),
+        ),
+        s.AuditRecord(
+            kind=s.AuditKind.OWNERSHIP_CONFLICT,
+            entity=s.EntityKind.CUSTOMER,
+            record=cust,
+            field="name",
+            attempted=s.FieldValue(system="tryton", value="ACME"),
+            kept=s.FieldValue(system="bottlecrm", value="Acme GmbH"),
+            rule="customer.name is owned by the CRM",
+            at=AT,
+        ),
+    ]
