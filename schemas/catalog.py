@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from schemas.base import Contract
+from schemas.changes import EntityChange
 from schemas.commands import (
     CommandResult,
     CreateSalesOrder,
@@ -77,6 +78,7 @@ class Catalog:
 
 MODELS: tuple[type[Contract], ...] = (
     RawChange,
+    EntityChange,
     Customer,
     Contact,
     Item,
