@@ -68,9 +68,15 @@ class MessageCodec:
         if not isinstance(message, Contract) or not self.catalog.owns(message):
             raise EncodeError(f"{type(message).__name__} is not a message type of this catalog")
         body = message.model_dump(mode="json")
-        return orjson.dumps(
-            {SCHEMA_KEY: message.schema_subject, VERSION_KEY: message.schema_version, **body}
-        )
+        try:
+            return orjson.dumps(
+                {SCHEMA_KEY: message.schema_subject, VERSION_KEY: message.schema_version, **body}
+            )
+        except orjson.JSONEncodeError as exc:
+            # e.g. an integer wider than 64 bits inside a raw source record.
+            raise EncodeError(
+                f"{message.schema_subject}: cannot be written as JSON ({exc})"
+            ) from None
 
     def decode(self, data: bytes | bytearray | memoryview | str) -> Contract:
         """The message in ``data``, as an instance of its subject's current model."""

@@ -14,8 +14,9 @@ records with the same content have the same fingerprint whatever the order of th
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -39,6 +40,11 @@ class Operation(StrEnum):
 
 
 def _canonical_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, (set, frozenset)):
@@ -54,11 +60,24 @@ def canonical_json(record: Mapping[str, Any], *, ignore: Iterable[str] = ()) -> 
     """``record`` as canonical JSON: sorted keys, no spaces, decimals in fixed point."""
     skip = frozenset(ignore)
     data = {k: v for k, v in record.items() if k not in skip} if skip else dict(record)
-    return orjson.dumps(
+    try:
+        return orjson.dumps(
+            data,
+            default=_canonical_default,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z,
+        )
+    except orjson.JSONEncodeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+    # orjson stops at 64-bit integers; a source may send wider ones. The standard library
+    # gives the same canonical form for everything else, so only such records take this path.
+    return json.dumps(
         data,
         default=_canonical_default,
-        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z,
-    )
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
 
 
 def fingerprint(record: Mapping[str, Any], *, ignore: Iterable[str] = ()) -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import JsonValue
 
 import schemas as s
+from schemas.changes import EntityChange, SystemRole
 
 AT = datetime(2026, 11, 26, 12, 30, 15, 250000, tzinfo=UTC)
 
@@ -98,6 +99,16 @@ def all_samples() -> list[s.Contract]:
             cursor="2026-11-26T12:30:15.250000|17",
             record=record,
             observed_at=AT,
+        ),
+        EntityChange(
+            entity=s.EntityKind.QUOTE,
+            ids=s.ExternalIds(crm_id="deal-42"),
+            origin_system="bottlecrm",
+            origin_role=SystemRole.CRM,
+            operation=s.Operation.UPDATE,
+            source_ts=AT,
+            fingerprint=s.fingerprint({"id": "deal-42"}),
+            data=quote(),
         ),
         customer(),
         s.Contact(

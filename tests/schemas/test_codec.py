@@ -5,7 +5,11 @@ from faust.serializers import codecs as faust_codecs
 import schemas as s
 from schemas.codec import field_path
 from schemas.faust_codec import CODEC_NAME, FaustCodec
-from tests.schemas.samples import all_samples, quote
+from tests.schemas.samples import AT, all_samples, quote
+
+
+def test_the_samples_cover_every_subject() -> None:
+    assert sorted(m.schema_subject for m in all_samples()) == s.CATALOG.subjects()
 
 
 @pytest.mark.parametrize("message", all_samples(), ids=lambda m: m.schema_subject)
@@ -119,3 +123,21 @@ def test_the_faust_codec_is_the_same_codec() -> None:
         FaustCodec().dumps({"not": "a contract"})
     with pytest.raises(s.DecodeError, match="not valid JSON"):
         faust_codecs.loads(CODEC_NAME, b"nope")
+
+
+def test_wide_integers_are_refused_on_both_sides() -> None:
+    change = s.RawChange.of(
+        system="erp",
+        object="big",
+        record_id="1",
+        operation=s.Operation.CREATE,
+        source_ts=AT,
+        cursor="",
+        record={"n": 2**70},
+        observed_at=AT,
+    )
+    with pytest.raises(s.EncodeError, match="raw_change: cannot be written as JSON"):
+        s.encode(change)
+    wire = b'{"schema": "quote", "schema_version": 1, "number": 123456789012345678901234567890}'
+    with pytest.raises(s.DecodeError):
+        s.decode(wire)

@@ -67,3 +67,16 @@ def test_raw_change_refuses_a_malformed_fingerprint_and_unknown_operation() -> N
         s.RawChange.model_validate({**good, "fingerprint": "md5:abc"})
     with pytest.raises(ValidationError, match="operation"):
         s.RawChange.model_validate({**good, "operation": "merge"})
+
+
+def test_fingerprint_of_records_with_wide_integers() -> None:
+    wide = {"b": 2**70, "a": datetime(2026, 1, 2, tzinfo=UTC), "c": "é"}
+    assert s.canonical_json(wide) == (
+        '{"a":"2026-01-02T00:00:00Z","b":1180591620717411303424,"c":"é"}'.encode()
+    )
+    assert s.fingerprint(wide) == s.fingerprint(dict(reversed(wide.items())))
+    # The same canonical text as orjson gives for records that fit in 64 bits.
+    narrow = {"b": 2**62, "a": datetime(2026, 1, 2, tzinfo=UTC), "c": "é"}
+    assert s.canonical_json(narrow) == (
+        '{"a":"2026-01-02T00:00:00Z","b":4611686018427387904,"c":"é"}'.encode()
+    )
