@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
@@ -84,16 +85,37 @@ class WorkerSettings(BaseModel):
     web_host: str = "127.0.0.1"
 
 
+def _config_file() -> dict[str, Any]:
+    path = os.environ.get("Q2C_CONFIG")
+    if not path:
+        return {}
+    raw = Path(path).read_bytes()
+    data: dict[str, Any] = (
+        tomllib.loads(raw.decode()) if path.endswith(".toml") else json.loads(raw)
+    )
+    return data
+
+
 class _FileSource(InitSettingsSource):
     """Reads the optional config file named by Q2C_CONFIG (TOML or JSON)."""
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        path = os.environ.get("Q2C_CONFIG")
-        data: dict[str, Any] = {}
-        if path:
-            raw = Path(path).read_bytes()
-            data = tomllib.loads(raw.decode()) if path.endswith(".toml") else json.loads(raw)
-        super().__init__(settings_cls, data)
+        super().__init__(settings_cls, _config_file())
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_section(model: type[M], name: str, defaults: Mapping[str, Any] | None = None) -> M:
+    """The settings of one connector, ``[name]`` in the config file and ``Q2C_NAME__*``
+    environment variables, over ``defaults`` (e.g. what `q2c dev up` recorded)."""
+    data: dict[str, Any] = dict(defaults or {})
+    data.update(_config_file().get(name, {}))
+    prefix = f"Q2C_{name.upper()}__"
+    for key, value in os.environ.items():
+        if key.upper().startswith(prefix):
+            data[key[len(prefix) :].lower()] = value
+    return model.model_validate(data)
 
 
 class Settings(BaseSettings):

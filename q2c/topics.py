@@ -17,6 +17,11 @@ class Topics:
         """Raw change events of one source system, keyed by ``object/record id``."""
         return f"{self.prefix}.raw.{system}"
 
+    @property
+    def changes(self) -> str:
+        """Canonical entity changes from every system, keyed by ``entity/origin id``."""
+        return f"{self.prefix}.changes"
+
     def commands(self, system: str) -> str:
         """Commands for one target system, keyed by the target entity."""
         return f"{self.prefix}.commands.{system}"

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from q2c.cli.connector import connector
 from q2c.cli.dev import dev
 from q2c.cli.schemas import schemas_group
 from q2c.cli.worker import status, worker
@@ -27,6 +28,7 @@ cli.add_command(dev)
 cli.add_command(worker)
 cli.add_command(status)
 cli.add_command(schemas_group)
+cli.add_command(connector)
 
 
 def main() -> None:

@@ -58,3 +58,27 @@ def test_json_log_lines_are_redacted() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "ERROR"
     assert "s3cret" not in line["msg"]
+
+
+def test_a_connector_section_merges_defaults_file_and_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import BaseModel, SecretStr
+
+    from q2c.settings import load_section
+
+    class PeerSettings(BaseModel):
+        url: str
+        user: str = "admin"
+        password: SecretStr
+        timeout: float = 30.0
+
+    config = tmp_path / "q2c.toml"
+    config.write_text('[peer]\nuser = "q2c"\ntimeout = 5\n')
+    monkeypatch.setenv("Q2C_CONFIG", str(config))
+    monkeypatch.setenv("Q2C_PEER__PASSWORD", "from-env")
+    loaded = load_section(PeerSettings, "peer", {"url": "http://127.0.0.1:1", "user": "x"})
+    assert loaded.url == "http://127.0.0.1:1"
+    assert loaded.user == "q2c"
+    assert loaded.timeout == 5.0
+    assert loaded.password.get_secret_value() == "from-env"

@@ -1,0 +1,36 @@
+"""What a mapping module is: pure functions between a system's records and canonical
+entities. No I/O: a mapping bug is fixed in code and the raw topic replayed."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+from schemas import EntityKind, ExternalIds, RawChange
+from schemas.changes import EntityChange, SystemRole
+
+
+class MappingError(ValueError):
+    """A source record that cannot become a canonical entity; ``reason`` is for people."""
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        self.reason = reason
+        self.field = field
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+class Mapper(ABC):
+    system: ClassVar[str]
+    role: ClassVar[SystemRole]
+
+    @abstractmethod
+    def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
+        """The canonical changes a raw change stands for (none when it does not matter to
+        the sync); :class:`MappingError` when the record cannot be mapped."""
+
+    def report_target(self, change: RawChange) -> tuple[EntityKind, ExternalIds] | None:
+        """Which record of this system should say why ``change`` did not sync (CRM mappers
+        name the deal or account; None: nowhere to say it but the dead-letter topic)."""
+        del change
+        return None

@@ -1,0 +1,84 @@
+"""Running one connector: its source streams, its normalizer, its sink and any extra
+services (a webhook receiver, say), until asked to stop.
+
+A FATAL error in any part stops the whole connector with the reason; everything already
+acknowledged stays committed, everything else is redone on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base.cursors import CursorStore
+from connectors.base.mapping import Mapper
+from connectors.base.normalize import Normalizer
+from connectors.base.publish import Publisher
+from connectors.base.sink import Sink, SinkRunner
+from connectors.base.source import SourceRunner, Stream
+from q2c.topics import Topics
+
+log = logging.getLogger(__name__)
+
+Service = Callable[[asyncio.Event, Publisher], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class ConnectorParts:
+    """Everything one system contributes; built by the system's ``connector.build``."""
+
+    system: str
+    mapper: Mapper
+    streams: Sequence[Stream] = ()
+    sink: Sink | None = None
+    services: Sequence[Service] = ()
+    poll_interval: float = 2.0
+    close: Callable[[], Awaitable[None]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def run_connector(
+    parts: ConnectorParts,
+    client_kwargs: dict[str, Any],
+    topics: Topics,
+    stop: asyncio.Event,
+    *,
+    source: bool = True,
+    sink: bool = True,
+) -> None:
+    publisher = Publisher(client_kwargs, topics)
+    cursors = CursorStore(topics.cursors, client_kwargs)
+    await publisher.start()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        if source:
+            await cursors.start()
+            runner = SourceRunner(parts.streams, publisher, cursors, parts.poll_interval)
+            if parts.streams:
+                tasks.append(asyncio.create_task(runner.run(stop), name="source"))
+            for service in parts.services:
+                tasks.append(asyncio.create_task(service(stop, publisher), name="service"))
+            normalizer = Normalizer(parts.mapper, publisher, client_kwargs)
+            tasks.append(asyncio.create_task(normalizer.run(stop), name="normalize"))
+        if sink and parts.sink is not None:
+            sink_runner = SinkRunner(parts.sink, publisher, client_kwargs)
+            tasks.append(asyncio.create_task(sink_runner.run(stop), name="sink"))
+        log.info("connector %s running: %s", parts.system, [t.get_name() for t in tasks])
+        done, _ = await asyncio.wait(
+            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        failed = [t for t in done if t in tasks and t.exception() is not None]
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await cursors.stop()
+        await publisher.stop()
+        if parts.close is not None:
+            await parts.close()
