@@ -141,3 +141,18 @@ def test_wide_integers_are_refused_on_both_sides() -> None:
     wire = b'{"schema": "quote", "schema_version": 1, "number": 123456789012345678901234567890}'
     with pytest.raises(s.DecodeError):
         s.decode(wire)
+
+
+def test_faust_topics_get_contracts_through_its_serializer_registry() -> None:
+    from faust.exceptions import ValueDecodeError
+    from faust.serializers.registry import Registry
+
+    registry = Registry(value_serializer=CODEC_NAME)
+    message = quote()
+    wire = registry.dumps_value(None, message)
+    assert wire == s.encode(message)
+    assert registry.loads_value(None, wire) == message
+    with pytest.raises(ValueDecodeError) as caught:
+        registry.loads_value(None, b'{"schema": "quote", "schema_version": 7}')
+    assert isinstance(caught.value.__cause__, s.DecodeError)
+    assert caught.value.__cause__.version == 7
