@@ -28,18 +28,26 @@ M = TypeVar("M", bound=Contract)
 _MAX_ERRORS_IN_REASON = 3
 
 
+# pydantic names the member of JsonValue it tried ("list", "dict", ...) in error locations;
+# no contract has fields with these names, so they are dropped from paths.
+_JSON_VALUE_TAGS = frozenset({"list", "dict", "str", "int", "float", "bool"})
+_MAX_PATH = 200
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
     """A pydantic error location as a readable path: ``lines[2].unit_price.amount``."""
     path = ""
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(part, int):
             path += f"[{part}]"
         elif any(c in part for c in "[]( -,"):
             # pydantic names the union member or validator it tried; not a field.
             continue
+        elif part in _JSON_VALUE_TAGS and index > 0 and index + 1 < len(loc):
+            continue
         else:
             path += f".{part}" if path else part
-    return path
+    return path if len(path) <= _MAX_PATH else path[: _MAX_PATH - 3] + "..."
 
 
 def _validation_error(

@@ -112,6 +112,18 @@ def test_field_path_drops_union_member_names() -> None:
         "ids.crm_id"
     )
     assert field_path(()) == ""
+    assert field_path(("record", "x", "list", 0, "dict", "y")) == "record.x[0].y"
+    assert field_path(("record", "list")) == "record.list"
+    assert len(field_path(("record", *([0] * 500)))) == 200
+
+
+def test_deeply_nested_records_are_refused_cleanly() -> None:
+    wire = s.encode(all_samples()[0])
+    for depth in (600, 5000):
+        nested = b'"record":{"x":' + b"[" * depth + b"]" * depth + b","
+        with pytest.raises(s.DecodeError) as caught:
+            s.decode(wire.replace(b'"record":{', nested))
+        assert len(caught.value.path) <= 200
 
 
 def test_the_faust_codec_is_the_same_codec() -> None:
