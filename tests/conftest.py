@@ -1,1 +1,5 @@
-pytest_plugins = ["tests.plugins.kafka", "tests.plugins.faults"]
+pytest_plugins = [
+    "tests.plugins.kafka",
+    "tests.plugins.faults",
+    "tests.plugins.bottlecrm",
+]

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from q2c.devstack import kafka, procs
+from q2c.devstack import bottlecrm, kafka, procs
 from q2c.devstack.errors import DevStackError
 from q2c.settings import Settings
 
@@ -122,6 +122,23 @@ class WorkerComponent(Component):
         yield f"            (log: {entry['log']})"
 
 
+class BottleCrmComponent(Component):
+    """The BottleCRM CRM server, with an org and a token for q2c (q2c.devstack.bottlecrm)."""
+
+    name = "bottlecrm"
+
+    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        return bottlecrm.start_stack_entry(
+            settings.dev.cache_dir, files.state_dir, files.logs / "bottlecrm.log"
+        )
+
+    def healthy(self, entry: Entry) -> bool:
+        return bottlecrm.healthy(entry)
+
+    def describe(self, entry: Entry) -> Iterator[str]:
+        return bottlecrm.describe(entry)
+
+
 def _wait_http(url: str, proc: Any, log: Path, timeout: float = 120.0) -> None:
     import time
     import urllib.request
@@ -140,7 +157,7 @@ def _wait_http(url: str, proc: Any, log: Path, timeout: float = 120.0) -> None:
     raise DevStackError(f"the q2c worker was not ready at {url} within {timeout:.0f}s")
 
 
-COMPONENTS: list[Component] = [KafkaComponent(), WorkerComponent()]
+COMPONENTS: list[Component] = [KafkaComponent(), BottleCrmComponent(), WorkerComponent()]
 
 
 def up(settings: Settings, report: Report, components: list[Component] | None = None) -> None:

@@ -1,0 +1,122 @@
+"""The custom fields q2c writes back onto BottleCRM deals and accounts.
+
+BottleCRM keeps ERP facts nowhere else, so each one is a custom field, defined once per org
+(``BottleCrmClient.ensure_custom_fields``). Keys are prefixed so they cannot collide with
+an org's own fields: ``erp_`` for facts copied from the ERP, ``q2c_`` for q2c's own status.
+Amounts are numbers (BottleCRM stores them as floats; q2c compares them as decimals).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from connectors.bottlecrm.models import CustomFieldSpec
+from schemas.commands import SyncStatus
+
+_SYNC_LABELS: Final = {
+    SyncStatus.SYNCED: "In step with the ERP",
+    SyncStatus.PENDING_APPROVAL: "Waiting for approval",
+    SyncStatus.WAITING: "Waiting for a customer or an item",
+    SyncStatus.REJECTED: "Rejected; see the reason",
+}
+SYNC_STATES: Final = tuple((status.value, _SYNC_LABELS[status]) for status in SyncStatus)
+
+DEAL_FIELDS: Final = (
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_order_number",
+        label="ERP sales order",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_order_state",
+        label="ERP order state",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_invoice_status",
+        label="Invoice status",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_invoice_numbers",
+        label="Invoice numbers",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_invoiced_total",
+        label="Invoiced total",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_amount_due",
+        label="Amount due",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_last_payment_date",
+        label="Last payment",
+        field_type="date",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="q2c_sync_status",
+        label="ERP sync status",
+        field_type="dropdown",
+        options=SYNC_STATES,
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="q2c_sync_reason",
+        label="ERP sync reason",
+        field_type="textarea",
+    ),
+)
+
+ACCOUNT_FIELDS: Final = (
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_customer_code",
+        label="ERP customer",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_outstanding_balance",
+        label="Outstanding balance",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_overdue_balance",
+        label="Overdue balance",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_last_payment_date",
+        label="Last payment",
+        field_type="date",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="q2c_sync_status",
+        label="ERP sync status",
+        field_type="dropdown",
+        options=SYNC_STATES,
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="q2c_sync_reason",
+        label="ERP sync reason",
+        field_type="textarea",
+    ),
+)
+
+Q2C_FIELDS: Final = DEAL_FIELDS + ACCOUNT_FIELDS
