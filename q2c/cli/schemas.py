@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from schemas.catalog import CATALOG
+from schemas.errors import SchemaRegistryError
 from schemas.evolution import check, freeze
 from schemas.store import REGISTRY_DIR, SchemaStore
 
@@ -60,7 +61,10 @@ def list_command(registry: Path) -> None:
     store = SchemaStore(registry)
     for subject in CATALOG.subjects():
         model = CATALOG.models[subject]
-        committed = ",".join(f"v{v}" for v in store.versions(subject)) or "-"
+        try:
+            committed = ",".join(f"v{v}" for v in store.versions(subject)) or "-"
+        except SchemaRegistryError as exc:
+            committed = f"unreadable: {exc}"
         click.echo(
             f"{subject:32} v{model.schema_version:<3} {model.compatibility.value:20} {committed}"
         )

@@ -196,3 +196,8 @@ def test_cli_check_freeze_and_list(tmp_path: Path) -> None:
     rows = {line.split()[0]: line.split()[1:] for line in listing.output.splitlines()}
     assert rows["quote"] == ["v1", "BACKWARD", "v1"]
     assert rows["invoice"] == ["v1", "BACKWARD", "-"]
+
+    (tmp_path / "quote" / "v1.json").rename(tmp_path / "quote" / "v2.json")
+    broken = runner.invoke(cli, ["schemas", "list", "--registry", str(tmp_path)])
+    assert broken.exit_code == 0
+    assert "unreadable: quote: committed versions [2] are not 1..1 without gaps" in broken.output
