@@ -1,5 +1,6 @@
 pytest_plugins = [
     "tests.plugins.kafka",
     "tests.plugins.faults",
+    "tests.plugins.tryton",
     "tests.plugins.bottlecrm",
 ]

@@ -1,0 +1,32 @@
+"""Tryton ERP: the JSON-RPC client (and, beside it, the source, sink and mapping)."""
+
+from connectors.tryton.client import TrytonClient, WizardStep
+from connectors.tryton.errors import (
+    ErrorKind,
+    TrytonAuthError,
+    TrytonConcurrencyError,
+    TrytonError,
+    TrytonProtocolError,
+    TrytonServerError,
+    TrytonTransportError,
+    TrytonUserError,
+    TrytonUserWarning,
+    classify,
+)
+from connectors.tryton.settings import TrytonSettings
+
+__all__ = [
+    "ErrorKind",
+    "TrytonAuthError",
+    "TrytonClient",
+    "TrytonConcurrencyError",
+    "TrytonError",
+    "TrytonProtocolError",
+    "TrytonServerError",
+    "TrytonSettings",
+    "TrytonTransportError",
+    "TrytonUserError",
+    "TrytonUserWarning",
+    "WizardStep",
+    "classify",
+]

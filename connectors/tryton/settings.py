@@ -1,0 +1,21 @@
+"""How to reach one Tryton database."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class TrytonSettings(BaseModel):
+    """Connection settings of the Tryton client; the password never prints."""
+
+    url: str = Field(description="The server's base URL, e.g. http://127.0.0.1:8000.")
+    database: str = Field(description="The database name (the first segment of every path).")
+    user: str = "admin"
+    password: SecretStr
+    language: str = "en"
+    timeout: float = Field(default=60.0, gt=0, description="Seconds allowed for one call.")
+    connect_timeout: float = Field(default=10.0, gt=0)
+
+    @property
+    def rpc_url(self) -> str:
+        return f"{self.url.rstrip('/')}/{self.database}/rpc/"
