@@ -21,6 +21,7 @@ from schemas.commands import (
     UpsertCustomer,
     UpsertItem,
 )
+from schemas.decisions import DealApproval, RecheckDeal
 from schemas.entities import (
     Contact,
     CreditMemo,
@@ -98,6 +99,8 @@ MODELS: tuple[type[Contract], ...] = (
     CommandResult,
     DeadLetter,
     AuditRecord,
+    DealApproval,
+    RecheckDeal,
 )
 
 CATALOG = Catalog(MODELS, UPCASTERS)

@@ -1,0 +1,34 @@
+"""Messages people and timers send into the sync: an approval (or refusal) of a deal held
+for a discount beyond policy, and the nudge that re-examines a parked deal."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from schemas.base import Contract
+from schemas.types import NonEmptyStr, UtcDateTime
+
+
+class DealApproval(Contract):
+    """Someone decided on a deal waiting for approval (`q2c approve` / `q2c decline`)."""
+
+    schema_subject: ClassVar[str] = "deal_approval"
+    schema_version: ClassVar[int] = 1
+
+    deal_crm_id: NonEmptyStr
+    approved: bool
+    actor: NonEmptyStr = Field(description="Who decided, as they identified themselves.")
+    reason: str = ""
+    at: UtcDateTime
+
+
+class RecheckDeal(Contract):
+    """Look at a parked deal again (its customer or items may have arrived meanwhile)."""
+
+    schema_subject: ClassVar[str] = "recheck_deal"
+    schema_version: ClassVar[int] = 1
+
+    deal_crm_id: NonEmptyStr
+    at: UtcDateTime
