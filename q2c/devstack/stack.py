@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from q2c.devstack import bottlecrm, kafka, procs
+from q2c.devstack import bottlecrm, kafka, procs, tryton
 from q2c.devstack.errors import DevStackError
 from q2c.settings import Settings
 
@@ -139,6 +139,21 @@ class BottleCrmComponent(Component):
         return bottlecrm.describe(entry)
 
 
+class TrytonComponent(Component):
+    """The Tryton ERP server with the company set up (q2c.devstack.tryton)."""
+
+    name = "tryton"
+
+    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        return tryton.start_stack_entry(settings.dev.cache_dir, files.state_dir)
+
+    def healthy(self, entry: Entry) -> bool:
+        return tryton.healthy(entry)
+
+    def describe(self, entry: Entry) -> Iterator[str]:
+        return tryton.describe(entry)
+
+
 def _wait_http(url: str, proc: Any, log: Path, timeout: float = 120.0) -> None:
     import time
     import urllib.request
@@ -157,7 +172,12 @@ def _wait_http(url: str, proc: Any, log: Path, timeout: float = 120.0) -> None:
     raise DevStackError(f"the q2c worker was not ready at {url} within {timeout:.0f}s")
 
 
-COMPONENTS: list[Component] = [KafkaComponent(), BottleCrmComponent(), WorkerComponent()]
+COMPONENTS: list[Component] = [
+    KafkaComponent(),
+    BottleCrmComponent(),
+    TrytonComponent(),
+    WorkerComponent(),
+]
 
 
 def up(settings: Settings, report: Report, components: list[Component] | None = None) -> None:

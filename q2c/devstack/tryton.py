@@ -438,3 +438,20 @@ def answers(entry: Mapping[str, Any]) -> bool:
     except (RpcFailure, KeyError):
         return False
     return True
+
+
+def start_stack_entry(cache_dir: Path, state_dir: Path) -> dict[str, Any]:
+    """Start the local stack's server; what `.q2c/stack.json` records under "tryton"."""
+    return stack_entry(start_stack_server(cache_dir, state_dir / "tryton"))
+
+
+def healthy(entry: Mapping[str, Any]) -> bool:
+    return bool(entry.get("pid") and procs.pid_alive(int(entry["pid"])) and answers(entry))
+
+
+def describe(entry: Mapping[str, Any]) -> Iterator[str]:
+    yield (
+        f"Tryton {entry.get('version', SERIES)}  {entry['url']}  database {entry['database']}"
+        f"  user {entry['user']}  (JSON-RPC: POST {entry['rpc_url']})"
+    )
+    yield f"            (log: {entry['log']}; password in stack.json)"
