@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
+from q2c.telemetry import redact
 from schemas.base import Contract
 from schemas.entities import EntityKind, ExternalIds
 from schemas.errors import DecodeError
@@ -85,9 +86,10 @@ class DeadLetter(Contract):
         """A dead letter for ``payload`` that failed with ``error``.
 
         ``reason`` defaults to the error's text; a :class:`DecodeError` also gives the field
-        path. Callers pass a reason already free of secrets when the error may hold one.
+        path. Anything that looks like a credential is masked in the reason (an HTTP error
+        may quote a header); the payload is kept as it was, so it can be replayed.
         """
-        text = reason if reason is not None else str(error) or type(error).__name__
+        text = redact(reason if reason is not None else str(error) or type(error).__name__)
         key_text = None if key is None else key.decode("utf-8", errors="replace")
         return cls(
             origin=origin,

@@ -334,3 +334,28 @@ def test_transitive_backward_checks_what_the_upcaster_produces() -> None:
 def test_a_model_is_compatible_with_itself(mode: Compatibility) -> None:
     for model in s.MODELS:
         assert problems(mode, model, model, model) == []
+
+
+# -- the real models against the committed registry ---------------------------------------------
+
+
+class DocumentLineWithDiscount(s.DocumentLine):
+    discount: s.ExactDecimal
+
+
+class QuoteWithDiscounts(s.Quote):
+    schema_version: ClassVar[int] = 2
+    lines: tuple[DocumentLineWithDiscount, ...] = ()
+
+
+def test_a_required_line_field_on_the_real_quote() -> None:
+    from schemas.store import SchemaStore
+
+    history = {1: SchemaStore().load("quote", 1)}
+    found = compatibility_problems(
+        "quote", BACKWARD, (2, model_schema(QuoteWithDiscounts)), history, s.UpcasterRegistry()
+    )
+    assert [p.message for p in found] == [
+        "quote v2: field 'lines[].discount' became required without a default (BACKWARD)"
+    ]
+    assert [p.rule for p in found] == ["required"]

@@ -80,3 +80,11 @@ def test_idempotency_keys_are_stable_and_distinct() -> None:
     assert s.idempotency_key("ab", "c") != s.idempotency_key("a", "bc")
     with pytest.raises(ValueError, match="at least one part"):
         s.idempotency_key()
+
+
+def test_secrets_in_error_text_do_not_reach_the_dead_letter() -> None:
+    error = RuntimeError("401 from https://svc:hunter2@erp.example/rpc with Bearer abcdef123456")
+    letter = s.DeadLetter.of(payload=b"{}", error=error, stage="sink.tryton", failed_at=AT)
+    assert "hunter2" not in letter.reason
+    assert "abcdef123456" not in letter.reason
+    assert letter.reason.startswith("401 from https://svc:***@erp.example/rpc")
