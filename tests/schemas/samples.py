@@ -9,6 +9,7 @@ from pydantic import JsonValue
 
 import schemas as s
 from schemas.changes import EntityChange, SystemRole
+from schemas.decisions import DealApproval, RecheckDeal
 
 AT = datetime(2026, 11, 26, 12, 30, 15, 250000, tzinfo=UTC)
 
@@ -236,6 +237,8 @@ def all_samples() -> list[s.Contract]:
             failed_at=AT,
             origin=s.MessageOrigin(topic="q2c.raw.tryton", partition=3, offset=1234),
         ),
+        DealApproval(deal_crm_id="deal-42", approved=True, actor="finance@acme", at=AT),
+        RecheckDeal(deal_crm_id="deal-42", at=AT),
         s.AuditRecord(
             kind=s.AuditKind.OWNERSHIP_CONFLICT,
             entity=s.EntityKind.CUSTOMER,

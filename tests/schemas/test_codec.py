@@ -9,6 +9,8 @@ from tests.schemas.samples import AT, all_samples, quote
 
 
 def test_the_samples_cover_every_subject() -> None:
+    missing = set(s.CATALOG.subjects()) - {m.schema_subject for m in all_samples()}
+    assert not missing, f"add a valid message of {sorted(missing)} to tests/schemas/samples.py"
     assert sorted(m.schema_subject for m in all_samples()) == s.CATALOG.subjects()
 
 
