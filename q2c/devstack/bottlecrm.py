@@ -209,6 +209,8 @@ class BottleCrmServer:
     data_dir: Path
     port: int = 0
     log_file: Path | None = None
+    pristine: Path | None = None
+    """The database copied at each start; the install's pristine database when None."""
     pid: int | None = field(default=None, init=False)
     user_jwt: SecretStr | None = field(default=None, init=False, repr=False)
     _secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
@@ -233,7 +235,7 @@ class BottleCrmServer:
         a JWT for the local user (in parallel with the start-up)."""
         self.port = procs.claim_port(self.port, "BottleCRM")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ensure_pristine(self.install), self.database)
+        shutil.copyfile(self.pristine or ensure_pristine(self.install), self.database)
         render_settings(
             self.data_dir / "conf", self._secret_key, self.database, self.data_dir / "media"
         )
@@ -290,7 +292,9 @@ def _access_token(output: str, returncode: int | None) -> SecretStr:
         name, _, value = line.partition(":")
         if name.strip() == "access_token" and value.strip():
             return SecretStr(value.strip())
-    raise DevStackError(f"`django-admin devlogin` gave no token (exit {returncode})")
+    raise DevStackError(
+        f"`django-admin devlogin` gave no token (exit {returncode}):\n{output[-2000:]}"
+    )
 
 
 def answers(url: str) -> bool:
