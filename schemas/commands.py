@@ -9,6 +9,7 @@ A command goes to the command topic of its target system, keyed by the target en
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
@@ -20,12 +21,13 @@ from schemas.entities import (
     Customer,
     EntityKind,
     ExternalIds,
+    InvoiceState,
     InvoiceStatus,
     Item,
     Quote,
     SalesOrderState,
 )
-from schemas.types import Money, NonEmptyStr, UtcDateTime
+from schemas.types import Frozen, Money, NonEmptyStr, UtcDateTime
 
 IdempotencyKey = NonEmptyStr
 
@@ -86,11 +88,22 @@ class CreateSalesOrder(Command):
     quote: Quote
 
 
+class InvoiceSummary(Frozen):
+    """One invoice or credit memo of a deal, as the CRM shows it."""
+
+    number: str | None = None
+    state: InvoiceState
+    credit_memo: bool = False
+    total: Money
+    amount_due: Money
+    due_date: date | None = None
+
+
 class UpdateDealFinancialStatus(Command):
     """Write the ERP's view of a deal (order, invoicing, payment) back to the CRM."""
 
     schema_subject: ClassVar[str] = "update_deal_financial_status"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     deal: ExternalIds
     order_number: str | None = None
@@ -100,18 +113,23 @@ class UpdateDealFinancialStatus(Command):
     paid: Money
     outstanding: Money
     as_of: UtcDateTime
+    invoices: tuple[InvoiceSummary, ...] = Field(
+        default=(), description="The deal's invoices and credit memos (added in v2)."
+    )
+    last_payment_date: date | None = Field(default=None, description="Added in v2.")
 
 
 class UpdateAccountBalance(Command):
     """Write a customer's outstanding and overdue balance back to the CRM."""
 
     schema_subject: ClassVar[str] = "update_account_balance"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     account: ExternalIds
     outstanding: Money
     overdue: Money
     as_of: UtcDateTime
+    last_payment_date: date | None = Field(default=None, description="Added in v2.")
 
 
 class SyncStatus(StrEnum):
