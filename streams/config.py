@@ -1,0 +1,30 @@
+"""The sync's business configuration: which systems play CRM and ERP, who owns which field,
+when a deal becomes an order, and the order policy. ``[sync]`` in the config file or
+``Q2C_SYNC__*`` variables (nested values as JSON)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.changes import SystemRole
+from streams.rules.ownership import OwnershipConfig
+from streams.rules.triggers import OrderTrigger
+from streams.rules.validation import OrderPolicy
+
+
+class SyncConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    crm_system: str = "bottlecrm"
+    erp_system: str = "tryton"
+    ownership: OwnershipConfig = OwnershipConfig()
+    trigger: OrderTrigger = OrderTrigger()
+    policy: OrderPolicy = OrderPolicy()
+    recheck_interval: timedelta = Field(
+        default=timedelta(seconds=5), description="How often parked deals are looked at again."
+    )
+
+    def system(self, role: SystemRole) -> str:
+        return self.crm_system if role is SystemRole.CRM else self.erp_system

@@ -1,0 +1,176 @@
+"""The ERP's orders, invoices, credit memos and payments of one customer, and what the CRM
+is told of them: each deal's order number, state, invoices and amounts, and the account's
+outstanding and overdue balance. A write-back is sent only when what it says changed."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from schemas import UpdateAccountBalance, UpdateDealFinancialStatus
+from schemas.changes import EntityChange, SystemRole
+from schemas.commands import InvoiceSummary as InvoiceLine
+from schemas.entities import CreditMemo, ExternalIds, Invoice, Payment, SalesOrder
+from schemas.types import Money
+from streams.config import SyncConfig
+from streams.handlers.common import Emit, Step, command_fields
+from streams.keys import customer_key, deal_key
+from streams.rules.ledger import (
+    CustomerLedger,
+    account_balance,
+    apply_invoice,
+    apply_payment,
+    deal_financials,
+    primary_currency,
+)
+
+
+class FinanceState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ledger: CustomerLedger
+    orders: dict[str, SalesOrder] = {}
+    account_crm_id: str | None = None
+    fingerprints: dict[str, str] = {}
+    sent: dict[str, str] = {}
+    """Digest of the last write-back per CRM record (so an unchanged one is not re-sent)."""
+
+
+def _digest(body: dict[str, object]) -> str:
+    """A stable digest of a write-back's content (its models dumped as JSON)."""
+    payload = {
+        k: v.model_dump(mode="json") if isinstance(v, BaseModel) else v for k, v in body.items()
+    }
+    return hashlib.sha256(
+        orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)
+    ).hexdigest()
+
+
+def _deal_of(order: SalesOrder) -> str | None:
+    return order.reference or order.ids.crm_id
+
+
+def _invoice_lines(order: SalesOrder, ledger: CustomerLedger) -> tuple[InvoiceLine, ...]:
+    lines = []
+    for summary in sorted(ledger.invoices.values(), key=lambda s: s.erp_id):
+        if summary.sales_order != order.ids.erp_id:
+            continue
+        lines.append(
+            InvoiceLine(
+                number=summary.number,
+                state=summary.state,
+                credit_memo=summary.credit,
+                total=Money(amount=summary.total, currency=summary.currency),
+                amount_due=Money(amount=summary.amount_due, currency=summary.currency),
+                due_date=summary.due_date,
+            )
+        )
+    return tuple(lines)
+
+
+def _write_backs(
+    state: FinanceState, orders: list[SalesOrder], cfg: SyncConfig, now: datetime
+) -> tuple[FinanceState, Step]:
+    step = Step()
+    sent = dict(state.sent)
+    for order in orders:
+        deal = _deal_of(order)
+        if deal is None:
+            continue
+        status, invoiced, paid, outstanding = deal_financials(order, state.ledger)
+        body: dict[str, object] = {
+            "deal": ExternalIds(crm_id=deal, erp_id=order.ids.erp_id),
+            "order_number": order.number,
+            "order_state": order.state,
+            "invoice_status": status,
+            "invoiced": invoiced,
+            "paid": paid,
+            "outstanding": outstanding,
+            "invoices": _invoice_lines(order, state.ledger),
+            "last_payment_date": state.ledger.last_payment,
+        }
+        digest = _digest(body)
+        if sent.get(f"deal:{deal}") == digest:
+            continue
+        sent[f"deal:{deal}"] = digest
+        command = UpdateDealFinancialStatus.model_validate(
+            {
+                **command_fields(cfg, SystemRole.CRM, now, "deal_financials", deal, digest),
+                **body,
+                "as_of": now,
+            }
+        )
+        step.commands.append(Emit(SystemRole.CRM, deal_key(deal), command))
+
+    currency = primary_currency(state.ledger)
+    if state.account_crm_id and currency is not None:
+        outstanding, overdue = account_balance(state.ledger, currency, now.date())
+        body = {
+            "account": ExternalIds(crm_id=state.account_crm_id, erp_id=state.ledger.customer),
+            "outstanding": outstanding,
+            "overdue": overdue,
+            "last_payment_date": state.ledger.last_payment,
+        }
+        digest = _digest(body)
+        if sent.get("account") != digest:
+            sent["account"] = digest
+            balance = UpdateAccountBalance.model_validate(
+                {
+                    **command_fields(
+                        cfg, SystemRole.CRM, now, "account_balance", state.account_crm_id, digest
+                    ),
+                    **body,
+                    "as_of": now,
+                }
+            )
+            step.commands.append(
+                Emit(
+                    SystemRole.CRM, customer_key(ExternalIds(crm_id=state.account_crm_id)), balance
+                )
+            )
+    return state.model_copy(update={"sent": sent}), step
+
+
+def on_finance_change(
+    state: FinanceState,
+    change: EntityChange,
+    account_crm_id: str | None,
+    cfg: SyncConfig,
+    now: datetime,
+) -> tuple[FinanceState, Step]:
+    """Fold one ERP change into the customer's ledger; write back what it changed."""
+    record = f"{change.entity}:{change.origin_id}"
+    if state.fingerprints.get(record) == change.fingerprint:
+        return state, Step()
+    state = state.model_copy(
+        update={
+            "fingerprints": {**state.fingerprints, record: change.fingerprint},
+            "account_crm_id": account_crm_id or state.account_crm_id,
+        }
+    )
+    data = change.data
+    affected: list[SalesOrder] = []
+    if isinstance(data, SalesOrder) and data.ids.erp_id:
+        state = state.model_copy(update={"orders": {**state.orders, data.ids.erp_id: data}})
+        affected = [data]
+        if data.customer.crm_id and not state.account_crm_id:
+            state = state.model_copy(update={"account_crm_id": data.customer.crm_id})
+    elif isinstance(data, Invoice | CreditMemo):
+        state = state.model_copy(update={"ledger": apply_invoice(state.ledger, data)})
+        order_id = (
+            data.sales_order.erp_id if isinstance(data, Invoice) and data.sales_order else None
+        )
+        affected = [o for oid, o in state.orders.items() if oid == order_id]
+    elif isinstance(data, Payment):
+        state = state.model_copy(update={"ledger": apply_payment(state.ledger, data)})
+        affected = list(state.orders.values())
+    else:
+        return state, Step()
+    return _write_backs(state, affected, cfg, now)
+
+
+def new_finance_state(customer_erp_id: str) -> FinanceState:
+    return FinanceState(ledger=CustomerLedger(customer=customer_erp_id))

@@ -1,0 +1,156 @@
+"""Customers, contacts and items: merge into the golden record, propagate the owner's
+changes, audit and overwrite the non-owner's, and keep the join views up to date."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas import (
+    AuditKind,
+    AuditRecord,
+    CommandResult,
+    Outcome,
+    ReportSyncStatus,
+    SyncStatus,
+    UpsertContact,
+    UpsertCustomer,
+    UpsertItem,
+)
+from schemas.changes import EntityChange, SystemRole
+from schemas.entities import Contact, Customer, EntityKind, ExternalIds, Item
+from streams.config import SyncConfig
+from streams.handlers.common import Emit, Step, command_fields, conflict_audit
+from streams.rules.golden import GoldenRecord, Merge, MergeKind, merge, record_written
+from streams.rules.ownership import other
+
+MASTER = (EntityKind.CUSTOMER, EntityKind.CONTACT, EntityKind.ITEM)
+_MODELS: dict[EntityKind, type[Customer | Contact | Item]] = {
+    EntityKind.CUSTOMER: Customer,
+    EntityKind.CONTACT: Contact,
+    EntityKind.ITEM: Item,
+}
+
+
+def snapshot(golden: GoldenRecord, now: datetime) -> Customer | Contact | Item:
+    """The entity as q2c currently agrees it is."""
+    model = _MODELS[golden.entity]
+    return model.model_validate({**golden.values(), "ids": golden.ids, "updated_at": now})
+
+
+def _upsert(
+    cfg: SyncConfig,
+    role: SystemRole,
+    key: str,
+    entity: Customer | Contact | Item,
+    cause: str,
+    now: datetime,
+) -> Emit:
+    ids = entity.ids.crm_id or entity.ids.erp_id or ""
+    common = command_fields(cfg, role, now, f"upsert_{type(entity).__name__.lower()}", ids, cause)
+    command: UpsertCustomer | UpsertContact | UpsertItem
+    if isinstance(entity, Customer):
+        command = UpsertCustomer.model_validate({**common, "caused_by": cause, "customer": entity})
+    elif isinstance(entity, Contact):
+        command = UpsertContact.model_validate({**common, "caused_by": cause, "contact": entity})
+    else:
+        command = UpsertItem.model_validate({**common, "caused_by": cause, "item": entity})
+    return Emit(role, key, command)
+
+
+def _refs(step: Step, entity: Customer | Contact | Item) -> None:
+    if isinstance(entity, Customer):
+        step.customers.append(entity)
+    elif isinstance(entity, Item):
+        step.items.append(entity)
+
+
+def on_master_change(
+    golden: GoldenRecord | None, change: EntityChange, key: str, cfg: SyncConfig, now: datetime
+) -> tuple[GoldenRecord, Step]:
+    result: Merge = merge(golden, change, cfg.ownership)
+    step = Step()
+    updated = result.golden
+    if result.kind is MergeKind.DUPLICATE:
+        return updated, step
+    if result.kind is MergeKind.DELETED or not updated.fields:
+        return updated, step
+    current = snapshot(updated, now)
+    if result.kind is MergeKind.ECHO:
+        if golden is None or golden.ids != updated.ids:
+            _refs(step, current)
+        return updated, step
+
+    origin = change.origin_role
+    target = other(origin)
+    creator = cfg.ownership.entities.get(change.entity)
+    created_by_origin = creator is None or creator.default is origin
+    target_has_it = (
+        updated.ids.crm_id if target is SystemRole.CRM else updated.ids.erp_id
+    ) is not None
+    if result.accepted and (created_by_origin or target_has_it):
+        step.commands.append(_upsert(cfg, target, key, current, change.fingerprint, now))
+        updated = record_written(updated, target, result.accepted)
+    for conflict in result.conflicts:
+        step.audits.append(
+            conflict_audit(
+                cfg,
+                change.entity,
+                updated.ids,
+                conflict.field,
+                conflict.attempted,
+                conflict.attempted_by,
+                conflict.kept,
+                conflict.owner,
+                bool(result.overwrite),
+                now,
+            )
+        )
+    if result.overwrite:
+        step.commands.append(_upsert(cfg, origin, key, current, change.fingerprint + ":owner", now))
+        updated = record_written(updated, origin, result.overwrite)
+    _refs(step, current)
+    return updated, step
+
+
+def on_master_result(
+    golden: GoldenRecord | None, result: CommandResult, key: str, cfg: SyncConfig, now: datetime
+) -> tuple[GoldenRecord | None, Step]:
+    """A sink created or updated the entity: learn its id there; say why when it failed."""
+    step = Step()
+    if result.outcome is Outcome.FAILED:
+        ids = golden.ids if golden is not None else None
+        step.audits.append(
+            AuditRecord(
+                kind=AuditKind.REJECTED,
+                entity=result.entity,
+                record=ids or ExternalIds(crm_id=key.split(":", 1)[-1]),
+                rule=f"{result.command} in {result.target_system}",
+                reason=result.message,
+                at=now,
+            )
+        )
+        if ids is not None and ids.crm_id and result.entity is not EntityKind.ITEM:
+            report = ReportSyncStatus.model_validate(
+                {
+                    **command_fields(
+                        cfg, SystemRole.CRM, now, "report", key, result.idempotency_key
+                    ),
+                    "entity": result.entity,
+                    "record": ExternalIds(crm_id=ids.crm_id),
+                    "status": SyncStatus.REJECTED,
+                    "message": f"not synced to {result.target_system}: {result.message}",
+                }
+            )
+            step.commands.append(Emit(SystemRole.CRM, key, report))
+        return golden, step
+    if golden is None or result.ids is None:
+        return golden, step
+    ids = ExternalIds(
+        crm_id=golden.ids.crm_id or result.ids.crm_id, erp_id=golden.ids.erp_id or result.ids.erp_id
+    )
+    if ids == golden.ids:
+        return golden, step
+    updated = golden.model_copy(update={"ids": ids})
+    if updated.fields:
+        _refs(step, snapshot(updated, now))
+    return updated, step
