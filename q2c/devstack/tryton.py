@@ -362,7 +362,7 @@ class TrytonServer:
             try:
                 login(self.rpc_url, self.user, self.password)
             except RpcFailure as exc:
-                if 400 <= exc.status < 500:  # wrong URL or password: waiting will not help
+                if 0 < exc.status < 500:  # it answers, and says no: waiting will not help
                     raise DevStackError(
                         f"Tryton at {self.rpc_url} refused the login: {exc}"
                     ) from None
