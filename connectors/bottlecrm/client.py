@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -79,6 +79,19 @@ def _deals_page(body: Any) -> Page:
 
 def _products_page(body: Any) -> Page:
     return list(body["results"]), int(body["count"])
+
+
+ObjectName = Literal["account", "contact", "deal"]
+_LISTS: Mapping[ObjectName, tuple[str, Callable[[Any], Page]]] = {
+    "account": ("/api/accounts/", _accounts_page),
+    "contact": ("/api/contacts/", _contacts_page),
+    "deal": ("/api/opportunities/", _deals_page),
+}
+_TARGETS: Mapping[ObjectName, CustomFieldTarget] = {
+    "account": "Account",
+    "contact": "Contact",
+    "deal": "Opportunity",
+}
 
 
 def same_value(expected: Any, stored: Any) -> bool:
@@ -213,6 +226,20 @@ class BottleCrmClient:
         if not record_id:
             raise unexpected(f"POST {path} did not return the new id")
         return str(record_id)
+
+    # -- raw records, as the API sends them (what a source publishes) ---------------------
+
+    def records(self, obj: ObjectName) -> AsyncIterator[dict[str, Any]]:
+        """Every record of ``obj`` in the org, as the list endpoint sends it."""
+        path, page = _LISTS[obj]
+        return self._pages(path, page)
+
+    async def record(self, obj: ObjectName, record_id: str) -> dict[str, Any]:
+        """One record as the detail endpoint sends it (a superset of the list's fields)."""
+        found = await self._detail(_TARGETS[obj], record_id)
+        if not isinstance(found, dict):
+            raise unexpected(f"{obj} {record_id} is not an object")
+        return found
 
     # -- accounts ------------------------------------------------------------------------
 

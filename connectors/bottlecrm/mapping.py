@@ -1,0 +1,218 @@
+"""BottleCRM records → canonical entities: accounts are customers, contacts are contacts,
+deals with their line items are quotes. Pure functions, no I/O.
+
+BottleCRM's accounts and deals carry no update time; the change's ``source_ts`` (when the
+source saw the change) stands in for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from connectors.base.mapping import Mapper, MappingError
+from schemas import (
+    Address,
+    Contact,
+    Customer,
+    CustomerStatus,
+    DocumentLine,
+    EntityKind,
+    ExternalIds,
+    Money,
+    Operation,
+    Quote,
+    QuoteStatus,
+    RawChange,
+)
+from schemas.changes import Entity, EntityChange, SystemRole
+
+SYSTEM = "bottlecrm"
+ACCOUNT = "account"
+CONTACT = "contact"
+DEAL = "deal"
+OBJECTS: Mapping[str, EntityKind] = {
+    ACCOUNT: EntityKind.CUSTOMER,
+    CONTACT: EntityKind.CONTACT,
+    DEAL: EntityKind.QUOTE,
+}
+
+_QUOTE_STATUS: Mapping[str, QuoteStatus] = {
+    "PROSPECTING": QuoteStatus.DRAFT,
+    "QUALIFICATION": QuoteStatus.DRAFT,
+    "PROPOSAL": QuoteStatus.SENT,
+    "NEGOTIATION": QuoteStatus.SENT,
+    "CLOSED_WON": QuoteStatus.ACCEPTED,
+    "CLOSED_LOST": QuoteStatus.REJECTED,
+}
+_HUNDRED = Decimal(100)
+_PERCENT_PLACES = Decimal("0.0001")
+
+
+def _text(record: Mapping[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise MappingError(f"{value!r} is not a number", field=field) from None
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
+    name = _text(record, "name")
+    if name is None:
+        raise MappingError("an account needs a name", field="name")
+    country = _text(record, "country")
+    address = Address(
+        street=_text(record, "address_line"),
+        city=_text(record, "city"),
+        postal_code=_text(record, "postcode"),
+        region=_text(record, "state"),
+        country=country.upper() if country else None,
+    )
+    return Customer(
+        ids=ExternalIds(crm_id=str(record["id"])),
+        name=name,
+        status=CustomerStatus.ACTIVE if record.get("is_active", True) else CustomerStatus.INACTIVE,
+        email=_text(record, "email"),
+        phone=_text(record, "phone"),
+        website=_text(record, "website"),
+        currency=_text(record, "currency"),
+        billing_address=address if address != Address() else None,
+        updated_at=updated_at,
+    )
+
+
+def to_contact(record: Mapping[str, Any], updated_at: datetime) -> Contact:
+    account = _id(record.get("account"))
+    return Contact(
+        ids=ExternalIds(crm_id=str(record["id"])),
+        customer=ExternalIds(crm_id=account) if account else None,
+        first_name=_text(record, "first_name"),
+        last_name=_text(record, "last_name") or "",
+        title=_text(record, "title"),
+        email=_text(record, "email"),
+        phone=_text(record, "phone"),
+        updated_at=updated_at,
+    )
+
+
+def _discount_percent(line: Mapping[str, Any], n: int) -> Decimal:
+    if line.get("discount_type") == "PERCENTAGE":
+        return _decimal(line.get("discount_value", 0), f"line_items.{n}.discount_value")
+    # A fixed discount is carried as the share of the gross it took off.
+    gross = _decimal(line.get("subtotal", 0), f"line_items.{n}.subtotal")
+    off = _decimal(line.get("discount_amount", 0), f"line_items.{n}.discount_amount")
+    if gross <= 0 or off <= 0:
+        return Decimal(0)
+    return (off / gross * _HUNDRED).quantize(_PERCENT_PLACES)
+
+
+def to_line(line: Mapping[str, Any], n: int, currency: str) -> DocumentLine:
+    product = line.get("product") if isinstance(line.get("product"), Mapping) else None
+    where = f"line_items.{n}"
+    return DocumentLine(
+        line_no=n + 1,
+        item=ExternalIds(crm_id=str(product["id"])) if product else None,
+        sku=_text(product, "sku") if product else None,
+        description=_text(line, "name") or _text(line, "description"),
+        quantity=_decimal(line.get("quantity"), f"{where}.quantity"),
+        unit_price=Money(
+            amount=_decimal(line.get("unit_price"), f"{where}.unit_price"), currency=currency
+        ),
+        discount_percent=_discount_percent(line, n),
+        amount=Money(amount=_decimal(line.get("total"), f"{where}.total"), currency=currency),
+    )
+
+
+def to_quote(record: Mapping[str, Any], updated_at: datetime, default_currency: str) -> Quote:
+    account = _id(record.get("account"))
+    if account is None:
+        raise MappingError("a deal needs an account before it can become an order", field="account")
+    currency = _text(record, "currency") or default_currency
+    items = sorted(
+        record.get("line_items") or [], key=lambda line: (line.get("order", 0), line.get("id"))
+    )
+    lines = tuple(to_line(line, n, currency) for n, line in enumerate(items))
+    amount = record.get("amount")
+    total = (
+        _decimal(amount, "amount")
+        if amount is not None
+        else sum((line.amount.amount for line in lines), Decimal(0))
+    )
+    stage = _text(record, "stage")
+    return Quote(
+        ids=ExternalIds(crm_id=str(record["id"])),
+        customer=ExternalIds(crm_id=account),
+        currency=currency,
+        status=_QUOTE_STATUS.get(stage or "", QuoteStatus.DRAFT),
+        stage=stage,
+        lines=lines,
+        total=Money(amount=total, currency=currency),
+        updated_at=updated_at,
+    )
+
+
+class BottleCrmMapper(Mapper):
+    system: ClassVar[str] = SYSTEM
+    role: ClassVar[SystemRole] = SystemRole.CRM
+
+    def __init__(self, default_currency: str = "USD") -> None:
+        self.default_currency = default_currency
+
+    def _entity(self, change: RawChange) -> Entity:
+        record = change.record
+        updated = record.get("updated_at")
+        updated_at = datetime.fromisoformat(updated) if isinstance(updated, str) else None
+        when = updated_at or change.source_ts
+        if change.object == ACCOUNT:
+            return to_customer(record, when)
+        if change.object == CONTACT:
+            return to_contact(record, when)
+        return to_quote(record, when, self.default_currency)
+
+    def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
+        kind = OBJECTS.get(change.object)
+        if kind is None:
+            return ()
+        data: Entity | None = None
+        if change.operation is not Operation.DELETE:
+            try:
+                data = self._entity(change)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(p) for p in error["loc"])
+                raise MappingError(error["msg"], field=where) from None
+        return (
+            EntityChange(
+                entity=kind,
+                ids=ExternalIds(crm_id=change.record_id),
+                origin_system=SYSTEM,
+                origin_role=SystemRole.CRM,
+                operation=change.operation,
+                source_ts=change.source_ts,
+                fingerprint=change.fingerprint,
+                data=data,
+            ),
+        )
+
+    def report_target(self, change: RawChange) -> tuple[EntityKind, ExternalIds] | None:
+        if change.object in (ACCOUNT, DEAL) and change.operation is not Operation.DELETE:
+            return OBJECTS[change.object], ExternalIds(crm_id=change.record_id)
+        return None
