@@ -36,6 +36,20 @@ class Topics:
         return f"{self.prefix}.cursors"
 
     @property
+    def sync(self) -> str:
+        """Everything the sync stage reads, re-keyed by the record it concerns (internal)."""
+        return f"{self.prefix}.sync"
+
+    @property
+    def control(self) -> str:
+        """Approvals and rechecks of deals, keyed by deal."""
+        return f"{self.prefix}.control"
+
+    def reference(self, kind: str) -> str:
+        """Join views every worker keeps whole (compacted): ``customers``, ``items``."""
+        return f"{self.prefix}.ref.{kind}"
+
+    @property
     def dead_letter(self) -> str:
         return f"{self.prefix}.dead-letter"
 

@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.plugins.faults",
     "tests.plugins.tryton",
     "tests.plugins.bottlecrm",
+    "tests.plugins.worker",
 ]

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+
+from q2c.kafka_admin import ensure_compacted
 
 
 class CursorStore:
@@ -25,27 +25,8 @@ class CursorStore:
         self._cursors: dict[str, str] = {}
         self._producer: AIOKafkaProducer | None = None
 
-    async def ensure_topic(self) -> None:
-        admin = AIOKafkaAdminClient(**self._client_kwargs)
-        await admin.start()
-        try:
-            await admin.create_topics(
-                [
-                    NewTopic(
-                        self.topic,
-                        num_partitions=1,
-                        replication_factor=1,
-                        topic_configs={"cleanup.policy": "compact"},
-                    )
-                ]
-            )
-        except TopicAlreadyExistsError:
-            pass
-        finally:
-            await admin.close()
-
     async def start(self) -> None:
-        await self.ensure_topic()
+        await ensure_compacted(self._client_kwargs, self.topic)
         self._producer = AIOKafkaProducer(
             **self._client_kwargs, acks="all", enable_idempotence=True
         )

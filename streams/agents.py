@@ -1,0 +1,265 @@
+"""The Faust wiring of the sync: two agents, three tables, the join views and the recheck
+loop. Every decision is made by the pure handlers in :mod:`streams.handlers`; this module
+only reads and writes tables and topics.
+
+- ``route`` reads canonical changes, sink results and control messages, and re-keys each
+  by the record it concerns onto the internal ``sync`` topic (a result already carries the
+  key its command was sent with).
+- ``sync`` reads that topic, one partition's records in order, loads the state, runs the
+  handler, stores the state, and sends the commands, audit records and view updates,
+  waiting for the broker's acknowledgement before the event counts as processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import faust
+from pydantic import BaseModel
+
+from q2c.settings import Settings
+from q2c.topics import Topics
+from q2c.tracing import span_from_headers, with_trace_headers
+from schemas import CODEC, AuditRecord, CommandResult, Contract, DeadLetter, DecodeError
+from schemas.changes import EntityChange, SystemRole
+from schemas.decisions import DealApproval, RecheckDeal
+from schemas.entities import EntityKind
+from streams.config import SyncConfig
+from streams.handlers.common import Step
+from streams.handlers.deals import (
+    OrderState,
+    OrderStatus,
+    on_approval,
+    on_order_result,
+    on_quote_change,
+    on_recheck,
+)
+from streams.handlers.finance import FinanceState, new_finance_state, on_finance_change
+from streams.handlers.master import MASTER, on_master_change, on_master_result
+from streams.keys import deal_key, key_of_change
+from streams.rules.golden import GoldenRecord
+from streams.views import JoinViews
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+FINANCE = (EntityKind.SALES_ORDER, EntityKind.INVOICE, EntityKind.CREDIT_MEMO, EntityKind.PAYMENT)
+_RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+
+
+def _headers(event: Any) -> list[tuple[str, bytes]]:
+    headers = event.headers or {}
+    items: Iterable[tuple[str, bytes]] = headers.items() if isinstance(headers, dict) else headers
+    return [(str(k), bytes(v)) for k, v in items if v is not None]
+
+
+def route_key(message: Contract, kafka_key: bytes | None) -> str | None:
+    """The ``sync`` partition key of an input message."""
+    if isinstance(message, EntityChange):
+        return key_of_change(message)
+    if isinstance(message, DealApproval | RecheckDeal):
+        return deal_key(message.deal_crm_id)
+    if isinstance(message, CommandResult) and kafka_key:
+        return kafka_key.decode()
+    return None
+
+
+class SyncApp:
+    def __init__(self, app: faust.App, settings: Settings, cfg: SyncConfig) -> None:
+        self.app = app
+        self.cfg = cfg
+        self.topics = Topics(settings.kafka.topic_prefix)
+        partitions = settings.kafka.partitions
+        self.inputs = app.topic(
+            self.topics.changes,
+            self.topics.results(cfg.crm_system),
+            self.topics.results(cfg.erp_system),
+            self.topics.control,
+            **_RAW,
+        )
+        self.sync_topic = app.topic(self.topics.sync, partitions=partitions, internal=True, **_RAW)
+        self.control = app.topic(self.topics.control, **_RAW)
+        self.audit = app.topic(self.topics.audit, **_RAW)
+        self.dead_letters = app.topic(self.topics.dead_letter, **_RAW)
+        self.commands = {
+            role: app.topic(self.topics.commands(cfg.system(role)), **_RAW) for role in SystemRole
+        }
+        self.ref_customers = app.topic(self.topics.reference("customers"), **_RAW)
+        self.ref_items = app.topic(self.topics.reference("items"), **_RAW)
+        self.golden = app.Table("golden", partitions=partitions, key_type=bytes, value_type=bytes)
+        self.orders = app.Table("orders", partitions=partitions, key_type=bytes, value_type=bytes)
+        self.finance = app.Table("finance", partitions=partitions, key_type=bytes, value_type=bytes)
+        self.views = JoinViews(
+            self.topics.reference("customers"),
+            self.topics.reference("items"),
+            settings.kafka.client_kwargs(),
+        )
+        self.recheck_interval = cfg.recheck_interval.total_seconds()
+        app.agent(self.inputs, name="q2c.route")(self.route)
+        app.agent(self.sync_topic, name="q2c.sync")(self.sync)
+        app.task(self.follow_views)
+        app.task(self.recheck_loop)
+
+    # -- agents -------------------------------------------------------------------------
+    async def route(self, stream: Any) -> AsyncIterator[None]:
+        async for event in stream.events():
+            value = bytes(event.value or b"")
+            try:
+                message = CODEC.decode(value)
+            except DecodeError as exc:
+                await self._dead_letter(value, event, exc, "route")
+                yield None
+                continue
+            key = route_key(message, event.key)
+            if key is None:
+                await self._dead_letter(
+                    value, event, ValueError("no record to route it to"), "route"
+                )
+            else:
+                with span_from_headers(f"route {message.schema_subject}", _headers(event)):
+                    await self._send(self.sync_topic, key, value)
+            yield None
+
+    async def sync(self, stream: Any) -> AsyncIterator[None]:
+        await self.views.ready.wait()
+        async for event in stream.events():
+            value = bytes(event.value or b"")
+            key = bytes(event.key or b"").decode()
+            try:
+                message = CODEC.decode(value)
+            except DecodeError as exc:
+                await self._dead_letter(value, event, exc, "sync")
+                yield None
+                continue
+            with span_from_headers(
+                f"sync {message.schema_subject}", _headers(event), {"q2c.key": key}
+            ):
+                step = self.step(key, message, datetime.now(UTC))
+                await self.publish(step)
+            yield None
+
+    # -- one step: table state in, table state out ----------------------------------------
+    def step(self, key: str, message: Contract, now: datetime) -> Step:
+        cfg = self.cfg
+        if isinstance(message, EntityChange) and message.entity in MASTER:
+            golden, step = on_master_change(
+                self._load(self.golden, key, GoldenRecord), message, key, cfg, now
+            )
+            self.golden[key.encode()] = golden.model_dump_json().encode()
+            return step
+        if isinstance(message, EntityChange) and message.entity is EntityKind.QUOTE:
+            state, step = on_quote_change(self._order(key), message, self.views, cfg, now)
+            self.orders[key.encode()] = state.model_dump_json().encode()
+            return step
+        if isinstance(message, EntityChange) and message.entity in FINANCE:
+            customer = key.removeprefix("ledger:")
+            finance = self._load(self.finance, key, FinanceState) or new_finance_state(customer)
+            finance, step = on_finance_change(
+                finance, message, self.views.account_of(customer), cfg, now
+            )
+            self.finance[key.encode()] = finance.model_dump_json().encode()
+            return step
+        if isinstance(message, DealApproval):
+            state, step = on_approval(self._order(key), message, self.views, cfg, now)
+            self.orders[key.encode()] = state.model_dump_json().encode()
+            return step
+        if isinstance(message, RecheckDeal):
+            state, step = on_recheck(self._order(key), self.views, cfg, now)
+            self.orders[key.encode()] = state.model_dump_json().encode()
+            return step
+        if isinstance(message, CommandResult):
+            return self._result(key, message, now)
+        log.warning("sync: %s on %s is not handled", message.schema_subject, key)
+        return Step()
+
+    def _result(self, key: str, result: CommandResult, now: datetime) -> Step:
+        if result.command == "create_sales_order" and key.startswith("deal:"):
+            state, step = on_order_result(self._order(key), result, self.cfg, now)
+            self.orders[key.encode()] = state.model_dump_json().encode()
+            return step
+        if result.command.startswith("upsert_"):
+            golden, step = on_master_result(
+                self._load(self.golden, key, GoldenRecord), result, key, self.cfg, now
+            )
+            if golden is not None:
+                self.golden[key.encode()] = golden.model_dump_json().encode()
+            return step
+        if result.outcome.value == "failed":
+            log.error("%s in %s failed: %s", result.command, result.target_system, result.message)
+        return Step()
+
+    def _order(self, key: str) -> OrderState:
+        return self._load(self.orders, key, OrderState) or OrderState(
+            deal=key.removeprefix("deal:")
+        )
+
+    @staticmethod
+    def _load(table: Any, key: str, model: type[M]) -> M | None:
+        raw = table.get(key.encode())
+        return None if raw is None else model.model_validate_json(raw)
+
+    # -- output ---------------------------------------------------------------------------
+    async def publish(self, step: Step) -> None:
+        for emit in step.commands:
+            await self._send(self.commands[emit.role], emit.key, CODEC.encode(emit.command))
+        for audit in step.audits:
+            await self._send(self.audit, _audit_key(audit), CODEC.encode(audit))
+        for customer in step.customers:
+            encoded = CODEC.encode(customer)
+            self.views.apply(encoded)
+            await self._send(
+                self.ref_customers, customer.ids.crm_id or f"erp:{customer.ids.erp_id}", encoded
+            )
+        for item in step.items:
+            encoded = CODEC.encode(item)
+            self.views.apply(encoded)
+            await self._send(self.ref_items, item.sku, encoded)
+
+    async def _send(self, topic: Any, key: str, value: bytes) -> None:
+        delivered = await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
+        await delivered  # acknowledged before the input event counts as processed
+
+    async def _dead_letter(self, value: bytes, event: Any, error: Exception, stage: str) -> None:
+        letter = DeadLetter.of(
+            payload=value,
+            error=error,
+            stage=f"streams.{stage}",
+            failed_at=datetime.now(UTC),
+            key=event.key,
+        )
+        log.warning("dead letter from streams.%s: %s", stage, letter.reason)
+        await self._send(self.dead_letters, stage, CODEC.encode(letter))
+
+    # -- background ----------------------------------------------------------------------
+    async def follow_views(self) -> None:
+        await self.views.follow()
+
+    async def recheck_loop(self) -> None:
+        """Nudge parked deals when the views change (and every interval regardless)."""
+        await self.views.ready.wait()
+        last = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.views.changed.wait(), self.recheck_interval)
+            await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - last)))
+            self.views.changed.clear()
+            last = time.monotonic()
+            for raw in list(self.orders.values()):
+                state = OrderState.model_validate_json(raw)
+                if state.status is OrderStatus.WAITING:
+                    nudge = RecheckDeal(deal_crm_id=state.deal, at=datetime.now(UTC))
+                    await self._send(self.control, deal_key(state.deal), CODEC.encode(nudge))
+
+
+def _audit_key(audit: AuditRecord) -> str:
+    return f"{audit.entity}/{audit.record.crm_id or audit.record.erp_id}"
+
+
+def register(app: faust.App, settings: Settings, cfg: SyncConfig) -> SyncApp:
+    return SyncApp(app, settings, cfg)

@@ -1,0 +1,99 @@
+"""Join views: what the ERP knows of customers and items, kept whole by every worker.
+
+Deals are partitioned by deal, customers by customer and items by SKU, so a deal cannot read
+its customer or items from a local table partition. Instead the sync publishes every
+customer and item it learns about to a compacted reference topic, and each worker reads
+those topics from the beginning and keeps following them (Faust's GlobalTable is not
+relied on: its standby assignment is unreliable with several workers). A deal that arrives
+before its customer or items parks and is looked at again when the view changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from q2c.kafka_admin import ensure_compacted
+from schemas import CODEC, DecodeError
+from schemas.entities import Customer, ExternalIds, Item
+
+log = logging.getLogger(__name__)
+
+
+class JoinViews:
+    def __init__(
+        self, customers_topic: str, items_topic: str, client_kwargs: dict[str, Any]
+    ) -> None:
+        self.customers_topic = customers_topic
+        self.items_topic = items_topic
+        self._client_kwargs = client_kwargs
+        self._customers: dict[str, Customer] = {}
+        self._customers_by_erp: dict[str, Customer] = {}
+        self._items: dict[str, Item] = {}
+        self.ready = asyncio.Event()
+        self.changed = asyncio.Event()
+
+    # -- reads (the Refs protocol of the deal handlers) --------------------------------
+    def customer(self, ids: ExternalIds) -> Customer | None:
+        if ids.crm_id and ids.crm_id in self._customers:
+            return self._customers[ids.crm_id]
+        if ids.erp_id:
+            return self._customers_by_erp.get(ids.erp_id)
+        return None
+
+    def item(self, key: str) -> Item | None:
+        return self._items.get(key)
+
+    def account_of(self, customer_erp_id: str) -> str | None:
+        found = self._customers_by_erp.get(customer_erp_id)
+        return found.ids.crm_id if found is not None else None
+
+    # -- updates ----------------------------------------------------------------------
+    def apply(self, value: bytes) -> None:
+        try:
+            message = CODEC.decode(value)
+        except DecodeError as exc:
+            log.error("unreadable reference record skipped: %s", exc)
+            return
+        if isinstance(message, Customer):
+            if message.ids.crm_id:
+                self._customers[message.ids.crm_id] = message
+            if message.ids.erp_id:
+                self._customers_by_erp[message.ids.erp_id] = message
+        elif isinstance(message, Item):
+            for key in (message.sku, message.ids.crm_id, message.ids.erp_id):
+                if key:
+                    self._items[key] = message
+        self.changed.set()
+
+    async def follow(self, stop: asyncio.Event | None = None) -> None:
+        """Read both topics from the beginning; set ``ready`` once caught up; keep following."""
+        await ensure_compacted(self._client_kwargs, self.customers_topic, self.items_topic)
+        consumer = AIOKafkaConsumer(
+            **self._client_kwargs, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            tps = [
+                TopicPartition(topic, p)
+                for topic in (self.customers_topic, self.items_topic)
+                for p in sorted(consumer.partitions_for_topic(topic) or {0})
+            ]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            while stop is None or not stop.is_set():
+                batch = await consumer.getmany(*tps, timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        if record.value is not None:
+                            self.apply(record.value)
+                if not self.ready.is_set():
+                    behind = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
+                    if not behind:
+                        self.ready.set()
+        finally:
+            await consumer.stop()

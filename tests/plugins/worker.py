@@ -1,0 +1,95 @@
+"""The q2c stream worker as a real process on the test broker (it can be SIGKILLed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from q2c.devstack.procs import free_port, tail
+from q2c.topics import Topics
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class WorkerProcess:
+    env: dict[str, str]
+    log: Path
+    topics: Topics
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['Q2C_WORKER__WEB_PORT']}"
+
+    def start(self, wait_ready: bool = True) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "q2c", "worker"],
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        if wait_ready:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise AssertionError(f"the worker exited:\n{tail(self.log, 60)}")
+            try:
+                with urllib.request.urlopen(self.url + "/q2c/ready", timeout=2) as reply:  # noqa: S310
+                    if reply.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"the worker was not ready:\n{tail(self.log, 60)}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final commit."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.proc = None
+
+
+@pytest.fixture
+def sync_worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A worker with its own topic prefix, consumer group, state and web port."""
+    run = uuid.uuid4().hex[:8]
+    prefix = f"test{run}"
+    env = {
+        **os.environ,
+        "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,
+        "Q2C_KAFKA__TOPIC_PREFIX": prefix,
+        "Q2C_KAFKA__PARTITIONS": "1",
+        "Q2C_WORKER__APP_ID": f"q2c-{run}",
+        "Q2C_WORKER__DATA_DIR": str(tmp_path / "state"),
+        "Q2C_WORKER__WEB_PORT": str(free_port()),
+        "Q2C_TELEMETRY__LOG_FORMAT": "text",
+    }
+    worker = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
+    yield worker
+    worker.stop()
