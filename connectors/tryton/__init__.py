@@ -1,8 +1,8 @@
 """Tryton ERP: the JSON-RPC client (and, beside it, the source, sink and mapping)."""
 
+from connectors.base.errors import ErrorKind
 from connectors.tryton.client import TrytonClient, WizardStep
 from connectors.tryton.errors import (
-    ErrorKind,
     TrytonAuthError,
     TrytonConcurrencyError,
     TrytonError,

@@ -10,9 +10,12 @@ The user's preferences (company, employee, language) are fetched at login and se
 context of every model call, as Tryton's own client does; records such as sales take
 their company from it.
 
-Failures raise the typed exceptions of :mod:`connectors.tryton.errors`, each with a
-``kind`` (retriable / skippable / fatal). The client itself does not retry: whether a call
-may be repeated (a create may not, a search may) is the caller's decision.
+The HTTP exchange goes through the shared :class:`connectors.base.HttpClient` (timeouts,
+backoff with jitter, Retry-After, rate limit). Reads are retried there; a call that may
+change data is sent once, because a timeout does not say whether Tryton committed it: the
+sink retries the whole command, which looks the record up by natural key first.
+Failures raise the :class:`~connectors.base.errors.ConnectorError` subclasses of
+:mod:`connectors.tryton.errors`, each with its kind (retriable / skippable / fatal).
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-import aiohttp
 from opentelemetry import trace
 from pydantic import SecretStr
 
+from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.base.http import HttpClient
+from connectors.base.retry import RateLimiter, RetryPolicy
 from connectors.tryton import codec, errors
-from connectors.tryton.errors import ErrorKind, TrytonError
+from connectors.tryton.errors import SYSTEM, TRYTON_RESOLUTIONS, TrytonError
 from connectors.tryton.settings import TrytonSettings
 
 log = logging.getLogger(__name__)
@@ -53,24 +58,40 @@ class WizardStep:
     values: Values = field(default_factory=dict)
 
 
-def _retry_after(header: str | None) -> float | None:
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        return None
+_ONCE = RetryPolicy(max_attempts=1)
+_READ_METHODS = frozenset(
+    {"search", "search_count", "read", "search_read", "fields_get", "get_preferences"}
+)
+
+
+def _is_read(method: str) -> bool:
+    """True for calls that change nothing, so resending them is always safe."""
+    if method in ("common.db.login", "common.db.logout", "common.version"):
+        return True
+    return method.startswith("model.") and method.rsplit(".", 1)[1] in _READ_METHODS
 
 
 class TrytonClient:
     """Calls one Tryton database as one user; use as ``async with TrytonClient(s) as c``."""
 
-    def __init__(
-        self, settings: TrytonSettings, *, http: aiohttp.ClientSession | None = None
-    ) -> None:
+    def __init__(self, settings: TrytonSettings, *, limiter: RateLimiter | None = None) -> None:
         self._settings = settings
-        self._http = http
-        self._owns_http = http is None
+        self._reads = RetryPolicy(max_attempts=settings.max_attempts)
+        self._http = HttpClient(
+            system=SYSTEM,
+            base_url=settings.url.rstrip("/"),
+            timeout=settings.timeout,
+            retry=self._reads,
+            limiter=limiter
+            or (
+                RateLimiter(settings.rate, burst=max(1, int(settings.rate)))
+                if settings.rate
+                else None
+            ),
+            resolutions=TRYTON_RESOLUTIONS,
+            default_headers={"Content-Type": "application/json", "Accept": "application/json"},
+            secrets=(settings.password.get_secret_value(),),
+        )
         self._session: SecretStr | None = None
         self._uid: int | None = None
         self._context: dict[str, Any] = {}
@@ -104,26 +125,15 @@ class TrytonClient:
         return self._context
 
     async def close(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.close()
-        self._http = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._http is None:
-            timeout = aiohttp.ClientTimeout(
-                total=self._settings.timeout, connect=self._settings.connect_timeout
-            )
-            self._http = aiohttp.ClientSession(timeout=timeout)
-            self._owns_http = True
-        return self._http
+        await self._http.close()
 
     # -- sessions ---------------------------------------------------------------------
 
     async def login(self) -> None:
         """Open a session and load the user's context."""
         user = self._settings.user
-        params = [user, {"password": self._settings.password}]
-        result = await self._post("common.db.login", [*params, self._settings.language], None)
+        params = [user, {"password": self._settings.password}, self._settings.language]
+        result = await self._post("common.db.login", params, None)
         if not isinstance(result, list) or len(result) < 2:
             raise errors.TrytonProtocolError(
                 "unexpected login answer", kind=ErrorKind.FATAL, method="common.db.login"
@@ -132,8 +142,8 @@ class TrytonClient:
         session = SecretStr(base64.b64encode(f"{user}:{uid}:{token}".encode()).decode())
         context = await self._post("model.res.user.get_preferences", [True, {}], session)
         self._session, self._uid = session, uid
-        self.logins += 1
         self._context = dict(context) if isinstance(context, dict) else {}
+        self.logins += 1
 
     async def logout(self) -> None:
         """End the session on the server (the next call logs in again)."""
@@ -190,28 +200,19 @@ class TrytonClient:
                 log.debug("tryton %s took %.1f ms", method, (time.monotonic() - started) * 1000)
 
     async def _exchange(self, method: str, params: Sequence[Any], session: SecretStr | None) -> Any:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers = {}
         if session is not None:
             headers["Authorization"] = f"Session {session.get_secret_value()}"
         body = codec.encode({"id": next(self._ids), "method": method, "params": list(params)})
+        retry = self._reads if _is_read(method) else _ONCE
         try:
-            async with self._client().post(
-                self._settings.rpc_url, data=body, headers=headers
-            ) as reply:
-                raw = await reply.read()
-                status = reply.status
-                retry_after = _retry_after(reply.headers.get("Retry-After"))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise errors.TrytonTransportError(
-                f"{type(exc).__name__}: {exc}".rstrip(": "),
-                kind=errors.classify(0),
-                method=method,
-                status=0,
-            ) from exc
-        if status != 200:
-            raise errors.from_status(method, status, retry_after)
+            reply = await self._http.request(
+                "POST", self._settings.rpc_url, data=body, headers=headers, retry=retry
+            )
+        except ConnectorError as exc:
+            raise errors.from_connector_error(method, exc) from exc
         try:
-            data = codec.decode(raw)
+            data = codec.decode(reply.body)
         except (ValueError, KeyError, TypeError) as exc:
             raise errors.TrytonProtocolError(
                 "the answer is not Tryton JSON", kind=ErrorKind.FATAL, method=method

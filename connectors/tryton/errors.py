@@ -1,42 +1,50 @@
-"""What can go wrong talking to Tryton, as typed exceptions with one classification.
+"""Tryton's failures as :class:`~connectors.base.errors.ConnectorError` subclasses.
 
-Every failure is one of three kinds (the Singer SDK's families):
+Tryton answers most failures with HTTP 200 and an ``error`` member: its own exceptions as
+``[name, args]``, anything else as ``[message, traceback]``. :func:`classify` reads both
+that and the HTTP status into the three families of :mod:`connectors.base.errors`:
 
-* ``retriable``: try the same call again later (network errors, timeouts, 5xx, 503 for a
-  locked database, 429, Tryton's ConcurrencyException);
-* ``skippable``: this record can never be applied as it is (a UserError such as a failed
-  validation, a UserWarning needing a person's confirmation): dead-letter it, go on;
-* ``fatal``: nothing will work until someone fixes the configuration or the code
-  (credentials refused, access denied, unknown database or method, a server-side bug).
+* retriable: no answer, 429, 5xx (503 is a locked SQLite database), a
+  ConcurrencyException, a server-side "database is locked" once Tryton's own retries ran out;
+* skippable: a UserError (failed validation, missing required value, forbidden state
+  change) or a UserWarning: this record cannot be applied as it is;
+* fatal: the credentials or the access rights are refused, the database or the method does
+  not exist, or a server-side bug: nothing will work until someone fixes it.
 
-:func:`classify` is the whole decision, kept in one small function. Messages come from the
-server's answer only, never from the request, so they cannot carry the password.
+The reason is the server's own message (it ends up in the dead-letter record and the CRM's
+sync status); it never contains the request, so never the password.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Mapping
 from typing import Any
 
+from connectors.base.errors import ConnectorError, ErrorKind, ErrorResolution, resolve_http_status
 
-class ErrorKind(StrEnum):
-    RETRIABLE = "retriable"
-    SKIPPABLE = "skippable"
-    FATAL = "fatal"
+SYSTEM = "tryton"
 
+# Where Tryton's statuses mean something else than the shared table says.
+TRYTON_RESOLUTIONS: Mapping[int, ErrorResolution] = {
+    400: ErrorResolution(ErrorKind.FATAL, "Tryton refused the request as malformed"),
+    401: ErrorResolution(ErrorKind.FATAL, "Tryton refused the credentials"),
+    403: ErrorResolution(ErrorKind.FATAL, "the Tryton user may not call this method"),
+    404: ErrorResolution(ErrorKind.FATAL, "Tryton has no such database"),
+    503: ErrorResolution(ErrorKind.RETRIABLE, "the Tryton database is busy"),
+    504: ErrorResolution(ErrorKind.RETRIABLE, "the Tryton call timed out"),
+}
 
-# Signs of a transient database condition in the text of a server-side exception (Tryton
-# answers those with HTTP 200 and ``[message, traceback]`` when its own retries ran out).
+# Signs of a transient database condition in the text of a server-side exception.
 _TRANSIENT_TEXT = ("database is locked", "could not serialize", "deadlock", "lock timeout")
 
 
-def classify(status: int, error_name: str | None = None, message: str = "") -> ErrorKind:
-    """The kind of a failed call from its HTTP status (0: no answer at all) and, for an
-    answer carrying an ``error`` member, the Tryton exception name."""
-    if status == 0 or status == 429 or status >= 500:
+def classify(status: int | None, error_name: str | None = None, message: str = "") -> ErrorKind:
+    """The kind of a failed call from its HTTP status (None: no answer at all) and, for an
+    answer with an ``error`` member, Tryton's exception name or message."""
+    if status is None:
         return ErrorKind.RETRIABLE
     if status != 200:
-        return ErrorKind.FATAL  # 400, 401 after a fresh login, 403, 404, 405
+        return resolve_http_status(status, TRYTON_RESOLUTIONS).kind
     if error_name in ("UserError", "UserWarning"):
         return ErrorKind.SKIPPABLE
     if error_name == "ConcurrencyException":
@@ -49,8 +57,8 @@ def classify(status: int, error_name: str | None = None, message: str = "") -> E
     return ErrorKind.FATAL
 
 
-class TrytonError(Exception):
-    """A failed call to Tryton; ``kind`` says what to do about it."""
+class TrytonError(ConnectorError):
+    """A failed call to Tryton; ``method`` is the JSON-RPC method that failed."""
 
     def __init__(
         self,
@@ -58,20 +66,24 @@ class TrytonError(Exception):
         *,
         kind: ErrorKind,
         method: str = "",
-        status: int = 200,
+        status: int | None = None,
+        detail: str = "",
         retry_after: float | None = None,
     ) -> None:
-        self.message = message
-        self.kind = kind
         self.method = method
-        self.status = status
-        self.retry_after = retry_after
-        where = f"{method}: " if method else ""
-        super().__init__(f"{where}{message}")
+        super().__init__(
+            kind,
+            message,
+            system=SYSTEM,
+            status=status,
+            detail=f"{method}: {detail}" if method and detail else (detail or method),
+            retry_after=retry_after,
+        )
 
     @property
-    def retriable(self) -> bool:
-        return self.kind is ErrorKind.RETRIABLE
+    def message(self) -> str:
+        """The reason in the server's words (redacted)."""
+        return self.reason
 
 
 class TrytonTransportError(TrytonError):
@@ -79,30 +91,26 @@ class TrytonTransportError(TrytonError):
 
 
 class TrytonAuthError(TrytonError):
-    """The credentials were refused (or Tryton asks for a login step q2c cannot give)."""
+    """The credentials or the access rights were refused (401, 403, a login step)."""
 
 
 class TrytonProtocolError(TrytonError):
-    """The request was refused as such (403, 404, 405, 400) or the answer made no sense."""
+    """The request was refused as such (400, 404, 405) or the answer made no sense."""
 
 
 class TrytonServerError(TrytonError):
     """A server-side exception that is not one of Tryton's user-facing errors."""
 
-    def __init__(self, message: str, *, kind: ErrorKind, method: str, traceback: str) -> None:
-        super().__init__(message, kind=kind, method=method)
-        self.traceback = traceback
-
 
 class TrytonUserError(TrytonError):
-    """Tryton refused the data (validation, domain, required field, access rule).
+    """Tryton refused the data (validation, required field, state, access rule).
 
-    ``message`` and ``description`` are the server's own words, for the person who must fix
-    the record; ``domain`` is the offending domain when Tryton names one.
+    ``description`` adds the server's explanation; ``domain`` is the offending domain when
+    Tryton names one.
     """
 
     def __init__(self, message: str, *, method: str, description: str, domain: Any) -> None:
-        super().__init__(message, kind=ErrorKind.SKIPPABLE, method=method)
+        super().__init__(message, kind=ErrorKind.SKIPPABLE, method=method, detail=description)
         self.description = description
         self.domain = domain
 
@@ -111,7 +119,7 @@ class TrytonUserWarning(TrytonError):
     """Tryton wants a person to confirm something first (``name`` is the warning's key)."""
 
     def __init__(self, message: str, *, method: str, name: str, description: str) -> None:
-        super().__init__(message, kind=ErrorKind.SKIPPABLE, method=method)
+        super().__init__(message, kind=ErrorKind.SKIPPABLE, method=method, detail=description)
         self.name = name
         self.description = description
 
@@ -125,11 +133,7 @@ def _text(value: Any) -> str:
 
 
 def from_error_member(method: str, error: Any) -> TrytonError:
-    """The exception for an answer with an ``error`` member (HTTP 200).
-
-    Tryton sends its own exceptions as ``[name, args]`` and any other exception as
-    ``[message, traceback]``.
-    """
+    """The exception for an answer with an ``error`` member (HTTP 200)."""
     if not isinstance(error, list | tuple) or not error:
         return TrytonProtocolError("malformed error member", kind=ErrorKind.FATAL, method=method)
     name = _text(error[0])
@@ -151,19 +155,25 @@ def from_error_member(method: str, error: Any) -> TrytonError:
         return TrytonAuthError(
             "Tryton asks for another login step", kind=classify(200, name), method=method
         )
-    traceback = _text(args) if args is not None else ""
-    return TrytonServerError(
-        name, kind=classify(200, None, name), method=method, traceback=traceback
-    )
+    # Any other exception: [str(exception), traceback] (the traceback only in dev mode).
+    traceback = _text(args) if args else ""
+    return TrytonServerError(name, kind=classify(200, None, name), method=method, detail=traceback)
 
 
-def from_status(method: str, status: int, retry_after: float | None = None) -> TrytonError:
-    """The exception for an HTTP answer that is not 200."""
+def from_connector_error(method: str, error: ConnectorError) -> TrytonError:
+    """The shared HTTP client's error for a failed HTTP exchange, as a Tryton error."""
+    if error.status is None:
+        return TrytonTransportError(
+            error.reason, kind=ErrorKind.RETRIABLE, method=method, detail=error.detail
+        )
+    status = error.status
     kind = classify(status)
-    if status == 401 or status == 403:
-        cls: type[TrytonError] = TrytonAuthError
+    reason = resolve_http_status(status, TRYTON_RESOLUTIONS).message
+    cls: type[TrytonError]
+    if status in (401, 403):
+        cls = TrytonAuthError
     elif kind is ErrorKind.RETRIABLE:
         cls = TrytonTransportError
     else:
         cls = TrytonProtocolError
-    return cls(f"HTTP {status}", kind=kind, method=method, status=status, retry_after=retry_after)
+    return cls(reason, kind=kind, method=method, status=status, retry_after=error.retry_after)

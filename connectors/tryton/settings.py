@@ -14,7 +14,8 @@ class TrytonSettings(BaseModel):
     password: SecretStr
     language: str = "en"
     timeout: float = Field(default=60.0, gt=0, description="Seconds allowed for one call.")
-    connect_timeout: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, description="Tries of a read before giving up.")
+    rate: float | None = Field(default=None, gt=0, description="Calls a second; none = no limit.")
 
     @property
     def rpc_url(self) -> str:

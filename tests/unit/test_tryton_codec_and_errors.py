@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.tryton import codec
 from connectors.tryton.errors import (
-    ErrorKind,
     TrytonAuthError,
     TrytonConcurrencyError,
     TrytonProtocolError,
@@ -23,8 +23,8 @@ from connectors.tryton.errors import (
     TrytonUserError,
     TrytonUserWarning,
     classify,
+    from_connector_error,
     from_error_member,
-    from_status,
 )
 
 # Tryton's own encoding of each type, as trytond.protocols.jsonrpc writes it.
@@ -104,7 +104,7 @@ def test_encode_then_decode_is_identity(value: Any) -> None:
 @pytest.mark.parametrize(
     ("status", "name", "message", "kind"),
     [
-        (0, None, "", ErrorKind.RETRIABLE),
+        (None, None, "", ErrorKind.RETRIABLE),
         (429, None, "", ErrorKind.RETRIABLE),
         (500, None, "", ErrorKind.RETRIABLE),
         (503, None, "", ErrorKind.RETRIABLE),
@@ -121,7 +121,7 @@ def test_encode_then_decode_is_identity(value: Any) -> None:
         (200, None, "'no.such.model'", ErrorKind.FATAL),
     ],
 )
-def test_classify(status: int, name: str | None, message: str, kind: ErrorKind) -> None:
+def test_classify(status: int | None, name: str | None, message: str, kind: ErrorKind) -> None:
     assert classify(status, name, message) is kind
 
 
@@ -134,7 +134,8 @@ def test_user_error_member_keeps_the_server_words() -> None:
     assert error.kind is ErrorKind.SKIPPABLE
     assert error.message == "You must cancel the sale first."
     assert error.description == "Sale S1 is confirmed."
-    assert str(error) == "model.sale.sale.delete: You must cancel the sale first."
+    assert str(error) == "tryton: You must cancel the sale first."
+    assert error.detail == "model.sale.sale.delete: Sale S1 is confirmed."
 
 
 def test_other_error_members() -> None:
@@ -150,14 +151,27 @@ def test_other_error_members() -> None:
     server = from_error_member("m", ["database is locked", "Traceback ..."])
     assert isinstance(server, TrytonServerError)
     assert server.retriable
-    assert server.traceback == "Traceback ..."
+    assert server.detail == "m: Traceback ..."
     assert isinstance(from_error_member("m", "nonsense"), TrytonProtocolError)
 
 
-def test_status_errors_carry_retry_after() -> None:
-    busy = from_status("m", 429, retry_after=2.5)
+def _http_error(status: int | None, retry_after: float | None = None) -> ConnectorError:
+    return ConnectorError(
+        ErrorKind.RETRIABLE, "as the shared client saw it", status=status, retry_after=retry_after
+    )
+
+
+def test_http_errors_of_the_shared_client_become_tryton_errors() -> None:
+    busy = from_connector_error("m", _http_error(429, retry_after=2.5))
     assert isinstance(busy, TrytonTransportError)
-    assert (busy.retriable, busy.retry_after) == (True, 2.5)
-    assert isinstance(from_status("m", 401), TrytonAuthError)
-    assert isinstance(from_status("m", 404), TrytonProtocolError)
-    assert not from_status("m", 404).retriable
+    assert (busy.retriable, busy.retry_after, busy.system) == (True, 2.5, "tryton")
+    locked = from_connector_error("m", _http_error(503))
+    assert locked.retriable
+    assert locked.reason == "the Tryton database is busy"
+    assert isinstance(from_connector_error("m", _http_error(401)), TrytonAuthError)
+    missing = from_connector_error("m", _http_error(404))
+    assert isinstance(missing, TrytonProtocolError)
+    assert missing.kind is ErrorKind.FATAL  # the shared table says skippable; not for Tryton
+    offline = from_connector_error("m", _http_error(None))
+    assert isinstance(offline, TrytonTransportError)
+    assert offline.retriable
