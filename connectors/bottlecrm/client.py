@@ -104,7 +104,7 @@ def same_value(expected: Any, stored: Any) -> bool:
         return stored is None or stored == ""
     if isinstance(expected, bool) or isinstance(stored, bool):
         return expected is stored
-    if isinstance(expected, int | float | Decimal) or isinstance(stored, int | float):
+    if isinstance(expected, int | float | Decimal) or isinstance(stored, int | float | Decimal):
         try:
             return Decimal(str(expected)) == Decimal(str(stored))
         except InvalidOperation:

@@ -1,0 +1,187 @@
+"""Applying q2c's commands to BottleCRM: the ERP's facts written back onto deals and
+accounts as custom fields, sync statuses, and the ERP's products.
+
+Every command is idempotent. Custom fields are read first and written only when they
+differ (so a replayed command changes nothing and fires no webhook), then read back: a key
+BottleCRM dropped is an error, not a silent success. Products are looked up by SKU, the
+natural key both systems share, before one is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from connectors.base import ConnectorError, ErrorKind, Sink
+from connectors.bottlecrm.client import BottleCrmClient, ObjectName, same_value
+from connectors.bottlecrm.mapping import SYSTEM
+from connectors.bottlecrm.models import CustomFieldTarget, Product, ProductInput
+from schemas import (
+    Command,
+    CommandResult,
+    EntityKind,
+    ExternalIds,
+    Item,
+    Money,
+    Outcome,
+    ReportSyncStatus,
+    UpdateAccountBalance,
+    UpdateDealFinancialStatus,
+    UpsertItem,
+)
+from schemas.commands import InvoiceSummary
+
+_TARGETS: Mapping[EntityKind, CustomFieldTarget] = {
+    EntityKind.QUOTE: "Opportunity",
+    EntityKind.CUSTOMER: "Account",
+}
+_OBJECTS: Mapping[CustomFieldTarget, ObjectName] = {"Opportunity": "deal", "Account": "account"}
+
+
+def _skip(reason: str) -> ConnectorError:
+    return ConnectorError(ErrorKind.SKIPPABLE, reason, system=SYSTEM)
+
+
+def _crm_id(ids: ExternalIds, what: str) -> str:
+    if ids.crm_id is None:
+        raise _skip(f"the {what} has no BottleCRM id (erp id {ids.erp_id})")
+    return ids.crm_id
+
+
+def invoice_numbers(invoices: tuple[InvoiceSummary, ...]) -> str | None:
+    """The deal's invoice numbers for people: credit memos marked, unnumbered ones left out."""
+    numbers = [
+        f"{inv.number} (credit)" if inv.credit_memo else inv.number
+        for inv in invoices
+        if inv.number
+    ]
+    return ", ".join(numbers) or None
+
+
+def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
+    return {
+        "erp_order_number": command.order_number,
+        "erp_order_state": command.order_state.value if command.order_state else None,
+        "erp_invoice_status": command.invoice_status.value,
+        "erp_invoice_numbers": invoice_numbers(command.invoices),
+        "erp_invoiced_total": command.invoiced.amount,
+        "erp_amount_due": command.outstanding.amount,
+        "erp_last_payment_date": command.last_payment_date,
+    }
+
+
+def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "erp_outstanding_balance": command.outstanding.amount,
+        "erp_overdue_balance": command.overdue.amount,
+        "erp_last_payment_date": command.last_payment_date,
+    }
+    if command.account.erp_id:
+        values["erp_customer_code"] = command.account.erp_id
+    return values
+
+
+def product_price(item: Item, currency: str) -> Money | None:
+    """The item's standard price in the org's currency, else its first standard price."""
+    preferred = item.price(currency)
+    if preferred is not None:
+        return preferred
+    base = [p.unit_price for p in item.prices if p.price_book == "standard" and not p.min_quantity]
+    return base[0] if base else None
+
+
+def product_input(item: Item, currency: str) -> ProductInput:
+    fields: dict[str, Any] = {
+        "name": item.name,
+        "sku": item.sku,
+        "description": item.description,
+        "is_active": item.active and item.saleable,
+    }
+    price = product_price(item, currency)
+    if price is not None:
+        fields.update(price=price.amount, currency=price.currency)
+    return ProductInput(**fields)
+
+
+def product_changes(product: Product, wanted: ProductInput) -> ProductInput | None:
+    """The fields of ``wanted`` that ``product`` does not have yet; None when in step."""
+    current = product.model_dump()
+    differ = {
+        key: value
+        for key, value in wanted.payload().items()
+        if not same_value(value, current.get(key))
+        and not (value is None and current.get(key) in (None, ""))
+    }
+    return ProductInput.model_validate(wanted.model_dump(include=set(differ))) if differ else None
+
+
+class BottleCrmSink(Sink):
+    system: ClassVar[str] = SYSTEM
+
+    def __init__(self, client: BottleCrmClient, currency: str = "USD") -> None:
+        self.client = client
+        self.currency = currency
+
+    async def apply(self, command: Command) -> CommandResult:
+        if isinstance(command, UpdateDealFinancialStatus):
+            deal = _crm_id(command.deal, "deal")
+            outcome = await self.set_fields("Opportunity", deal, deal_fields(command))
+            return self._result(command, EntityKind.QUOTE, outcome, command.deal)
+        if isinstance(command, UpdateAccountBalance):
+            account = _crm_id(command.account, "account")
+            outcome = await self.set_fields("Account", account, account_fields(command))
+            return self._result(command, EntityKind.CUSTOMER, outcome, command.account)
+        if isinstance(command, ReportSyncStatus):
+            target = _TARGETS.get(command.entity)
+            if target is None:
+                raise _skip(f"BottleCRM shows no sync status on a {command.entity}")
+            record = _crm_id(command.record, str(command.entity))
+            values = {"q2c_sync_status": command.status.value, "q2c_sync_reason": command.message}
+            outcome = await self.set_fields(target, record, values)
+            return self._result(command, command.entity, outcome, command.record)
+        if isinstance(command, UpsertItem):
+            return await self.upsert_item(command)
+        raise _skip(f"BottleCRM does not apply {command.schema_subject} commands")
+
+    async def set_fields(
+        self, target: CustomFieldTarget, record_id: str, values: Mapping[str, Any]
+    ) -> Outcome:
+        """Writes the custom fields that differ (verified); UNCHANGED when none do."""
+        current = await self.client.record(_OBJECTS[target], record_id)
+        stored = current.get("custom_fields") or {}
+        differ = {k: v for k, v in values.items() if not same_value(v, stored.get(k))}
+        if not differ:
+            return Outcome.UNCHANGED
+        await self.client.write_custom_fields(target, record_id, differ)
+        return Outcome.UPDATED
+
+    async def upsert_item(self, command: UpsertItem) -> CommandResult:
+        item = command.item
+        wanted = product_input(item, self.currency)
+        product = await self.client.find_product_by_sku(item.sku)
+        if product is None:
+            product = await self.client.create_product(wanted)
+            outcome = Outcome.CREATED
+        else:
+            changes = product_changes(product, wanted)
+            if changes is None:
+                outcome = Outcome.UNCHANGED
+            else:
+                product = await self.client.update_product(product.id, changes)
+                outcome = Outcome.UPDATED
+        ids = ExternalIds(crm_id=product.id, erp_id=item.ids.erp_id)
+        return self._result(command, EntityKind.ITEM, outcome, ids)
+
+    def _result(
+        self, command: Command, entity: EntityKind, outcome: Outcome, ids: ExternalIds
+    ) -> CommandResult:
+        return CommandResult(
+            idempotency_key=command.idempotency_key,
+            command=command.schema_subject,
+            target_system=self.system,
+            entity=entity,
+            outcome=outcome,
+            ids=ids,
+            completed_at=datetime.now(UTC),
+        )
