@@ -24,3 +24,11 @@ class BottleCrmSettings(BaseModel):
     max_attempts: int = Field(default=6, ge=1)
     rate: float | None = Field(default=None, gt=0, description="Calls a second; none = no limit.")
     page_size: int = Field(default=200, ge=1, le=1000)
+    currency: str = Field(
+        default="USD", pattern=r"^[A-Z]{3}$", description="The org's currency (deals, prices)."
+    )
+    scan_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between full scans; webhooks fill the gaps."
+    )
+    webhook_host: str = Field(default="127.0.0.1", description="Where the receiver listens.")
+    webhook_port: int = Field(default=8787, ge=0, le=65535)
