@@ -345,6 +345,34 @@ async def provision_org(
     return access
 
 
+# Every event of the objects the connector reads (`q2c connector run bottlecrm`).
+WEBHOOK_EVENTS = (
+    "account.created",
+    "account.updated",
+    "account.deleted",
+    "contact.created",
+    "contact.updated",
+    "contact.deleted",
+    "deal.created",
+    "deal.updated",
+    "deal.deleted",
+    "deal.won",
+    "deal.lost",
+)
+
+
+async def _provision_stack_org(url: str, user_jwt: SecretStr) -> tuple[OrgAccess, str, SecretStr]:
+    """The stack's org, and a webhook to where the connector's receiver listens by default
+    (deliveries while the connector is not running fail; its scans catch up)."""
+    access = await provision_org(url, user_jwt, "q2c")
+    defaults = BottleCrmSettings.model_fields
+    hook = f"http://{defaults['webhook_host'].default}:{defaults['webhook_port'].default}"
+    hook += "/bottlecrm/webhook"
+    async with BottleCrmClient(access.settings()) as crm:
+        _, secret = await crm.register_webhook(hook, WEBHOOK_EVENTS, description="q2c connector")
+    return access, hook, secret
+
+
 def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, Any]:
     """Starts BottleCRM for `q2c dev up` with an org ready for q2c; the stack.json entry."""
     server = BottleCrmServer(
@@ -354,7 +382,7 @@ def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, 
     try:
         if server.user_jwt is None:
             raise DevStackError("no JWT was minted for the local user")
-        access = asyncio.run(provision_org(server.url, server.user_jwt, "q2c"))
+        access, hook, secret = asyncio.run(_provision_stack_org(server.url, server.user_jwt))
     except Exception as exc:
         server.stop()
         raise DevStackError(f"setting up BottleCRM's org failed: {exc}") from exc
@@ -363,6 +391,8 @@ def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, 
         "org": access.org_id,
         "token": access.token.get_secret_value(),
         "jwt": access.jwt.get_secret_value(),
+        "webhook_url": hook,
+        "webhook_secret": secret.get_secret_value(),
         "pid": server.pid,
         "log": str(log),
         "data_dir": str(server.data_dir),

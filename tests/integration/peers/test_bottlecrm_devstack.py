@@ -26,7 +26,20 @@ def test_stack_entry_serves_an_org_ready_for_q2c(
     log = tmp_path / "logs" / "bottlecrm.log"
     entry = devstack.start_stack_entry(Settings().dev.cache_dir, tmp_path, log)
     try:
-        assert set(entry) == {"url", "org", "token", "jwt", "pid", "log", "data_dir", "version"}
+        assert set(entry) == {
+            "url",
+            "org",
+            "token",
+            "jwt",
+            "webhook_url",
+            "webhook_secret",
+            "pid",
+            "log",
+            "data_dir",
+            "version",
+        }
+        assert entry["webhook_url"] == "http://127.0.0.1:8787/bottlecrm/webhook"
+        assert entry["webhook_secret"].startswith("whsec_")
         assert entry["url"].startswith("http://127.0.0.1:")
         assert entry["token"].startswith("bcrm_pat_")
         assert devstack.healthy(entry)
@@ -40,7 +53,10 @@ def test_stack_entry_serves_an_org_ready_for_q2c(
             async with BottleCrmClient(settings) as crm:
                 keys = {(d.target_model, d.key) for d in await crm.custom_fields()}
                 assert keys == {(f.target_model, f.key) for f in Q2C_FIELDS}
-                assert await crm.webhooks() == []  # the JWT is bound to the org
+                # The JWT is bound to the org; the connector's webhook is registered there.
+                hooks = await crm.webhooks()
+                assert [h.url for h in hooks] == [entry["webhook_url"]]
+                assert set(hooks[0].events) == set(devstack.WEBHOOK_EVENTS)
 
         # `q2c dev up` is synchronous and runs its own event loop, so this test is too.
         asyncio.run(org_is_ready())
