@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.tryton import TrytonClient
+from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.source import (
     InvoiceStream,
     ModifiedCursor,
@@ -16,7 +17,16 @@ from connectors.tryton.source import (
     ProductStream,
     SaleStream,
 )
-from schemas import Operation
+from schemas import (
+    Customer,
+    ExternalIds,
+    Invoice,
+    Item,
+    Money,
+    Operation,
+    SalesOrder,
+    SalesOrderState,
+)
 from tests.plugins.tryton import TrytonPeer
 
 pytestmark = pytest.mark.integration
@@ -183,3 +193,28 @@ async def test_products_sales_and_invoices_carry_what_the_mapping_needs(
     assert (inv["state"], inv["amount_to_pay"], inv["sales"]) == ("posted", "500.00", [sale])
     assert inv["invoice_date"] == dt.date.today().isoformat()
     assert inv["party_identifiers"] == [{"type": None, "code": "ACC-9"}]
+
+    # The mapping reads these real records into canonical entities.
+    mapper = TrytonMapper(currency="USD")
+    (item,) = mapper.to_canonical(product_change)
+    assert isinstance(item.data, Item)
+    assert (item.data.sku, item.data.price("USD")) == ("ONB-1", Money(amount=250, currency="USD"))
+    (order,) = mapper.to_canonical(sale_change)
+    assert isinstance(order.data, SalesOrder)
+    assert order.data.customer == ExternalIds(erp_id=str(party), crm_id="ACC-9")
+    assert order.data.quote == ExternalIds(crm_id="DEAL-9")
+    assert order.data.state is SalesOrderState.PROCESSING
+    assert [(line.sku, line.quantity) for line in order.data.lines] == [("ONB-1", Decimal(2))]
+    (bill,) = mapper.to_canonical(invoice_change)
+    assert isinstance(bill.data, Invoice)
+    assert bill.data.sales_order == ExternalIds(erp_id=str(sale))
+    assert bill.data.amount_due == Money(amount=500, currency="USD")
+    customers = [
+        c for c in (await PartyStream(client).read(None)).changes if c.record_id == str(party)
+    ]
+    (customer,) = mapper.to_canonical(customers[0])
+    assert isinstance(customer.data, Customer)
+    assert customer.data.ids == ExternalIds(erp_id=str(party), crm_id="ACC-9")
+    assert customer.data.email == "buyer@example.com"
+    assert customer.data.billing_address is not None
+    assert customer.data.billing_address.city == "Springfield"

@@ -1,0 +1,336 @@
+"""Tryton records → canonical entities. Pure functions, no I/O.
+
+Parties are customers, products are items, sales are sales orders, customer invoices are
+invoices (or credit memos: Tryton keeps a credit note as an invoice with a negative total;
+the canonical credit memo carries positive amounts).
+
+The CRM id of a party is its identifier without a type (typed identifiers are tax and
+company numbers); a sale's ``reference`` is the CRM deal id. Records arrive as the source
+streams publish them: decimals as strings, timestamps in ISO 8601, many-to-one fields read
+through a dotted name as ``{"field.": {"id": .., "code": ..}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from connectors.base.mapping import Mapper, MappingError
+from connectors.tryton.errors import SYSTEM
+from schemas import (
+    Address,
+    CreditMemo,
+    Customer,
+    CustomerStatus,
+    DocumentLine,
+    EntityKind,
+    ExternalIds,
+    Invoice,
+    InvoiceState,
+    InvoiceStatus,
+    Item,
+    Money,
+    Operation,
+    PriceBookPrice,
+    RawChange,
+    SalesOrder,
+    SalesOrderState,
+)
+from schemas.changes import ENTITY_KIND, Entity, EntityChange, SystemRole
+
+PARTY = "party.party"
+PRODUCT = "product.product"
+SALE = "sale.sale"
+INVOICE = "account.invoice"
+
+_INVOICE_STATUS: Mapping[str, InvoiceStatus] = {
+    "none": InvoiceStatus.NONE,
+    "pending": InvoiceStatus.PENDING,
+    "awaiting payment": InvoiceStatus.AWAITING_PAYMENT,
+    "partially paid": InvoiceStatus.PARTIALLY_PAID,
+    "paid": InvoiceStatus.PAID,
+    # An exception waits for a person in the ERP; to the CRM it is still pending.
+    "exception": InvoiceStatus.PENDING,
+}
+
+
+def crm_id_of(identifiers: Any) -> str | None:
+    """The CRM id among a party's identifiers: the first one without a type."""
+    for identifier in identifiers or ():
+        if isinstance(identifier, Mapping) and not identifier.get("type"):
+            code = str(identifier.get("code") or "").strip()
+            if code:
+                return code
+    return None
+
+
+def _tax_id(identifiers: Any) -> str | None:
+    for identifier in identifiers or ():
+        if isinstance(identifier, Mapping) and identifier.get("type"):
+            return str(identifier.get("code") or "") or None
+    return None
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    if value is None:
+        raise MappingError("a number is missing", field=field)
+    try:
+        # Floats (Tryton's quantities) through repr: 2.5 stays 2.5, not 2.4999...
+        return Decimal(repr(value) if isinstance(value, float) else str(value))
+    except (InvalidOperation, ValueError):
+        raise MappingError(f"{value!r} is not a number", field=field) from None
+
+
+def _money(value: Any, currency: str, field: str) -> Money:
+    return Money(amount=_decimal(value, field), currency=currency)
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _code(record: Mapping[str, Any], field: str) -> str | None:
+    related = record.get(f"{field}.")
+    if isinstance(related, Mapping) and related.get("code"):
+        return str(related["code"])
+    return None
+
+
+def _currency(record: Mapping[str, Any]) -> str:
+    currency = _code(record, "currency")
+    if currency is None:
+        raise MappingError("the document has no currency", field="currency")
+    return currency
+
+
+def _address(record: Mapping[str, Any]) -> Address:
+    return Address(
+        street=(record.get("street") or None),
+        city=(record.get("city") or None),
+        postal_code=(record.get("postal_code") or None),
+        region=_code(record, "subdivision"),
+        country=_code(record, "country"),
+    )
+
+
+def _pick(rows: Sequence[Mapping[str, Any]], flag: str) -> Mapping[str, Any] | None:
+    active = [row for row in rows if row.get("active", True)]
+    flagged = [row for row in active if row.get(flag)]
+    chosen = flagged or active
+    return chosen[0] if chosen else None
+
+
+def _mechanism(rows: Sequence[Mapping[str, Any]], *types: str) -> str | None:
+    for row in rows:
+        if row.get("active", True) and row.get("type") in types and row.get("value"):
+            return str(row["value"])
+    return None
+
+
+def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
+    name = str(record.get("name") or "").strip()
+    if not name:
+        raise MappingError("a party needs a name", field="name")
+    addresses = [a for a in record.get("addresses") or () if isinstance(a, Mapping)]
+    mechanisms = [m for m in record.get("contact_mechanisms") or () if isinstance(m, Mapping)]
+    billing, shipping = _pick(addresses, "invoice"), _pick(addresses, "delivery")
+    active = bool(record.get("active", True))
+    return Customer(
+        ids=ExternalIds(erp_id=str(record["id"]), crm_id=crm_id_of(record.get("identifiers"))),
+        name=name,
+        status=CustomerStatus.ACTIVE if active else CustomerStatus.INACTIVE,
+        # A party in the ERP is one finance can invoice.
+        approved=active,
+        tax_id=_tax_id(record.get("identifiers")),
+        email=_mechanism(mechanisms, "email"),
+        phone=_mechanism(mechanisms, "phone", "mobile"),
+        website=_mechanism(mechanisms, "website"),
+        billing_address=_address(billing) if billing else None,
+        shipping_address=_address(shipping) if shipping else None,
+        updated_at=updated_at,
+    )
+
+
+def to_item(record: Mapping[str, Any], updated_at: datetime, currency: str) -> Item:
+    sku = str(record.get("code") or "").strip()
+    if not sku:
+        raise MappingError("a product needs a code (its SKU) to be synced", field="code")
+    price = record.get("list_price_used")
+    unit = record.get("default_uom.")
+    return Item(
+        ids=ExternalIds(erp_id=str(record["id"])),
+        sku=sku,
+        name=str(record.get("name") or sku),
+        description=record.get("description") or None,
+        unit=str(unit.get("name")) if isinstance(unit, Mapping) and unit.get("name") else "unit",
+        saleable=bool(record.get("salable", True)),
+        active=bool(record.get("active", True)),
+        prices=(
+            (PriceBookPrice(unit_price=_money(price, currency, "list_price_used")),)
+            if price is not None
+            else ()
+        ),
+        updated_at=updated_at,
+    )
+
+
+def _lines(record: Mapping[str, Any], currency: str, sign: Decimal) -> tuple[DocumentLine, ...]:
+    lines: list[DocumentLine] = []
+    ordered = sorted(
+        (line for line in record.get("lines") or () if isinstance(line, Mapping)),
+        key=lambda line: (line.get("sequence") is None, line.get("sequence") or 0, line["id"]),
+    )
+    for line in ordered:
+        if line.get("type", "line") != "line":
+            continue  # titles, comments and subtotals carry no amount
+        n = len(lines) + 1
+        product = line.get("product")
+        lines.append(
+            DocumentLine(
+                line_no=n,
+                item=ExternalIds(erp_id=str(product)) if product else None,
+                sku=_code(line, "product"),
+                description=line.get("description") or None,
+                quantity=sign * _decimal(line.get("quantity"), f"lines[{n}].quantity"),
+                unit_price=_money(line.get("unit_price"), currency, f"lines[{n}].unit_price"),
+                amount=Money(
+                    amount=sign * _decimal(line.get("amount"), f"lines[{n}].amount"),
+                    currency=currency,
+                ),
+            )
+        )
+    return tuple(lines)
+
+
+def _customer_ids(record: Mapping[str, Any]) -> ExternalIds:
+    return ExternalIds(
+        erp_id=str(record["party"]), crm_id=crm_id_of(record.get("party_identifiers"))
+    )
+
+
+def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrder:
+    currency = _currency(record)
+    reference = str(record.get("reference") or "").strip() or None
+    return SalesOrder(
+        ids=ExternalIds(erp_id=str(record["id"])),
+        number=record.get("number") or None,
+        reference=reference,
+        customer=_customer_ids(record),
+        quote=ExternalIds(crm_id=reference) if reference else None,
+        currency=currency,
+        state=SalesOrderState(record["state"]),
+        invoice_status=_INVOICE_STATUS.get(str(record.get("invoice_state")), InvoiceStatus.NONE),
+        order_date=_date(record.get("sale_date")),
+        lines=_lines(record, currency, Decimal(1)),
+        untaxed=_money(record.get("untaxed_amount"), currency, "untaxed_amount"),
+        tax=_money(record.get("tax_amount"), currency, "tax_amount"),
+        total=_money(record.get("total_amount"), currency, "total_amount"),
+        updated_at=updated_at,
+    )
+
+
+def is_credit_note(record: Mapping[str, Any]) -> bool:
+    return _decimal(record.get("total_amount"), "total_amount") < 0
+
+
+def to_invoice(record: Mapping[str, Any], updated_at: datetime) -> Invoice:
+    currency = _currency(record)
+    sales = record.get("sales") or []
+    return Invoice(
+        ids=ExternalIds(erp_id=str(record["id"])),
+        number=record.get("number") or None,
+        customer=_customer_ids(record),
+        sales_order=ExternalIds(erp_id=str(sales[0])) if sales else None,
+        currency=currency,
+        state=InvoiceState(record["state"]),
+        invoice_date=_date(record.get("invoice_date")),
+        lines=_lines(record, currency, Decimal(1)),
+        untaxed=_money(record.get("untaxed_amount"), currency, "untaxed_amount"),
+        tax=_money(record.get("tax_amount"), currency, "tax_amount"),
+        total=_money(record.get("total_amount"), currency, "total_amount"),
+        amount_due=_money(record.get("amount_to_pay"), currency, "amount_to_pay"),
+        updated_at=updated_at,
+    )
+
+
+def _negated(record: Mapping[str, Any], field: str, currency: str) -> Money:
+    return Money(amount=-_decimal(record.get(field), field), currency=currency)
+
+
+def to_credit_memo(record: Mapping[str, Any], updated_at: datetime) -> CreditMemo:
+    currency = _currency(record)
+    minus = Decimal(-1)
+    return CreditMemo(
+        ids=ExternalIds(erp_id=str(record["id"])),
+        number=record.get("number") or None,
+        customer=_customer_ids(record),
+        currency=currency,
+        state=InvoiceState(record["state"]),
+        issue_date=_date(record.get("invoice_date")),
+        reason=record.get("description") or None,
+        lines=_lines(record, currency, minus),
+        untaxed=_negated(record, "untaxed_amount", currency),
+        tax=_negated(record, "tax_amount", currency),
+        total=_negated(record, "total_amount", currency),
+        updated_at=updated_at,
+    )
+
+
+class TrytonMapper(Mapper):
+    system: ClassVar[str] = SYSTEM
+    role: ClassVar[SystemRole] = SystemRole.ERP
+
+    def __init__(self, currency: str = "USD") -> None:
+        self.currency = currency  # the company currency: products' list prices are in it
+
+    def _entity(self, change: RawChange) -> Entity | None:
+        record, when = change.record, change.source_ts
+        if change.object == PARTY:
+            return to_customer(record, when)
+        if change.object == PRODUCT:
+            return to_item(record, when, self.currency)
+        if change.object == SALE:
+            return to_sales_order(record, when)
+        if change.object == INVOICE:
+            if record.get("type", "out") != "out":
+                return None  # supplier invoices are not part of quote-to-cash
+            if is_credit_note(record):
+                return to_credit_memo(record, when)
+            return to_invoice(record, when)
+        return None
+
+    def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
+        if change.operation is Operation.DELETE:
+            return ()  # Tryton reports no deletions (see the source)
+        try:
+            data = self._entity(change)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise MappingError(error["msg"], field=where) from None
+        except (KeyError, ValueError) as exc:
+            if isinstance(exc, MappingError):
+                raise
+            raise MappingError(f"unexpected record shape: {exc}") from None
+        if data is None:
+            return ()
+        return (
+            EntityChange(
+                entity=_kind(data),
+                ids=data.ids,
+                origin_system=SYSTEM,
+                origin_role=SystemRole.ERP,
+                operation=change.operation,
+                source_ts=change.source_ts,
+                fingerprint=change.fingerprint,
+                data=data,
+            ),
+        )
+
+
+def _kind(data: Entity) -> EntityKind:
+    return ENTITY_KIND[type(data)]
