@@ -27,6 +27,15 @@ from q2c.devstack.bottlecrm import (
 from q2c.settings import Settings
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Installs BottleCRM and migrates its pristine database (minutes, once per machine)
+    before any test runs, so that time does not count against the first test's timeout."""
+    if config.getoption("collectonly"):
+        return
+    if any("bottlecrm" in getattr(item, "fixturenames", ()) for item in items):
+        ensure_pristine(ensure_install(Settings().dev.cache_dir))
+
+
 @pytest.fixture(scope="session")
 def bottlecrm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BottleCrmServer]:
     """The session's BottleCRM server (installed and migrated on first use, then cached)."""
