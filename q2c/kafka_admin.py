@@ -43,3 +43,16 @@ async def ensure_topics(
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+async def partitions_of(client_kwargs: dict[str, Any], topic: str) -> list[int]:
+    """The partition ids of ``topic`` (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(**client_kwargs)
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if description.get("error_code"):
+        return []
+    return sorted(int(p["partition"]) for p in description["partitions"])

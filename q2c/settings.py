@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -58,6 +58,8 @@ class KafkaSettings(BaseModel):
 class DevSettings(BaseModel):
     """The local stack started by `q2c dev up`."""
 
+    model_config = ConfigDict(validate_default=True)
+
     state_dir: Path = Field(default=Path(".q2c"), description="Where stack.json and logs go.")
     cache_dir: Path = Field(
         default_factory=lambda: (
@@ -67,6 +69,12 @@ class DevSettings(BaseModel):
     )
     kafka_version: str = "4.0.1"
     kafka_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+
+    @field_validator("state_dir", "cache_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        # Servers started from here change directory; relative paths would break for them.
+        return path.expanduser().resolve()
 
 
 class TelemetrySettings(BaseModel):

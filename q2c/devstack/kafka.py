@@ -73,8 +73,14 @@ def ensure_jars(cache_dir: Path, version: str) -> Path:
     return libs
 
 
-def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def _cluster_id(data_dir: Path) -> str:
+    """The cluster id of ``data_dir``: made once, kept so a restart reuses formatted storage."""
+    path = data_dir / "cluster.id"
+    if path.exists():
+        return path.read_text().strip()
+    cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    path.write_text(cluster)
+    return cluster
 
 
 @dataclass
@@ -151,7 +157,7 @@ class KafkaBroker:
                 "format",
                 "--ignore-formatted",
                 "-t",
-                _cluster_id(),
+                _cluster_id(self.data_dir),
                 "-c",
                 str(config),
             ),

@@ -1,0 +1,104 @@
+"""Operating commands: approve or decline held deals, replay a topic."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import click
+
+from q2c.cli.worker import resolved_settings
+from q2c.topics import Topics
+
+
+def _kafka_or_fail() -> tuple[dict[str, object], Topics]:
+    settings = resolved_settings()
+    if not settings.kafka.bootstrap:
+        raise click.ClickException(
+            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
+        )
+    return settings.kafka.client_kwargs(), Topics(settings.kafka.topic_prefix)
+
+
+def _decide(deal: str, approved: bool, actor: str, reason: str) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from schemas import CODEC
+    from schemas.decisions import DealApproval
+    from streams.keys import deal_key
+
+    kwargs, topics = _kafka_or_fail()
+    decision = DealApproval(
+        deal_crm_id=deal, approved=approved, actor=actor, reason=reason, at=datetime.now(UTC)
+    )
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(**kwargs, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                topics.control, key=deal_key(deal).encode(), value=CODEC.encode(decision)
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    click.echo(f"deal {deal}: {'approved' if approved else 'declined'} by {actor}")
+
+
+@click.command()
+@click.argument("deal")
+@click.option("--by", "actor", required=True, help="Who approves (kept in the audit trail).")
+@click.option("--reason", default="", help="Why, for the audit trail.")
+def approve(deal: str, actor: str, reason: str) -> None:
+    """Approve DEAL (its CRM id), held for a discount beyond policy: its order goes ahead."""
+    _decide(deal, True, actor, reason)
+
+
+@click.command()
+@click.argument("deal")
+@click.option("--by", "actor", required=True, help="Who declines (kept in the audit trail).")
+@click.option("--reason", default="", help="Shown on the CRM deal.")
+def decline(deal: str, actor: str, reason: str) -> None:
+    """Decline DEAL, held for approval: it is marked rejected in the CRM with the reason."""
+    _decide(deal, False, actor, reason)
+
+
+@click.command()
+@click.option(
+    "--group",
+    required=True,
+    help="Consumer group: the worker app id (q2c), q2c-normalize-SYSTEM or q2c-sink-SYSTEM.",
+)
+@click.option(
+    "--topic", required=True, help="Topic whose offsets move, e.g. q2c.changes or q2c.raw.tryton."
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    help="Restart at the first message at or after this time (UTC unless given).",
+)
+@click.option("--offset", type=int, help="Restart every partition at this offset.")
+@click.option("--apply", is_flag=True, help="Commit the new offsets (without it, only show them).")
+def replay(group: str, topic: str, since: datetime | None, offset: int | None, apply: bool) -> None:
+    """Reprocess TOPIC from a time or an offset by moving GROUP back.
+
+    Stop the group's workers first; start them again afterwards. Processing is idempotent,
+    so what was applied before is recognised and not applied twice.
+    """
+    from q2c.replay import plan_and_move
+
+    kwargs, _ = _kafka_or_fail()
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    try:
+        moves = asyncio.run(
+            plan_and_move(kwargs, group, topic, since=since, offset=offset, apply=apply)
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for move in moves:
+        click.echo(
+            f"{move.partition.topic}[{move.partition.partition}]: {move.before} -> {move.after}"
+        )
+    click.echo("offsets committed" if apply else "dry run: add --apply to commit")
