@@ -145,6 +145,10 @@ class TrytonClient:
         self._context = dict(context) if isinstance(context, dict) else {}
         self.logins += 1
 
+    async def connect(self) -> None:
+        """Log in unless a session is open (the user's context is loaded then)."""
+        await self._ensure_session()
+
     async def logout(self) -> None:
         """End the session on the server (the next call logs in again)."""
         session, self._session = self._session, None

@@ -216,7 +216,8 @@ def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrde
     currency = _currency(record)
     reference = str(record.get("reference") or "").strip() or None
     return SalesOrder(
-        ids=ExternalIds(erp_id=str(record["id"])),
+        # The deal id is the order's CRM-side id too: the xref links deal and sale.
+        ids=ExternalIds(erp_id=str(record["id"]), crm_id=reference),
         number=record.get("number") or None,
         reference=reference,
         customer=_customer_ids(record),

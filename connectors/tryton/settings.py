@@ -16,6 +16,21 @@ class TrytonSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0, description="Seconds allowed for one call.")
     max_attempts: int = Field(default=6, ge=1, description="Tries of a read before giving up.")
     rate: float | None = Field(default=None, gt=0, description="Calls a second; none = no limit.")
+    poll_interval: float = Field(default=5.0, gt=0, description="Seconds between polls.")
+    overlap: float = Field(
+        default=120.0,
+        ge=0,
+        description="Seconds each poll reaches back for records committed late.",
+    )
+    page_size: int = Field(default=200, ge=1, le=10_000)
+    currency: str | None = Field(
+        default=None, description="The company currency; none = ask Tryton at start."
+    )
+    unit: str = Field(default="Unit", description="Unit of measure of items q2c creates.")
+    account_category: str = Field(
+        default="Sales", description="Accounting product category of items q2c creates."
+    )
+    item_type: str = Field(default="service", description="Product type of items q2c creates.")
 
     @property
     def rpc_url(self) -> str:

@@ -1,0 +1,56 @@
+"""The Tryton connector: the ``last_modified_at`` streams, the mapping and the sink, over
+one client.
+
+Settings come from the ``[tryton]`` section of the config file and ``Q2C_TRYTON__*``
+variables (e.g. ``Q2C_TRYTON__URL``, ``Q2C_TRYTON__PASSWORD``), over what `q2c dev up`
+recorded for the local server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base.runtime import ConnectorParts
+from connectors.tryton.client import TrytonClient
+from connectors.tryton.errors import SYSTEM
+from connectors.tryton.mapping import TrytonMapper
+from connectors.tryton.settings import TrytonSettings
+from connectors.tryton.sink import TrytonSink
+from connectors.tryton.source import STREAMS
+from q2c.settings import Settings, load_section
+
+_RECORDED = ("url", "database", "user", "password")
+
+
+def configured(defaults: Mapping[str, Any]) -> TrytonSettings:
+    """The connector's settings: config file and ``Q2C_TRYTON__*`` over ``defaults``."""
+    recorded = {key: defaults[key] for key in _RECORDED if defaults.get(key)}
+    return load_section(TrytonSettings, SYSTEM, recorded)
+
+
+async def build(settings: Settings, defaults: Mapping[str, Any]) -> ConnectorParts:
+    del settings  # nothing global is needed beyond what the runtime passes around
+    config = configured(defaults)
+    client = TrytonClient(config)
+    sink = TrytonSink(
+        client,
+        unit=config.unit,
+        account_category=config.account_category,
+        item_type=config.item_type,
+    )
+    try:
+        currency = config.currency or await sink.company_currency()
+    except BaseException:
+        await client.close()
+        raise
+    overlap = dt.timedelta(seconds=config.overlap)
+    return ConnectorParts(
+        system=SYSTEM,
+        mapper=TrytonMapper(currency=currency),
+        streams=[stream(client, overlap=overlap, page_size=config.page_size) for stream in STREAMS],
+        sink=sink,
+        poll_interval=config.poll_interval,
+        close=client.close,
+    )

@@ -1,0 +1,401 @@
+"""Applying q2c's commands to Tryton: customers, items and sales orders.
+
+Every command is idempotent because every record is looked up by its natural key first:
+a party by its CRM identifier (an identifier without a type), a product by its code (the
+SKU), a sale by its ``reference`` (the CRM deal id). Values are written only where they
+differ, so a replayed command changes nothing and reports UNCHANGED.
+
+Each Tryton call is its own transaction, so a failure half-way (a sale created, its
+confirmation refused) leaves a partial state; the next attempt finds the sale by reference
+and carries on from its state. Tryton's own refusals (a UserError) are permanent for the
+command and travel to the dead-letter topic and the CRM with Tryton's words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from connectors.base import ConnectorError, ErrorKind, Sink
+from connectors.tryton.client import TrytonClient
+from connectors.tryton.errors import SYSTEM
+from schemas import (
+    Address,
+    Command,
+    CommandResult,
+    CreateSalesOrder,
+    Customer,
+    CustomerStatus,
+    EntityKind,
+    ExternalIds,
+    Item,
+    Outcome,
+    UpsertCustomer,
+    UpsertItem,
+)
+
+log = logging.getLogger(__name__)
+_EVERYTHING = {"active_test": False}
+_PRICE_PLACES = Decimal("0.0001")  # Tryton's unit price digits
+_CONFIRMED = ("confirmed", "processing", "done")
+
+
+def _skip(reason: str) -> ConnectorError:
+    return ConnectorError(ErrorKind.SKIPPABLE, reason, system=SYSTEM)
+
+
+def crm_identifier_domain(crm_id: str) -> list[Any]:
+    """Parties whose untyped identifier is ``crm_id`` (typed ones are tax numbers)."""
+    return [("identifiers", "where", [("code", "=", crm_id), ("type", "=", None)])]
+
+
+def net_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
+    """The unit price after the line's discount, at Tryton's precision."""
+    net = unit_price * (Decimal(100) - discount_percent) / Decimal(100)
+    return net.quantize(_PRICE_PLACES)
+
+
+def _differ(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in wanted.items() if current.get(k) != v}
+
+
+class TrytonSink(Sink):
+    system: ClassVar[str] = SYSTEM
+
+    def __init__(
+        self,
+        client: TrytonClient,
+        *,
+        unit: str = "Unit",
+        account_category: str = "Sales",
+        item_type: str = "service",
+    ) -> None:
+        self.client = client
+        self.unit_name = unit
+        self.category_name = account_category
+        self.item_type = item_type
+        self._ids: dict[tuple[str, str], int] = {}
+
+    async def apply(self, command: Command) -> CommandResult:
+        if isinstance(command, UpsertCustomer):
+            return await self.upsert_customer(command)
+        if isinstance(command, UpsertItem):
+            return await self.upsert_item(command)
+        if isinstance(command, CreateSalesOrder):
+            return await self.create_sales_order(command)
+        raise _skip(f"Tryton does not apply {command.schema_subject} commands")
+
+    def _result(
+        self, command: Command, entity: EntityKind, outcome: Outcome, ids: ExternalIds
+    ) -> CommandResult:
+        return CommandResult(
+            idempotency_key=command.idempotency_key,
+            command=command.schema_subject,
+            target_system=SYSTEM,
+            entity=entity,
+            outcome=outcome,
+            ids=ids,
+            completed_at=datetime.now(UTC),
+        )
+
+    async def _named(self, model: str, domain: list[Any], what: str) -> int:
+        """The id of a configuration record (unit, category, currency), cached."""
+        key = (model, repr(domain))
+        if key not in self._ids:
+            found = await self.client.search(model, domain, limit=1)
+            if not found:
+                raise ConnectorError(
+                    ErrorKind.FATAL, f"Tryton has no {what}; check the settings", system=SYSTEM
+                )
+            self._ids[key] = found[0]
+        return self._ids[key]
+
+    # -- customers ----------------------------------------------------------------------
+
+    async def find_party(self, ids: ExternalIds) -> int | None:
+        if ids.erp_id is not None:
+            found = await self.client.search(
+                "party.party", [("id", "=", int(ids.erp_id))], context=_EVERYTHING
+            )
+            if found:
+                return found[0]
+        if ids.crm_id is not None:
+            found = await self.client.search(
+                "party.party", crm_identifier_domain(ids.crm_id), limit=1, context=_EVERYTHING
+            )
+            if found:
+                return found[0]
+        return None
+
+    async def _address_values(self, address: Address) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "street": address.street or "",
+            "city": address.city or "",
+            "postal_code": address.postal_code or "",
+        }
+        if address.country:
+            # Countries are reference data loaded into Tryton by its administrators; an
+            # address in a country Tryton does not list is still worth keeping.
+            found = await self.client.search(
+                "country.country", [("code", "=", address.country)], limit=1
+            )
+            if found:
+                values["country"] = found[0]
+            else:
+                log.warning("Tryton lists no country %s; address kept without it", address.country)
+        return values
+
+    async def upsert_customer(self, command: UpsertCustomer) -> CommandResult:
+        customer = command.customer
+        party = await self.find_party(customer.ids)
+        header = {"name": customer.name, "active": customer.status is not CustomerStatus.INACTIVE}
+        mechanisms = {
+            kind: value
+            for kind, value in (
+                ("email", customer.email),
+                ("phone", customer.phone),
+                ("website", customer.website),
+            )
+            if value
+        }
+        address = customer.billing_address
+        if party is None:
+            values: dict[str, Any] = dict(header)
+            if customer.ids.crm_id:
+                values["identifiers"] = [("create", [{"code": customer.ids.crm_id}])]
+            if mechanisms:
+                values["contact_mechanisms"] = [
+                    ("create", [{"type": k, "value": v} for k, v in mechanisms.items()])
+                ]
+            if address is not None:
+                values["addresses"] = [("create", [await self._address_values(address)])]
+            (party,) = await self.client.create("party.party", [values], context=_EVERYTHING)
+            outcome = Outcome.CREATED
+        else:
+            changed = await self._update_party(party, customer, header, mechanisms)
+            outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
+        ids = ExternalIds(crm_id=customer.ids.crm_id, erp_id=str(party))
+        return self._result(command, EntityKind.CUSTOMER, outcome, ids)
+
+    async def _update_party(
+        self,
+        party: int,
+        customer: Customer,
+        header: Mapping[str, Any],
+        mechanisms: Mapping[str, str],
+    ) -> bool:
+        (current,) = await self.client.read(
+            "party.party",
+            [party],
+            ["name", "active", "addresses", "contact_mechanisms"],
+            context=_EVERYTHING,
+        )
+        changed = False
+        differ = _differ(current, header)
+        if customer.ids.crm_id and not await self.client.search(
+            "party.party",
+            [("id", "=", party), *crm_identifier_domain(customer.ids.crm_id)],
+            context=_EVERYTHING,
+        ):
+            differ["identifiers"] = [("create", [{"code": customer.ids.crm_id}])]
+        if differ:
+            await self.client.write("party.party", [party], differ, context=_EVERYTHING)
+            changed = True
+        existing = await self.client.read(
+            "party.contact_mechanism", current["contact_mechanisms"], ["type", "value"]
+        )
+        for kind, value in mechanisms.items():
+            same_kind = [m for m in existing if m["type"] == kind]
+            if any(m["value"] == value for m in same_kind):
+                continue
+            if same_kind:
+                await self.client.write(
+                    "party.contact_mechanism", [same_kind[0]["id"]], {"value": value}
+                )
+            else:
+                await self.client.create(
+                    "party.contact_mechanism", [{"party": party, "type": kind, "value": value}]
+                )
+            changed = True
+        if customer.billing_address is not None:
+            wanted = await self._address_values(customer.billing_address)
+            addresses = await self.client.read(
+                "party.address", current["addresses"], ["street", "city", "postal_code", "country"]
+            )
+            if not addresses:
+                await self.client.create("party.address", [{"party": party, **wanted}])
+                changed = True
+            elif address_differ := _differ(addresses[0], wanted):
+                await self.client.write("party.address", [addresses[0]["id"]], address_differ)
+                changed = True
+        return changed
+
+    # -- items --------------------------------------------------------------------------
+
+    async def find_product(self, ids: ExternalIds | None, sku: str | None) -> int | None:
+        if ids is not None and ids.erp_id is not None:
+            found = await self.client.search(
+                "product.product", [("id", "=", int(ids.erp_id))], context=_EVERYTHING
+            )
+            if found:
+                return found[0]
+        if sku:
+            found = await self.client.search(
+                "product.product", [("code", "=", sku)], limit=1, context=_EVERYTHING
+            )
+            if found:
+                return found[0]
+        return None
+
+    async def upsert_item(self, command: UpsertItem) -> CommandResult:
+        item = command.item
+        product = await self.find_product(item.ids, item.sku)
+        currency = await self._company_currency()
+        template_values = self._template_values(item, currency)
+        if product is None:
+            unit = await self._named("product.uom", [("name", "=", self.unit_name)], "unit")
+            category = await self._named(
+                "product.category",
+                [("name", "=", self.category_name), ("accounting", "=", True)],
+                f"accounting product category {self.category_name!r}",
+            )
+            (template,) = await self.client.create(
+                "product.template",
+                [
+                    {
+                        **template_values,
+                        "type": self.item_type,
+                        "default_uom": unit,
+                        "sale_uom": unit,
+                        "account_category": category,
+                        "products": [("create", [{"suffix_code": item.sku}])],
+                    }
+                ],
+            )
+            (row,) = await self.client.read("product.template", [template], ["products"])
+            product = int(row["products"][0])
+            outcome = Outcome.CREATED
+        else:
+            (row,) = await self.client.read(
+                "product.product", [product], ["template"], context=_EVERYTHING
+            )
+            template = int(row["template"])
+            (current,) = await self.client.read(
+                "product.template", [template], list(template_values), context=_EVERYTHING
+            )
+            differ = _differ(current, template_values)
+            if differ:
+                await self.client.write("product.template", [template], differ, context=_EVERYTHING)
+            outcome = Outcome.UPDATED if differ else Outcome.UNCHANGED
+        ids = ExternalIds(crm_id=item.ids.crm_id, erp_id=str(product))
+        return self._result(command, EntityKind.ITEM, outcome, ids)
+
+    def _template_values(self, item: Item, currency: str) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "name": item.name,
+            "salable": item.saleable,
+            "active": item.active,
+        }
+        price = item.price(currency)
+        if price is not None:
+            values["list_price"] = price.amount
+        return values
+
+    async def company_currency(self) -> str:
+        """The code of the currency the company keeps its books (and list prices) in."""
+        return await self._company_currency()
+
+    async def _company_currency(self) -> str:
+        await self.client.connect()
+        company = self.client.context.get("company")
+        if company is None:
+            raise ConnectorError(ErrorKind.FATAL, "the Tryton user has no company", system=SYSTEM)
+        (row,) = await self.client.read("company.company", [int(company)], ["currency.code"])
+        return str(row["currency."]["code"])
+
+    # -- sales orders -------------------------------------------------------------------
+
+    async def create_sales_order(self, command: CreateSalesOrder) -> CommandResult:
+        found = await self.client.search_read(
+            "sale.sale", [("reference", "=", command.reference)], ["state"], limit=1
+        )
+        if found:
+            sale, state = int(found[0]["id"]), str(found[0]["state"])
+            outcome = Outcome.UNCHANGED if state in _CONFIRMED else Outcome.UPDATED
+        else:
+            sale, state = await self._create_sale(command), "draft"
+            outcome = Outcome.CREATED
+        if state == "cancelled":
+            raise _skip(f"sale {command.reference} was cancelled in Tryton")
+        if state == "draft":
+            await self.client.button("sale.sale", "quote", [sale])
+            state = "quotation"
+        if state == "quotation":
+            await self.client.button("sale.sale", "confirm", [sale])
+        ids = ExternalIds(crm_id=command.reference, erp_id=str(sale))
+        return self._result(command, EntityKind.SALES_ORDER, outcome, ids)
+
+    async def _create_sale(self, command: CreateSalesOrder) -> int:
+        quote = command.quote
+        party = await self.find_party(quote.customer)
+        if party is None:
+            raise _skip(
+                f"customer {quote.customer.crm_id or quote.customer.erp_id} is not in Tryton"
+            )
+        (party_row,) = await self.client.read(
+            "party.party", [party], ["addresses", "customer_payment_term"]
+        )
+        currency = await self._named(
+            "currency.currency", [("code", "=", quote.currency)], f"currency {quote.currency}"
+        )
+        lines = await self._sale_lines(quote.lines)
+        address = party_row["addresses"][0] if party_row["addresses"] else None
+        values: dict[str, Any] = {
+            "party": party,
+            "reference": command.reference,
+            "description": quote.number or None,
+            "currency": currency,
+            "sale_date": date.today(),
+            "invoice_address": address,
+            "shipment_address": address,
+            "lines": [("create", lines)],
+        }
+        if party_row.get("customer_payment_term"):
+            values["payment_term"] = party_row["customer_payment_term"]
+        else:
+            terms = await self.client.read(
+                "account.configuration", [1], ["default_customer_payment_term"]
+            )
+            if terms and terms[0].get("default_customer_payment_term"):
+                values["payment_term"] = terms[0]["default_customer_payment_term"]
+        (sale,) = await self.client.create("sale.sale", [values])
+        return sale
+
+    async def _sale_lines(self, lines: Sequence[Any]) -> list[dict[str, Any]]:
+        if not lines:
+            raise _skip("the quote has no lines")
+        products: list[int] = []
+        for line in lines:
+            product = await self.find_product(line.item, line.sku)
+            if product is None:
+                raise _skip(f"line {line.line_no}: item {line.sku or line.item} is not in Tryton")
+            products.append(product)
+        units = {
+            int(row["id"]): row["sale_uom"]
+            for row in await self.client.read("product.product", products, ["sale_uom"])
+        }
+        return [
+            {
+                "type": "line",
+                "sequence": line.line_no,
+                "product": product,
+                "quantity": float(line.quantity),
+                "unit": units[product],
+                "unit_price": net_unit_price(line.unit_price.amount, line.discount_percent),
+                "description": line.description or None,
+            }
+            for line, product in zip(lines, products, strict=True)
+        ]
