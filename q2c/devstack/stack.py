@@ -107,6 +107,7 @@ class WorkerComponent(Component):
         env["Q2C_KAFKA__BOOTSTRAP"] = stack["kafka"]["bootstrap"]
         env["Q2C_WORKER__WEB_PORT"] = str(web_port)
         env["Q2C_WORKER__DATA_DIR"] = str((files.state_dir / "worker").resolve())
+        env["Q2C_DEV__STATE_DIR"] = str(files.state_dir)
         log = files.logs / "worker.log"
         proc = procs.spawn([sys.executable, "-m", "q2c", "worker"], log, env=env)
         url = f"http://127.0.0.1:{web_port}"
@@ -154,6 +155,44 @@ class TrytonComponent(Component):
         return tryton.describe(entry)
 
 
+class ConnectorComponent(Component):
+    """`q2c connector run SYSTEM` against the local broker and the local peer."""
+
+    def __init__(self, system: str) -> None:
+        self.system = system
+        self.name = f"connector-{system}"
+
+    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        import time
+
+        env = dict(os.environ)
+        env["Q2C_KAFKA__BOOTSTRAP"] = stack["kafka"]["bootstrap"]
+        env["Q2C_DEV__STATE_DIR"] = str(files.state_dir)
+        log = files.logs / f"{self.name}.log"
+        start = log.stat().st_size if log.exists() else 0
+        proc = procs.spawn(
+            [sys.executable, "-m", "q2c", "connector", "run", self.system], log, env=env
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise DevStackError(f"the {self.system} connector exited:\n{procs.tail(log)}")
+            with log.open("rb") as handle:
+                handle.seek(start)
+                if b"running" in handle.read():
+                    break
+            time.sleep(0.3)
+        else:
+            raise DevStackError(f"the {self.system} connector did not start:\n{procs.tail(log)}")
+        return {"pid": proc.pid, "system": self.system, "log": str(log)}
+
+    def healthy(self, entry: Entry) -> bool:
+        return bool(entry.get("pid") and procs.pid_alive(int(entry["pid"])))
+
+    def describe(self, entry: Entry) -> Iterator[str]:
+        yield f"{self.system} connector  (log: {entry['log']})"
+
+
 def _wait_http(url: str, proc: Any, log: Path, timeout: float = 120.0) -> None:
     import time
     import urllib.request
@@ -177,6 +216,8 @@ COMPONENTS: list[Component] = [
     BottleCrmComponent(),
     TrytonComponent(),
     WorkerComponent(),
+    ConnectorComponent("tryton"),
+    ConnectorComponent("bottlecrm"),
 ]
 
 
