@@ -122,7 +122,9 @@ def load_section(model: type[M], name: str, defaults: Mapping[str, Any] | None =
     prefix = f"Q2C_{name.upper()}__"
     for key, value in os.environ.items():
         if key.upper().startswith(prefix):
-            data[key[len(prefix) :].lower()] = value
+            # Nested values (a table of the config file) come as JSON.
+            nested = value.lstrip().startswith(("{", "["))
+            data[key[len(prefix) :].lower()] = json.loads(value) if nested else value
     return model.model_validate(data)
 
 

@@ -82,3 +82,28 @@ def test_a_connector_section_merges_defaults_file_and_env(
     assert loaded.user == "q2c"
     assert loaded.timeout == 5.0
     assert loaded.password.get_secret_value() == "from-env"
+
+
+def test_sync_rules_come_from_the_config_file_and_json_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from q2c.settings import load_section
+    from schemas.changes import SystemRole
+    from schemas.entities import EntityKind
+    from streams.config import SyncConfig
+
+    config = tmp_path / "q2c.toml"
+    config.write_text(
+        '[sync.trigger]\nstages = ["WON"]\nmin_amount = "10000"\n'
+        '[sync.ownership.entities.customer]\ndefault = "erp"\n'
+    )
+    monkeypatch.setenv("Q2C_CONFIG", str(config))
+    monkeypatch.setenv("Q2C_SYNC__POLICY", '{"max_discount_percent": "15", "max_wait": "PT2H"}')
+    cfg = load_section(SyncConfig, "sync")
+    assert cfg.trigger.stages == frozenset({"WON"})
+    assert cfg.trigger.min_amount == Decimal(10000)
+    assert cfg.policy.max_discount_percent == Decimal(15)
+    assert cfg.policy.max_wait.total_seconds() == 7200
+    assert cfg.ownership.owner(EntityKind.CUSTOMER, "name") is SystemRole.ERP
