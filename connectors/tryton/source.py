@@ -12,6 +12,9 @@ them. So each poll reaches back an overlap window before the mark, and the curso
 (id, timestamp) of every record already published within that window, so the re-read ones
 are not published again. A record changed again has a new timestamp and is published.
 
+A party's addresses, contact mechanisms and identifiers are records of their own: their
+streams publish the party they belong to (see :class:`PartyPartStream`).
+
 Deletions leave no trace in Tryton, so they are not reported; q2c archives (``active``
 False) rather than deletes, and archiving is an update.
 """
@@ -181,30 +184,35 @@ class ModifiedStream(Stream):
         return [self._change(row, observed) for row in present]
 
     def _change(self, row: Row, observed: dt.datetime) -> RawChange:
-        stamp: dt.datetime = row["last_modified_at"]
         # A record created with its lines is written in the same transaction, which stamps
         # both dates with the same (transaction start) time.
         written = row.get("write_date")
         operation = Operation.CREATE if written in (None, row["create_date"]) else Operation.UPDATE
-        record = jsonable(row)
-        assert isinstance(record, dict)
-        return RawChange.of(
-            system=SYSTEM,
-            object=self.model,
-            record_id=str(row["id"]),
-            operation=operation,
-            source_ts=stamp,
-            cursor=f"{_stamp(stamp)}/{row['id']}",
-            record=record,
-            observed_at=observed,
-            # Saving a record unchanged moves its dates; the content is what counts.
-            ignore=("write_date", "last_modified_at", "write_uid"),
-        )
+        return raw_change(self.model, row, row["last_modified_at"], operation, observed)
 
     async def enrich(self, rows: list[Row]) -> None:
         """Add related records to ``rows`` (in place), so the change carries what the
         mapping needs without another call."""
         del rows
+
+
+def raw_change(
+    model: str, row: Row, stamp: dt.datetime, operation: Operation, observed: dt.datetime
+) -> RawChange:
+    record = jsonable(row)
+    assert isinstance(record, dict)
+    return RawChange.of(
+        system=SYSTEM,
+        object=model,
+        record_id=str(row["id"]),
+        operation=operation,
+        source_ts=stamp,
+        cursor=f"{_stamp(stamp)}/{row['id']}",
+        record=record,
+        observed_at=observed,
+        # Saving a record unchanged moves its dates; the content is what counts.
+        ignore=("write_date", "last_modified_at", "write_uid"),
+    )
 
 
 async def _related(
@@ -266,6 +274,49 @@ class PartyStream(ModifiedStream):
             row["contact_mechanisms"] = [
                 mechanisms[m] for m in row["contact_mechanisms"] if m in mechanisms
             ]
+
+
+class PartyPartStream(ModifiedStream):
+    """Edits of a party's addresses, contact mechanisms or identifiers change those records,
+    not the party. This stream reads the edited parts and publishes their party as it now
+    is, stamped with the part's time; a part edit that changes nothing the party's record
+    shows has the same fingerprint as before and is dropped downstream."""
+
+    fields = ("party",)
+
+    async def _changes(self, fresh: Sequence[Row]) -> list[RawChange]:
+        if not fresh:
+            return []
+        parts = await self.client.read(
+            self.model, [int(r["id"]) for r in fresh], ["party"], context=_EVERYTHING
+        )
+        stamps: dict[int, dt.datetime] = {}
+        by_part = {int(r["id"]): r["last_modified_at"] for r in fresh}
+        for part in parts:
+            if part.get("party") is None:
+                continue
+            party, stamp = int(part["party"]), by_part[int(part["id"])]
+            stamps[party] = max(stamps.get(party, stamp), stamp)
+        fields = sorted({*PartyStream.fields, "create_date", "write_date", "last_modified_at"})
+        rows = await self.client.read("party.party", sorted(stamps), fields, context=_EVERYTHING)
+        await PartyStream(self.client).enrich(rows)
+        observed = dt.datetime.now(dt.UTC)
+        return [
+            raw_change(PartyStream.model, row, stamps[int(row["id"])], Operation.UPDATE, observed)
+            for row in rows
+        ]
+
+
+class AddressStream(PartyPartStream):
+    name = model = "party.address"
+
+
+class ContactMechanismStream(PartyPartStream):
+    name = model = "party.contact_mechanism"
+
+
+class IdentifierStream(PartyPartStream):
+    name = model = "party.identifier"
 
 
 class ProductStream(ModifiedStream):
@@ -368,4 +419,12 @@ class InvoiceStream(_DocumentStream):
     )
 
 
-STREAMS: tuple[type[ModifiedStream], ...] = (PartyStream, ProductStream, SaleStream, InvoiceStream)
+STREAMS: tuple[type[ModifiedStream], ...] = (
+    PartyStream,
+    AddressStream,
+    ContactMechanismStream,
+    IdentifierStream,
+    ProductStream,
+    SaleStream,
+    InvoiceStream,
+)

@@ -11,6 +11,9 @@ import pytest
 from connectors.tryton import TrytonClient
 from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.source import (
+    AddressStream,
+    ContactMechanismStream,
+    IdentifierStream,
     InvoiceStream,
     ModifiedCursor,
     PartyStream,
@@ -218,3 +221,39 @@ async def test_products_sales_and_invoices_carry_what_the_mapping_needs(
     assert customer.data.email == "buyer@example.com"
     assert customer.data.billing_address is not None
     assert customer.data.billing_address.city == "Springfield"
+
+
+async def test_address_contact_and_identifier_edits_publish_their_party(
+    tryton_client: TrytonClient, tryton_db: TrytonPeer
+) -> None:
+    client = tryton_client
+    party = await _party(client, "movers")
+    streams = [AddressStream(client), ContactMechanismStream(client), IdentifierStream(client)]
+    cursors = [(await stream.read(None)).cursor for stream in streams]
+
+    (row,) = await client.read("party.party", [party], ["addresses", "contact_mechanisms"])
+    await client.write("party.address", row["addresses"], {"city": "Shelbyville"})
+    await client.write(
+        "party.contact_mechanism", row["contact_mechanisms"], {"value": "new@example.com"}
+    )
+    await client.create("party.identifier", [{"party": party, "code": "ACC-55"}])
+
+    published = []
+    for stream, cursor in zip(streams, cursors, strict=True):
+        batch = await stream.read(cursor)
+        published.append(batch.changes)
+        assert (await stream.read(batch.cursor)).changes == []
+    address_changes, mechanism_changes, identifier_changes = published
+    for changes in published:
+        assert [(c.object, c.record_id, c.operation) for c in changes] == [
+            ("party.party", str(party), Operation.UPDATE)
+        ]
+    final = identifier_changes[0].record
+    assert final["addresses"][0]["city"] == "Shelbyville"  # type: ignore[index,call-overload]
+    assert final["contact_mechanisms"][0]["value"] == "new@example.com"  # type: ignore[index,call-overload]
+    assert final["identifiers"] == [{"type": None, "code": "ACC-55"}]
+    # The party as the mapping sees it, whichever part moved.
+    (customer,) = TrytonMapper().to_canonical(identifier_changes[0])
+    assert customer.ids == ExternalIds(erp_id=str(party), crm_id="ACC-55")
+    assert address_changes[0].source_ts <= identifier_changes[0].source_ts
+    assert mechanism_changes[0].record_id == str(party)
