@@ -206,24 +206,32 @@ class SyncApp:
 
     # -- output ---------------------------------------------------------------------------
     async def publish(self, step: Step) -> None:
+        """Send everything ``step`` produced; returns once the broker acknowledged all of it."""
+        pending: list[Any] = []
         for emit in step.commands:
-            await self._send(self.commands[emit.role], emit.key, CODEC.encode(emit.command))
+            pending.append(
+                await self._enqueue(self.commands[emit.role], emit.key, CODEC.encode(emit.command))
+            )
         for audit in step.audits:
-            await self._send(self.audit, _audit_key(audit), CODEC.encode(audit))
+            pending.append(await self._enqueue(self.audit, _audit_key(audit), CODEC.encode(audit)))
         for customer in step.customers:
             encoded = CODEC.encode(customer)
             self.views.apply(encoded)
-            await self._send(
-                self.ref_customers, customer.ids.crm_id or f"erp:{customer.ids.erp_id}", encoded
-            )
+            key = customer.ids.crm_id or f"erp:{customer.ids.erp_id}"
+            pending.append(await self._enqueue(self.ref_customers, key, encoded))
         for item in step.items:
             encoded = CODEC.encode(item)
             self.views.apply(encoded)
-            await self._send(self.ref_items, item.sku, encoded)
+            pending.append(await self._enqueue(self.ref_items, item.sku, encoded))
+        if pending:
+            await asyncio.gather(*pending)
+
+    @staticmethod
+    async def _enqueue(topic: Any, key: str, value: bytes) -> Any:
+        return await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
 
     async def _send(self, topic: Any, key: str, value: bytes) -> None:
-        delivered = await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
-        await delivered  # acknowledged before the input event counts as processed
+        await (await self._enqueue(topic, key, value))  # acknowledged before the event is done
 
     async def _dead_letter(self, value: bytes, event: Any, error: Exception, stage: str) -> None:
         letter = DeadLetter.of(
