@@ -20,7 +20,7 @@ from connectors.bottlecrm.sink import BottleCrmSink
 from connectors.bottlecrm.source import AccountStream, ContactStream, DealStream, WebhookReceiver
 from q2c.settings import Settings
 
-_RECORDED = ("url", "token", "jwt", "webhook_secret")
+_RECORDED = ("url", "token", "jwt", "webhook_secret", "webhook_port")
 
 
 class _ConfiguredSettings(BottleCrmSettings, BaseSettings):

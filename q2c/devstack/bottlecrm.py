@@ -361,16 +361,15 @@ WEBHOOK_EVENTS = (
 )
 
 
-async def _provision_stack_org(url: str, user_jwt: SecretStr) -> tuple[OrgAccess, str, SecretStr]:
-    """The stack's org, and a webhook to where the connector's receiver listens by default
+async def _provision_stack_org(
+    url: str, user_jwt: SecretStr, hook: str
+) -> tuple[OrgAccess, SecretStr]:
+    """The stack's org, with a webhook to where the stack's connector will listen
     (deliveries while the connector is not running fail; its scans catch up)."""
     access = await provision_org(url, user_jwt, "q2c")
-    defaults = BottleCrmSettings.model_fields
-    hook = f"http://{defaults['webhook_host'].default}:{defaults['webhook_port'].default}"
-    hook += "/bottlecrm/webhook"
     async with BottleCrmClient(access.settings()) as crm:
         _, secret = await crm.register_webhook(hook, WEBHOOK_EVENTS, description="q2c connector")
-    return access, hook, secret
+    return access, secret
 
 
 def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, Any]:
@@ -382,7 +381,10 @@ def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, 
     try:
         if server.user_jwt is None:
             raise DevStackError("no JWT was minted for the local user")
-        access, hook, secret = asyncio.run(_provision_stack_org(server.url, server.user_jwt))
+        # A port of its own, so two stacks on one machine do not meet.
+        hook_port = procs.free_port()
+        hook = f"http://127.0.0.1:{hook_port}/bottlecrm/webhook"
+        access, secret = asyncio.run(_provision_stack_org(server.url, server.user_jwt, hook))
     except Exception as exc:
         server.stop()
         raise DevStackError(f"setting up BottleCRM's org failed: {exc}") from exc
@@ -392,6 +394,7 @@ def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, 
         "token": access.token.get_secret_value(),
         "jwt": access.jwt.get_secret_value(),
         "webhook_url": hook,
+        "webhook_port": hook_port,
         "webhook_secret": secret.get_secret_value(),
         "pid": server.pid,
         "log": str(log),

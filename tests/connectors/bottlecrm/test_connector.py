@@ -53,7 +53,9 @@ async def test_parts_without_and_with_a_webhook_secret(monkeypatch: pytest.Monke
     assert parts.close is not None
     await parts.close()
 
-    with_hooks = await build(Settings(), {**RECORDED, "webhook_secret": "whsec_x"})
+    hooks = {**RECORDED, "webhook_secret": "whsec_x", "webhook_port": 18787}
+    assert configured(hooks).webhook_port == 18787
+    with_hooks = await build(Settings(), hooks)
     assert len(with_hooks.services) == 1
     assert with_hooks.close is not None
     await with_hooks.close()

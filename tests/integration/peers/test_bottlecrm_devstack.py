@@ -32,13 +32,15 @@ def test_stack_entry_serves_an_org_ready_for_q2c(
             "token",
             "jwt",
             "webhook_url",
+            "webhook_port",
             "webhook_secret",
             "pid",
             "log",
             "data_dir",
             "version",
         }
-        assert entry["webhook_url"] == "http://127.0.0.1:8787/bottlecrm/webhook"
+        port = entry["webhook_port"]
+        assert entry["webhook_url"] == f"http://127.0.0.1:{port}/bottlecrm/webhook"
         assert entry["webhook_secret"].startswith("whsec_")
         assert entry["url"].startswith("http://127.0.0.1:")
         assert entry["token"].startswith("bcrm_pat_")
