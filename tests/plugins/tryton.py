@@ -1,17 +1,21 @@
-"""The real Tryton server under the integration tests: one ``trytond`` per test session,
-its database put back to the pristine copy before each test that asks for ``tryton_db``.
+"""The real Tryton server under the integration tests, with a pristine database per test.
 
 Installing Tryton and making the pristine database go through the same code as
 `q2c dev up` (cached under the q2c cache folder, so only the first session pays).
-The reset stops the server, copies the pristine SQLite file and starts it again on the
-same port: about 1.3 s, and it also clears every in-memory cache of the server, which a
-copy under a running server would not.
+
+A reset stops a server, copies the pristine SQLite file over its database and starts it
+again (on the same port when it is still free): about 1.3 s, and it also empties every
+in-memory cache of the server, which copying under a running server would not. To keep
+that off the tests' clock, the session runs two servers that take turns: while a test
+uses one, the other is being reset in a background thread.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +27,15 @@ from q2c.devstack import procs
 from q2c.devstack.tryton import Pristine, TrytonServer, ensure_install, ensure_pristine
 from q2c.settings import Settings
 
+SERVERS = 2
+
 
 @dataclass
 class TrytonPeer:
-    """The session's Tryton server and the pristine database it is reset to."""
+    """One Tryton server and the pristine database it is reset to."""
 
     server: TrytonServer
     pristine: Pristine
-    dirty: bool = False
     reset_seconds: list[float] = field(default_factory=list)
 
     @property
@@ -48,43 +53,83 @@ class TrytonPeer:
         values.update(overrides)
         return TrytonSettings(**values)
 
+    def start(self) -> None:
+        self.server.restore(self.pristine)
+        self.server.start()
+
     def reset(self) -> None:
         """Back to the pristine database (server restarted, same port when free)."""
         started = time.monotonic()
         self.server.stop()
-        self.server.restore(self.pristine)
         if not procs.port_is_free(self.server.port):
             self.server.port = 0
-        self.server.start()
+        self.start()
         self.reset_seconds.append(time.monotonic() - started)
-        self.dirty = False
+
+
+class TrytonPool:
+    """Servers taking turns: ``acquire`` hands out a clean one, ``release`` resets it in
+    the background."""
+
+    def __init__(self, peers: list[TrytonPeer]) -> None:
+        self.peers = peers
+        self._executor = ThreadPoolExecutor(max_workers=len(peers), thread_name_prefix="tryton")
+        self._queue: deque[tuple[TrytonPeer, Future[None]]] = deque(
+            (peer, self._executor.submit(peer.start)) for peer in peers
+        )
+        self.wait_seconds: list[float] = []
+
+    def acquire(self) -> TrytonPeer:
+        peer, ready = self._queue.popleft()
+        started = time.monotonic()
+        ready.result()  # raises the reset's DevStackError, with the server log
+        self.wait_seconds.append(time.monotonic() - started)
+        return peer
+
+    def release(self, peer: TrytonPeer) -> None:
+        self._queue.append((peer, self._executor.submit(peer.reset)))
+
+    @property
+    def reset_seconds(self) -> list[float]:
+        return [s for peer in self.peers for s in peer.reset_seconds]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        for peer in self.peers:
+            peer.server.stop()
 
 
 @pytest.fixture(scope="session")
-def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrytonPeer]:
+def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrytonPool]:
+    """The session's Tryton servers."""
     install = ensure_install(Settings().dev.cache_dir)
     pristine = ensure_pristine(install)
-    server = TrytonServer(
-        install=install,
-        data_dir=Path(tmp_path_factory.mktemp("tryton")),
-        password=pristine.password,
-    )
-    server.restore(pristine)
-    server.start()
-    peer = TrytonPeer(server=server, pristine=pristine)
+    peers = [
+        TrytonPeer(
+            TrytonServer(
+                install=install,
+                data_dir=Path(tmp_path_factory.mktemp(f"tryton{n}")),
+                password=pristine.password,
+            ),
+            pristine,
+        )
+        for n in range(SERVERS)
+    ]
+    pool = TrytonPool(peers)
     try:
-        yield peer
+        yield pool
     finally:
-        server.stop()
+        pool.close()
 
 
 @pytest.fixture
-def tryton_db(tryton: TrytonPeer) -> TrytonPeer:
-    """The Tryton server with a pristine database for this test."""
-    if tryton.dirty:
-        tryton.reset()
-    tryton.dirty = True
-    return tryton
+def tryton_db(tryton: TrytonPool) -> Iterator[TrytonPeer]:
+    """A Tryton server with a pristine database, for this test alone."""
+    peer = tryton.acquire()
+    try:
+        yield peer
+    finally:
+        tryton.release(peer)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -19,7 +18,8 @@ from connectors.tryton import (
     WizardStep,
 )
 from q2c.devstack import procs
-from tests.plugins.tryton import TrytonPeer
+from q2c.devstack.tryton import login, rpc_call
+from tests.plugins.tryton import TrytonPeer, TrytonPool
 
 pytestmark = pytest.mark.integration
 
@@ -255,7 +255,8 @@ async def test_deleting_a_confirmed_sale_is_refused_with_the_reason(
     assert await tryton_client.search_count("sale.sale", [("id", "=", sale)]) == 1
 
 
-async def test_wrong_password_is_fatal_and_never_shows_the_password(tryton: TrytonPeer) -> None:
+async def test_wrong_password_is_fatal_and_never_shows_the_password(tryton_db: TrytonPeer) -> None:
+    tryton = tryton_db
     wrong = "not-the-password-4711"
     client = TrytonClient(tryton.settings(password=SecretStr(wrong)))
     try:
@@ -288,7 +289,8 @@ async def test_a_method_outside_the_rpc_table_is_refused_as_fatal(
     assert raised.value.kind is ErrorKind.FATAL
 
 
-async def test_unreachable_server_is_retriable(tryton: TrytonPeer) -> None:
+async def test_unreachable_server_is_retriable(tryton_db: TrytonPeer) -> None:
+    tryton = tryton_db
     nowhere = f"http://127.0.0.1:{procs.free_port()}"
     client = TrytonClient(tryton.settings(url=nowhere, max_attempts=2))
     try:
@@ -301,9 +303,28 @@ async def test_unreachable_server_is_retriable(tryton: TrytonPeer) -> None:
     assert "connection failed" in raised.value.reason
 
 
-def test_reset_is_measured(tryton: TrytonPeer) -> None:
-    # Keeps the per-test reset honest: it must stay well under the time of a test.
-    if not tryton.reset_seconds:
-        tryton.reset()
-    slowest: Any = max(tryton.reset_seconds)
+def _count_parties(peer: TrytonPeer, name: str, create: bool = False) -> int:
+    url, user = peer.server.rpc_url, peer.server.user
+    session = login(url, user, peer.server.password)
+    if create:
+        rpc_call(url, "model.party.party.create", [[{"name": name}], {}], session=session)
+    domain = [["name", "=", name]]
+    return int(rpc_call(url, "model.party.party.search_count", [domain, {}], session=session))
+
+
+def test_resets_take_turns_in_the_background(tryton: TrytonPool) -> None:
+    # The servers alternate: the one written to comes back pristine after its turn.
+    used = tryton.acquire()
+    assert _count_parties(used, "Scratch", create=True) == 1
+    tryton.release(used)
+    handed_out = [tryton.acquire() for _ in range(len(tryton.peers) - 1)]
+    for peer in handed_out:
+        tryton.release(peer)
+    again = tryton.acquire()
+    try:
+        assert again is used
+        assert _count_parties(again, "Scratch") == 0
+    finally:
+        tryton.release(again)
+    slowest = max(tryton.reset_seconds)
     assert slowest < 10.0, f"resetting the Tryton database took {slowest:.1f}s"
