@@ -207,17 +207,19 @@ async def test_unknown_customer_or_item_is_skipped_with_a_reason(
     assert await tryton_client.search_count("sale.sale", [("reference", "=", "DEAL-10")]) == 0
 
 
-async def test_tryton_refusing_the_quote_is_permanent_with_its_words(
+async def test_tryton_refusing_the_order_is_permanent_with_its_words(
     tryton_client: TrytonClient, tryton_db: TrytonPeer
 ) -> None:
     sink = TrytonSink(tryton_client)
-    await sink.apply(item("CONS-DAY", "800"))
-    # A customer without an address: Tryton refuses to quote a sale without one.
-    await tryton_client.create(
-        "party.party",
-        [{"name": "No Address Inc", "identifiers": [("create", [{"code": "ACC-11"}])]}],
+    await sink.apply(customer("ACC-11", "Vandelay Industries"))
+    # An item the ERP no longer sells: Tryton's domain on sale lines refuses it.
+    retired = item("OLD-MODEL", "10")
+    retired = retired.model_copy(
+        update={"item": retired.item.model_copy(update={"saleable": False})}
     )
+    await sink.apply(retired)
     with pytest.raises(ConnectorError) as raised:
-        await sink.apply(order("DEAL-11", "ACC-11", "CONS-DAY"))
+        await sink.apply(order("DEAL-11", "ACC-11", "OLD-MODEL"))
     assert raised.value.kind is ErrorKind.SKIPPABLE
-    assert "invoice address" in raised.value.reason
+    assert "Product" in raised.value.reason  # Tryton's own message names the field
+    assert await tryton_client.search_count("sale.sale", [("reference", "=", "DEAL-11")]) == 0
