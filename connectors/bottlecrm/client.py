@@ -243,9 +243,10 @@ class BottleCrmClient:
 
     # -- accounts ------------------------------------------------------------------------
 
-    def accounts(self) -> AsyncIterator[Account]:
-        """Every account of the org, active and inactive."""
-        return self._list(Account, "/api/accounts/", _accounts_page)
+    def accounts(self, name: str | None = None) -> AsyncIterator[Account]:
+        """Every account of the org, active and inactive (``name``: whose name contains it)."""
+        params = {"name": name} if name else None
+        return self._list(Account, "/api/accounts/", _accounts_page, params)
 
     async def get_account(self, account_id: str) -> Account:
         return self._parse(Account, await self._detail("Account", account_id), "an account")
@@ -266,8 +267,10 @@ class BottleCrmClient:
 
     # -- contacts ------------------------------------------------------------------------
 
-    def contacts(self) -> AsyncIterator[Contact]:
-        return self._list(Contact, "/api/contacts/", _contacts_page)
+    def contacts(self, email: str | None = None) -> AsyncIterator[Contact]:
+        """Every contact of the org (``email``: whose address contains it)."""
+        params = {"email": email} if email else None
+        return self._list(Contact, "/api/contacts/", _contacts_page, params)
 
     async def get_contact(self, contact_id: str) -> Contact:
         return self._parse(Contact, await self._detail("Contact", contact_id), "a contact")

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 
 from connectors.base.mapping import Mapper, MappingError
+from connectors.bottlecrm.models import AccountInput, ContactInput
 from schemas import (
     Address,
     Contact,
@@ -216,3 +217,38 @@ class BottleCrmMapper(Mapper):
         if change.object in (ACCOUNT, DEAL) and change.operation is not Operation.DELETE:
             return OBJECTS[change.object], ExternalIds(crm_id=change.record_id)
         return None
+
+
+# -- canonical entities → BottleCRM's writes (only the fields BottleCRM has) -------------
+
+
+def account_input(customer: Customer) -> AccountInput:
+    """The account fields a customer sets; fields BottleCRM has no place for are left out
+    (approval, payment terms, tax id, shipping address)."""
+    address = customer.billing_address or Address()
+    return AccountInput(
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        website=customer.website,
+        currency=customer.currency,
+        address_line=address.street,
+        city=address.city,
+        state=address.region,
+        postcode=address.postal_code,
+        country=address.country,
+        is_active=customer.status is not CustomerStatus.INACTIVE,
+    )
+
+
+def contact_input(contact: Contact, account_id: str | None) -> ContactInput:
+    fields = {
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "title": contact.title,
+        "account": account_id,
+    }
+    if contact.first_name:  # BottleCRM refuses an empty first name; absent leaves it be
+        fields["first_name"] = contact.first_name
+    return ContactInput(**fields)

@@ -146,6 +146,7 @@ class AccountInput(Input):
     postcode: str | None = None
     country: str | None = None
     description: str | None = None
+    is_active: bool | None = None
 
 
 class ContactInput(Input):

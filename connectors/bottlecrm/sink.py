@@ -15,8 +15,14 @@ from typing import Any, ClassVar
 
 from connectors.base import ConnectorError, ErrorKind, Sink
 from connectors.bottlecrm.client import BottleCrmClient, ObjectName, same_value
-from connectors.bottlecrm.mapping import SYSTEM
-from connectors.bottlecrm.models import CustomFieldTarget, Product, ProductInput
+from connectors.bottlecrm.mapping import SYSTEM, account_input, contact_input
+from connectors.bottlecrm.models import (
+    AccountInput,
+    ContactInput,
+    CustomFieldTarget,
+    Product,
+    ProductInput,
+)
 from schemas import (
     Command,
     CommandResult,
@@ -28,6 +34,8 @@ from schemas import (
     ReportSyncStatus,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
+    UpsertContact,
+    UpsertCustomer,
     UpsertItem,
 )
 from schemas.commands import InvoiceSummary
@@ -80,6 +88,11 @@ def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
     if command.account.erp_id:
         values["erp_customer_code"] = command.account.erp_id
     return values
+
+
+def differences(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``wanted`` whose value ``current`` does not have."""
+    return {key: value for key, value in wanted.items() if not same_value(value, current.get(key))}
 
 
 def product_price(item: Item, currency: str) -> Money | None:
@@ -142,6 +155,10 @@ class BottleCrmSink(Sink):
             return self._result(command, command.entity, outcome, command.record)
         if isinstance(command, UpsertItem):
             return await self.upsert_item(command)
+        if isinstance(command, UpsertCustomer):
+            return await self.upsert_customer(command)
+        if isinstance(command, UpsertContact):
+            return await self.upsert_contact(command)
         raise _skip(f"BottleCRM does not apply {command.schema_subject} commands")
 
     async def set_fields(
@@ -155,6 +172,70 @@ class BottleCrmSink(Sink):
             return Outcome.UNCHANGED
         await self.client.write_custom_fields(target, record_id, differ)
         return Outcome.UPDATED
+
+    async def upsert_customer(self, command: UpsertCustomer) -> CommandResult:
+        """Updates the account (found by CRM id, else by the ERP customer code q2c keeps on
+        it) or creates it carrying that code, so a replayed create finds it next time."""
+        customer = command.customer
+        erp_id = customer.ids.erp_id
+        wanted = account_input(customer)
+        account_id = customer.ids.crm_id or await self._account_by_erp_id(erp_id, customer.name)
+        if account_id is None:
+            code = {"erp_customer_code": erp_id} if erp_id else None
+            account_id = await self.client.create_account(wanted, custom_fields=code)
+            outcome = Outcome.CREATED
+        else:
+            current = await self.client.record("account", account_id)
+            changes = differences(wanted.payload(), current)
+            if changes:
+                await self.client.update_account(account_id, AccountInput(**changes))
+            coded = Outcome.UNCHANGED
+            if erp_id:  # the code is how an ERP-first customer is found again
+                coded = await self.set_fields("Account", account_id, {"erp_customer_code": erp_id})
+            updated = changes or coded is Outcome.UPDATED
+            outcome = Outcome.UPDATED if updated else Outcome.UNCHANGED
+        ids = ExternalIds(crm_id=account_id, erp_id=erp_id)
+        return self._result(command, EntityKind.CUSTOMER, outcome, ids)
+
+    async def _account_by_erp_id(self, erp_id: str | None, name: str) -> str | None:
+        if not erp_id:
+            return None
+        # BottleCRM cannot filter by custom field on every database: look among accounts of
+        # that name first, then among all (the name may have changed since).
+        for search in dict.fromkeys((name or None, None)):
+            async for account in self.client.accounts(name=search):
+                if account.custom_fields.get("erp_customer_code") == erp_id:
+                    return account.id
+        return None
+
+    async def upsert_contact(self, command: UpsertContact) -> CommandResult:
+        """Updates the contact (by CRM id, else by email address) or creates it."""
+        contact = command.contact
+        account_id = contact.customer.crm_id if contact.customer else None
+        if contact.customer and account_id is None:
+            account_id = await self._account_by_erp_id(contact.customer.erp_id, "")
+        wanted = contact_input(contact, account_id)
+        contact_id = contact.ids.crm_id or await self._contact_by_email(contact.email)
+        if contact_id is None:
+            contact_id = await self.client.create_contact(wanted)
+            outcome = Outcome.CREATED
+        else:
+            current = await self.client.record("contact", contact_id)
+            changes = differences(wanted.payload(), current)
+            outcome = Outcome.UNCHANGED
+            if changes:
+                await self.client.update_contact(contact_id, ContactInput(**changes))
+                outcome = Outcome.UPDATED
+        ids = ExternalIds(crm_id=contact_id, erp_id=contact.ids.erp_id)
+        return self._result(command, EntityKind.CONTACT, outcome, ids)
+
+    async def _contact_by_email(self, email: str | None) -> str | None:
+        if not email:
+            return None
+        async for contact in self.client.contacts(email=email):
+            if (contact.email or "").lower() == email.lower():
+                return contact.id
+        return None
 
     async def upsert_item(self, command: UpsertItem) -> CommandResult:
         item = command.item

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.base.mapping import MappingError
-from connectors.bottlecrm.mapping import BottleCrmMapper
+from connectors.bottlecrm.mapping import BottleCrmMapper, account_input, contact_input
 from connectors.bottlecrm.source import change_of
 from schemas import (
     Contact,
@@ -213,3 +213,32 @@ def test_deletes_and_other_objects() -> None:
         ExternalIds(crm_id=DEAL["id"]),
     )
     assert mapper.report_target(change("contact", CONTACT)) is None
+
+
+def test_customer_back_to_an_account_round_trips() -> None:
+    customer = entity("account", ACCOUNT)
+    assert isinstance(customer, Customer)
+    payload = account_input(customer).payload()
+    assert payload == {
+        "name": "Acme Ltd",
+        "email": "ap@acme.example",
+        "phone": "+14155550100",
+        "website": None,
+        "currency": "EUR",
+        "address_line": "1 rue de la Paix",
+        "city": "Paris",
+        "state": None,
+        "postcode": "75002",
+        "country": "FR",
+        "is_active": True,
+    }
+    held = customer.model_copy(update={"status": CustomerStatus.INACTIVE, "approved": True})
+    assert account_input(held).payload()["is_active"] is False
+
+
+def test_contact_back_leaves_out_an_empty_first_name() -> None:
+    contact = entity("contact", {**CONTACT, "first_name": None})
+    assert isinstance(contact, Contact)
+    payload = contact_input(contact, "acc-1").payload()
+    assert "first_name" not in payload
+    assert (payload["last_name"], payload["account"]) == ("Lovelace", "acc-1")

@@ -19,7 +19,10 @@ from connectors.bottlecrm.sink import BottleCrmSink
 from q2c.topics import Topics
 from schemas import (
     CODEC,
+    Address,
     CommandResult,
+    Contact,
+    Customer,
     DeadLetter,
     EntityKind,
     ExternalIds,
@@ -33,6 +36,8 @@ from schemas import (
     SyncStatus,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
+    UpsertContact,
+    UpsertCustomer,
     UpsertItem,
     idempotency_key,
 )
@@ -283,3 +288,90 @@ async def test_sink_runner_publishes_results_and_dead_letters(
     }
     assert len(letters) == 1
     assert "does not exist" in letters[0].reason
+
+
+def upsert_customer(customer: Customer) -> UpsertCustomer:
+    return UpsertCustomer(
+        idempotency_key=idempotency_key("customer", customer.model_dump_json()),
+        target_system="bottlecrm",
+        issued_at=NOW,
+        customer=customer,
+    )
+
+
+async def test_customers_updated_by_crm_id_or_created_with_their_erp_code(
+    bottlecrm_client: BottleCrmClient,
+) -> None:
+    crm = bottlecrm_client
+    sink = BottleCrmSink(crm)
+    account_id = await crm.create_account(AccountInput(name="Owned Ltd", phone="+4420 0000"))
+
+    # The ERP owns the address and approval: an overwrite brings the address back to the
+    # CRM; what BottleCRM has no field for (approval, payment terms) is left out.
+    owner_view = Customer(
+        ids=ExternalIds(crm_id=account_id, erp_id="C-100"),
+        name="Owned Ltd",
+        phone="+4420 0000",
+        approved=True,
+        payment_terms="30 days",
+        billing_address=Address(street="1 Main St", city="Leeds", country="GB"),
+        updated_at=NOW,
+    )
+    updated = await sink.apply(upsert_customer(owner_view))
+    assert (updated.outcome, updated.ids) == (
+        Outcome.UPDATED,
+        ExternalIds(crm_id=account_id, erp_id="C-100"),
+    )
+    account = await crm.get_account(account_id)
+    assert (account.address_line, account.city, account.country) == ("1 Main St", "Leeds", "GB")
+    assert account.custom_fields["erp_customer_code"] == "C-100"
+    assert (await sink.apply(upsert_customer(owner_view))).outcome is Outcome.UNCHANGED
+
+    # A customer made in the ERP first: created once, found again by its ERP code.
+    erp_first = Customer(
+        ids=ExternalIds(erp_id="C-200"), name="ERP First GmbH", currency="EUR", updated_at=NOW
+    )
+    created = await sink.apply(upsert_customer(erp_first))
+    assert created.outcome is Outcome.CREATED
+    assert created.ids is not None
+    again = await sink.apply(upsert_customer(erp_first))
+    assert (again.outcome, again.ids) == (Outcome.UNCHANGED, created.ids)
+    renamed = erp_first.model_copy(update={"name": "ERP First AG"})
+    assert (await sink.apply(upsert_customer(renamed))).ids == created.ids
+    names = sorted([a.name async for a in crm.accounts()])
+    assert names == ["ERP First AG", "Owned Ltd"]
+
+
+async def test_contacts_found_by_email(bottlecrm_client: BottleCrmClient) -> None:
+    crm = bottlecrm_client
+    sink = BottleCrmSink(crm)
+    account_id = await crm.create_account(AccountInput(name="People Ltd"))
+    person = Contact(
+        ids=ExternalIds(erp_id="P-1"),
+        customer=ExternalIds(crm_id=account_id),
+        first_name="Alan",
+        last_name="Turing",
+        email="alan@people.example",
+        updated_at=NOW,
+    )
+
+    def command(contact: Contact) -> UpsertContact:
+        return UpsertContact(
+            idempotency_key=idempotency_key("contact", contact.model_dump_json()),
+            target_system="bottlecrm",
+            issued_at=NOW,
+            contact=contact,
+        )
+
+    created = await sink.apply(command(person))
+    assert created.outcome is Outcome.CREATED
+    assert created.ids is not None
+    assert (await sink.apply(command(person))).outcome is Outcome.UNCHANGED
+    promoted = await sink.apply(command(person.model_copy(update={"title": "Head of Research"})))
+    assert (promoted.outcome, promoted.ids) == (Outcome.UPDATED, created.ids)
+    (stored,) = [c async for c in crm.contacts()]
+    assert (stored.title, stored.account, stored.email) == (
+        "Head of Research",
+        account_id,
+        "alan@people.example",
+    )
