@@ -2,7 +2,8 @@
 
 Parties are customers, products are items, sales are sales orders, customer invoices are
 invoices (or credit memos: Tryton keeps a credit note as an invoice with a negative total;
-the canonical credit memo carries positive amounts).
+the canonical credit memo carries positive amounts), and the move lines paying a customer
+invoice are payments.
 
 The CRM id of a party is its identifier without a type (typed identifiers are tax and
 company numbers); a sale's ``reference`` is the CRM deal id. Records arrive as the source
@@ -35,6 +36,8 @@ from schemas import (
     Item,
     Money,
     Operation,
+    Payment,
+    PaymentApplication,
     PriceBookPrice,
     RawChange,
     SalesOrder,
@@ -46,6 +49,7 @@ PARTY = "party.party"
 PRODUCT = "product.product"
 SALE = "sale.sale"
 INVOICE = "account.invoice"
+PAYMENT = "account.move.line"
 
 _INVOICE_STATUS: Mapping[str, InvoiceStatus] = {
     "none": InvoiceStatus.NONE,
@@ -234,6 +238,52 @@ def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrde
     )
 
 
+def _due_date(record: Mapping[str, Any]) -> date | None:
+    """The earliest maturity of the invoice's receivable lines (its next due date)."""
+    dates = [
+        due
+        for line in record.get("lines_to_pay") or ()
+        if isinstance(line, Mapping) and (due := _date(line.get("maturity_date")))
+    ]
+    return min(dates) if dates else None
+
+
+def to_payment(record: Mapping[str, Any], updated_at: datetime) -> Payment | None:
+    """A customer payment (a credit on the receivable); None for a refund paid out."""
+    currency = _code(record, "currency")
+    if currency is None:
+        raise MappingError("the payment has no currency", field="currency")
+    amount = _decimal(record.get("credit"), "credit") - _decimal(record.get("debit"), "debit")
+    if amount <= 0 or record.get("party") is None:
+        return None
+    received = _date(record.get("date"))
+    if received is None:
+        raise MappingError("the payment has no date", field="date")
+    paid = Money(amount=amount, currency=currency)
+    invoice = record.get("invoice_payment")
+    journal = record.get("journal.")
+    move = record.get("move.")
+    return Payment(
+        ids=ExternalIds(erp_id=str(record["id"])),
+        customer=_customer_ids(record),
+        amount=paid,
+        received_on=received,
+        method=str(journal["name"])
+        if isinstance(journal, Mapping) and journal.get("name")
+        else None,
+        reference=(
+            str(record.get("description") or "")
+            or (str(move["number"]) if isinstance(move, Mapping) and move.get("number") else None)
+        ),
+        applications=(
+            (PaymentApplication(invoice=ExternalIds(erp_id=str(invoice)), amount=paid),)
+            if invoice
+            else ()
+        ),
+        updated_at=updated_at,
+    )
+
+
 def is_credit_note(record: Mapping[str, Any]) -> bool:
     return _decimal(record.get("total_amount"), "total_amount") < 0
 
@@ -249,6 +299,7 @@ def to_invoice(record: Mapping[str, Any], updated_at: datetime) -> Invoice:
         currency=currency,
         state=InvoiceState(record["state"]),
         invoice_date=_date(record.get("invoice_date")),
+        due_date=_due_date(record),
         lines=_lines(record, currency, Decimal(1)),
         untaxed=_money(record.get("untaxed_amount"), currency, "untaxed_amount"),
         tax=_money(record.get("tax_amount"), currency, "tax_amount"),
@@ -296,6 +347,8 @@ class TrytonMapper(Mapper):
             return to_item(record, when, self.currency)
         if change.object == SALE:
             return to_sales_order(record, when)
+        if change.object == PAYMENT:
+            return to_payment(record, when)
         if change.object == INVOICE:
             if record.get("type", "out") != "out":
                 return None  # supplier invoices are not part of quote-to-cash

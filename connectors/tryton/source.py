@@ -404,6 +404,7 @@ class InvoiceStream(_DocumentStream):
         "reconciled",
         "lines",
         "sales",
+        "lines_to_pay",
     )
     line_model = "account.invoice.line"
     line_fields = (
@@ -418,6 +419,46 @@ class InvoiceStream(_DocumentStream):
         "amount",
     )
 
+    async def enrich(self, rows: list[Row]) -> None:
+        await super().enrich(rows)
+        # The due dates are the maturity dates of the receivable lines.
+        maturities = await _related(
+            self.client,
+            "account.move.line",
+            [i for r in rows for i in r["lines_to_pay"]],
+            ["maturity_date"],
+        )
+        for row in rows:
+            row["lines_to_pay"] = [maturities[i] for i in row["lines_to_pay"] if i in maturities]
+
+
+class PaymentStream(ModifiedStream):
+    """Payments of customer invoices: the move lines Tryton links to an invoice as paying
+    it (through the pay wizard or a bank statement)."""
+
+    name = model = "account.move.line"
+    domain = (("invoice_payment", "!=", None), ("invoice_payment.type", "=", "out"))
+    fields = (
+        "party",
+        "date",
+        "debit",
+        "credit",
+        "currency.code",
+        "description",
+        "journal.name",
+        "move.number",
+        "move_state",
+        "invoice_payment",
+        "invoice_payment.number",
+    )
+
+    async def enrich(self, rows: list[Row]) -> None:
+        parties = [int(r["party"]) for r in rows if r.get("party") is not None]
+        identifiers = await party_identifiers(self.client, parties)
+        for row in rows:
+            party = row.get("party")
+            row["party_identifiers"] = identifiers.get(int(party), []) if party else []
+
 
 STREAMS: tuple[type[ModifiedStream], ...] = (
     PartyStream,
@@ -427,4 +468,5 @@ STREAMS: tuple[type[ModifiedStream], ...] = (
     ProductStream,
     SaleStream,
     InvoiceStream,
+    PaymentStream,
 )

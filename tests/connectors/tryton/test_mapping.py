@@ -24,6 +24,7 @@ from schemas import (
     Item,
     Money,
     Operation,
+    Payment,
     RawChange,
     SalesOrder,
 )
@@ -265,3 +266,46 @@ def test_cursor_round_trip_and_json_values() -> None:
         "n": "1.50",
         "l": [1, None],
     }
+
+
+PAYMENT_LINE = {
+    "id": 90,
+    "party": 7,
+    "party_identifiers": [{"type": None, "code": "ACC-7"}],
+    "date": "2026-11-25",
+    "debit": "0",
+    "credit": "600.00",
+    "currency.": {"id": 1, "code": "USD"},
+    "description": "",
+    "journal.": {"id": 2, "name": "Cash"},
+    "move.": {"id": 44, "number": "MV-44"},
+    "invoice_payment": 40,
+}
+
+
+def test_payment_line_becomes_payment_applied_to_its_invoice() -> None:
+    (result,) = TrytonMapper().to_canonical(change("account.move.line", PAYMENT_LINE))
+    payment = result.data
+    assert isinstance(payment, Payment)
+    assert payment.customer == ExternalIds(erp_id="7", crm_id="ACC-7")
+    assert (payment.method, payment.reference) == ("Cash", "MV-44")
+    assert payment.received_on == date(2026, 11, 25)
+    assert [(a.invoice.erp_id, a.amount.amount) for a in payment.applications] == [
+        ("40", Decimal("600.00"))
+    ]
+    refund = {**PAYMENT_LINE, "debit": "50.00", "credit": "0"}
+    assert TrytonMapper().to_canonical(change("account.move.line", refund)) == ()
+
+
+def test_invoice_due_date_is_the_earliest_maturity() -> None:
+    record = {
+        **INVOICE,
+        "lines_to_pay": [
+            {"id": 1, "maturity_date": "2026-12-26"},
+            {"id": 2, "maturity_date": "2026-12-11"},
+            {"id": 3, "maturity_date": None},
+        ],
+    }
+    (result,) = TrytonMapper().to_canonical(change("account.invoice", record))
+    assert isinstance(result.data, Invoice)
+    assert result.data.due_date == date(2026, 12, 11)

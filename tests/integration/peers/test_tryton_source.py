@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.tryton import TrytonClient
+from connectors.tryton import TrytonClient, WizardStep
 from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.source import (
     AddressStream,
@@ -17,6 +17,7 @@ from connectors.tryton.source import (
     InvoiceStream,
     ModifiedCursor,
     PartyStream,
+    PaymentStream,
     ProductStream,
     SaleStream,
 )
@@ -24,9 +25,11 @@ from schemas import (
     Customer,
     ExternalIds,
     Invoice,
+    InvoiceState,
     Item,
     Money,
     Operation,
+    Payment,
     SalesOrder,
     SalesOrderState,
 )
@@ -257,3 +260,74 @@ async def test_address_contact_and_identifier_edits_publish_their_party(
     assert customer.ids == ExternalIds(erp_id=str(party), crm_id="ACC-55")
     assert address_changes[0].source_ts <= identifier_changes[0].source_ts
     assert mechanism_changes[0].record_id == str(party)
+
+
+async def test_payments_and_due_dates(tryton_client: TrytonClient, tryton_db: TrytonPeer) -> None:
+    client, records = tryton_client, tryton_db.records
+    party = await _party(client, "payer", crm_id="ACC-12")
+    (address,) = (await client.read("party.party", [party], ["addresses"]))[0]["addresses"]
+    (template,) = await client.create(
+        "product.template",
+        [
+            {
+                "name": "Licence",
+                "type": "service",
+                "salable": True,
+                "list_price": Decimal("120"),
+                "default_uom": records["unit"],
+                "sale_uom": records["unit"],
+                "account_category": records["account_category"],
+                "products": [("create", [{"suffix_code": "LIC"}])],
+            }
+        ],
+    )
+    (product,) = (await client.read("product.template", [template], ["products"]))[0]["products"]
+    line = {"product": product, "quantity": 1.0, "unit": records["unit"]}
+    (sale,) = await client.create(
+        "sale.sale",
+        [
+            {
+                "party": party,
+                "invoice_address": address,
+                "reference": "DEAL-12",
+                "payment_term": records["payment_term"],
+                "lines": [("create", [{**line, "unit_price": Decimal("120")}])],
+            }
+        ],
+    )
+    await client.button("sale.sale", "quote", [sale])
+    await client.button("sale.sale", "confirm", [sale])
+    (invoice,) = (await client.read("sale.sale", [sale], ["invoices"]))[0]["invoices"]
+    await client.button("account.invoice", "post", [invoice])
+    payments = PaymentStream(client)
+    cursor = (await payments.read(None)).cursor
+    await client.run_wizard(
+        "account.invoice.pay",
+        model="account.invoice",
+        ids=[invoice],
+        steps=[
+            WizardStep(
+                "start",
+                "choice",
+                {"amount": Decimal("70"), "payment_method": records["invoice_payment_method"]},
+            ),
+            # A partial payment: Tryton asks how to treat the rest; keep it open.
+            WizardStep("ask", "pay", {"type": "partial"}),
+        ],
+    )
+    mapper = TrytonMapper()
+    (paid,) = (await payments.read(cursor)).changes
+    (payment_change,) = mapper.to_canonical(paid)
+    payment = payment_change.data
+    assert isinstance(payment, Payment)
+    assert payment.customer == ExternalIds(erp_id=str(party), crm_id="ACC-12")
+    assert payment.amount == Money(amount=Decimal("70"), currency="USD")
+    assert payment.received_on == dt.date.today()
+    assert [a.invoice for a in payment.applications] == [ExternalIds(erp_id=str(invoice))]
+
+    (invoice_change,) = (await InvoiceStream(client).read(None)).changes
+    (bill,) = mapper.to_canonical(invoice_change)
+    assert isinstance(bill.data, Invoice)
+    assert bill.data.due_date == dt.date.today()  # the "Direct" payment term
+    assert bill.data.amount_due == Money(amount=Decimal("50"), currency="USD")
+    assert bill.data.state is InvoiceState.POSTED
