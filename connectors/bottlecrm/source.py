@@ -7,6 +7,9 @@ creates, changed fingerprints updates, ids no longer listed deletes (after a rea
 confirms the record is gone, so a record that moved between pages mid-scan is not
 mistaken for a deletion).
 
+The custom fields q2c writes back are left out of the fingerprint: q2c's own write is not a
+change of the record (see :func:`fingerprint_of`).
+
 Webhooks make changes visible within a second. Their payloads omit custom fields, so each
 event re-fetches the record; the change event carries the same record shape and
 fingerprint as the scan's, and the scan that follows repeats it at most once (downstream
@@ -31,11 +34,14 @@ from pydantic import SecretStr
 
 from connectors.base import Batch, ConnectorError, ErrorKind, Publisher, Stream
 from connectors.bottlecrm.client import BottleCrmClient, ObjectName
+from connectors.bottlecrm.fields import Q2C_FIELDS
 from connectors.bottlecrm.mapping import SYSTEM
 from connectors.bottlecrm.webhooks import SIGNATURE_HEADER, InvalidSignature, verify_signature
 from schemas import Operation, RawChange, fingerprint
 
 log = logging.getLogger(__name__)
+
+Q2C_KEYS = frozenset(field.key for field in Q2C_FIELDS)
 
 # Fields that change without the record changing: derived from other records (rollups,
 # the next activity, how often a product is used) or from the clock ("3 days ago").
@@ -67,6 +73,17 @@ def _line_view(line: Any) -> Any:
     return line
 
 
+def fingerprint_of(obj: str, view: Mapping[str, Any]) -> str:
+    """The fingerprint of a record's stable view, leaving out the custom fields q2c itself
+    writes: a record that differs only there is q2c's own echo, and has the fingerprint of
+    the change it answers (downstream drops it as a repeat; a scan does not publish it)."""
+    custom = view.get("custom_fields")
+    if isinstance(custom, dict) and Q2C_KEYS.intersection(custom):
+        own = {k: v for k, v in custom.items() if k not in Q2C_KEYS}
+        view = {**view, "custom_fields": own}
+    return fingerprint(view)
+
+
 def change_of(
     obj: str,
     record_id: str,
@@ -85,7 +102,7 @@ def change_of(
         operation=operation,
         source_ts=source_ts,
         cursor=cursor,
-        fingerprint=fingerprint(view),
+        fingerprint=fingerprint_of(obj, view),
         record=view,
         observed_at=observed_at,
     )

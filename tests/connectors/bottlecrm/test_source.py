@@ -50,9 +50,19 @@ def test_volatile_fields_do_not_change_the_fingerprint() -> None:
 def test_real_changes_do() -> None:
     base = fingerprint_of(deal())
     assert fingerprint_of(deal(stage="CLOSED_WON")) != base
-    assert fingerprint_of(deal(custom_fields={"erp_order_number": "SO-1"})) != base
+    assert fingerprint_of(deal(custom_fields={"their_own_field": "x"})) != base
     lines = [{"id": "l1", "total": "11.00", "product": {"id": "p1", "used_on": 1}}]
     assert fingerprint_of(deal(line_items=lines)) != base
+
+
+def test_q2cs_own_custom_fields_are_its_echo_not_a_change() -> None:
+    written = deal(custom_fields={"erp_order_number": "SO-1", "q2c_sync_status": "synced"})
+    assert fingerprint_of(written) == fingerprint_of(deal())
+    assert change_of("deal", "d1", Operation.UPDATE, written, T, "c", T).record[
+        "custom_fields"
+    ] == {"erp_order_number": "SO-1", "q2c_sync_status": "synced"}  # still in the record
+    theirs = deal(custom_fields={"erp_order_number": "SO-1", "region": "EMEA"})
+    assert fingerprint_of(theirs) == fingerprint_of(deal(custom_fields={"region": "EMEA"}))
 
 
 def test_account_detail_and_list_answers_fingerprint_alike() -> None:

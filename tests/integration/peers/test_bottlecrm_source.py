@@ -14,7 +14,13 @@ from aiokafka import AIOKafkaConsumer
 from connectors.base import CursorStore, Publisher, SourceRunner
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.mapping import BottleCrmMapper
-from connectors.bottlecrm.models import AccountInput, ContactInput, DealInput, LineItemInput
+from connectors.bottlecrm.models import (
+    AccountInput,
+    ContactInput,
+    DealInput,
+    DealStage,
+    LineItemInput,
+)
 from connectors.bottlecrm.source import (
     AccountStream,
     ContactStream,
@@ -124,9 +130,15 @@ async def test_scans_publish_creates_updates_and_deletes(
         await runner.poll_once(stream)
     assert await raw.nothing_more()
 
+    # q2c's own write-back is not a change; a person's edits are.
+    await crm.write_custom_fields("Opportunity", deal_id, {"erp_order_number": "SO-77"})
+    for stream in streams:
+        await runner.poll_once(stream)
+    assert await raw.nothing_more()
+
     await crm.update_account(account_id, AccountInput(name="Scan SA"))
     await crm.delete_contact(contact_id)
-    await crm.write_custom_fields("Opportunity", deal_id, {"erp_order_number": "SO-77"})
+    await crm.update_deal(deal_id, DealInput(stage=DealStage.NEGOTIATION))
     for stream in streams:
         await runner.poll_once(stream)
     second = {(c.object, c.record_id): c for c in await raw.take(3)}
@@ -137,9 +149,11 @@ async def test_scans_publish_creates_updates_and_deletes(
     }
     assert second["account", account_id].record["name"] == "Scan SA"
     assert second["contact", contact_id].record == {}
-    custom = second["deal", deal_id].record["custom_fields"]
+    deal = second["deal", deal_id].record
+    assert deal["stage"] == "NEGOTIATION"
+    custom = deal["custom_fields"]
     assert isinstance(custom, dict)
-    assert custom["erp_order_number"] == "SO-77"
+    assert custom["erp_order_number"] == "SO-77"  # the record carries it all the same
     assert await raw.nothing_more()
     assert decode_snapshot(cursors.get("bottlecrm/contact")) == {}
 
