@@ -206,12 +206,18 @@ def ensure_pristine(install: TrytonInstall, today: dt.date | None = None) -> Pri
     with _exclusive(install.home / "pristine.lock"):
         if (folder / "records.json").exists():
             return _load_pristine(folder)
-        staging = Path(tempfile.mkdtemp(prefix="pristine-", dir=install.home))
+        staging = Path(tempfile.mkdtemp(prefix="staging-", dir=install.home))
         try:
             _build_pristine(install, staging)
             staging.rename(folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        # Databases of earlier years or set-up scripts are not used again once no session
+        # started before the change still copies them (a day is plenty).
+        stale = time.time() - 86_400
+        for old in install.home.glob("pristine-*"):
+            if old.is_dir() and old != folder and old.stat().st_mtime < stale:
+                shutil.rmtree(old, ignore_errors=True)
     return _load_pristine(folder)
 
 
