@@ -156,8 +156,8 @@ class KafkaBroker:
                 "kafka.tools.StorageTool",
                 "format",
                 "--ignore-formatted",
-                "-t",
-                _cluster_id(self.data_dir),
+                # "=" form: a generated id may start with "-", which would read as an option.
+                f"--cluster-id={_cluster_id(self.data_dir)}",
                 "-c",
                 str(config),
             ),
