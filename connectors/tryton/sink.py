@@ -170,8 +170,9 @@ class TrytonSink(Sink):
                 values["contact_mechanisms"] = [
                     ("create", [{"type": k, "value": v} for k, v in mechanisms.items()])
                 ]
-            if address is not None:
-                values["addresses"] = [("create", [await self._address_values(address)])]
+            # Tryton invoices to an address: a party always gets one, empty if unknown.
+            first = await self._address_values(address) if address is not None else {}
+            values["addresses"] = [("create", [first])]
             (party,) = await self.client.create("party.party", [values], context=_EVERYTHING)
             outcome = Outcome.CREATED
         else:
@@ -352,7 +353,10 @@ class TrytonSink(Sink):
             "currency.currency", [("code", "=", quote.currency)], f"currency {quote.currency}"
         )
         lines = await self._sale_lines(quote.lines)
-        address = party_row["addresses"][0] if party_row["addresses"] else None
+        if party_row["addresses"]:
+            address = party_row["addresses"][0]
+        else:  # a sale cannot be quoted without an invoice address
+            (address,) = await self.client.create("party.address", [{"party": party}])
         values: dict[str, Any] = {
             "party": party,
             "reference": command.reference,

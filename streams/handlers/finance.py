@@ -50,7 +50,12 @@ def _digest(body: dict[str, object]) -> str:
 
 
 def _deal_of(order: SalesOrder) -> str | None:
-    return order.reference or order.ids.crm_id
+    """The CRM deal an ERP order came from (its reference is the deal id)."""
+    if order.reference:
+        return order.reference
+    if order.quote is not None and order.quote.crm_id:
+        return order.quote.crm_id
+    return order.ids.crm_id
 
 
 def _invoice_lines(order: SalesOrder, ledger: CustomerLedger) -> tuple[InvoiceLine, ...]:

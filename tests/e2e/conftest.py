@@ -1,0 +1,150 @@
+"""The whole of q2c on the real peers: a fresh Tryton database and BottleCRM org per test,
+the real broker, and the worker and both connectors as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from connectors.bottlecrm.client import BottleCrmClient
+from connectors.tryton.client import TrytonClient
+from q2c.devstack.bottlecrm import OrgAccess
+from q2c.devstack.procs import free_port, tail
+from q2c.topics import Topics
+from tests.plugins.tryton import TrytonPeer
+from tests.plugins.worker import REPO, WorkerProcess
+
+T = TypeVar("T")
+
+
+@dataclass
+class ConnectorProcess:
+    system: str
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "q2c", "connector", "run", self.system],
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.proc = None
+
+
+@dataclass
+class Stack:
+    topics: Topics
+    bootstrap: str
+    worker: WorkerProcess
+    connectors: dict[str, ConnectorProcess]
+    erp: TrytonClient
+    crm: BottleCrmClient
+    records: dict[str, int]
+    logs: Path
+
+    def diagnostics(self) -> str:
+        parts = [f"--- worker\n{tail(self.worker.log, 40)}"]
+        for name, connector in self.connectors.items():
+            parts.append(f"--- {name}\n{tail(connector.log, 40)}")
+        return "\n".join(parts)
+
+    async def eventually(
+        self, probe: Callable[[], Awaitable[T | None]], what: str, within: float = 90.0
+    ) -> T:
+        """The first non-None result of ``probe``, polled until ``within`` seconds pass."""
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    found = await probe()
+                    if found is not None:
+                        return found
+                    await asyncio.sleep(0.5)
+        except TimeoutError:
+            raise AssertionError(f"never happened: {what}\n{self.diagnostics()}") from None
+
+
+@pytest.fixture
+async def stack(
+    kafka_bootstrap: str,
+    tryton_db: TrytonPeer,
+    bottlecrm_org: OrgAccess,
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    run = uuid.uuid4().hex[:8]
+    prefix = f"e2e{run}"
+    erp = tryton_db.settings()
+    env = {
+        **os.environ,
+        "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,
+        "Q2C_KAFKA__TOPIC_PREFIX": prefix,
+        "Q2C_KAFKA__PARTITIONS": "1",
+        "Q2C_DEV__STATE_DIR": str(tmp_path / "state"),
+        "Q2C_WORKER__APP_ID": f"q2c-{run}",
+        "Q2C_WORKER__DATA_DIR": str(tmp_path / "worker"),
+        "Q2C_WORKER__WEB_PORT": str(free_port()),
+        "Q2C_TELEMETRY__LOG_FORMAT": "text",
+        "Q2C_TRYTON__URL": erp.url,
+        "Q2C_TRYTON__DATABASE": erp.database,
+        "Q2C_TRYTON__USER": erp.user,
+        "Q2C_TRYTON__PASSWORD": erp.password.get_secret_value(),
+        "Q2C_TRYTON__POLL_INTERVAL": "1",
+        "Q2C_BOTTLECRM__URL": bottlecrm_org.url,
+        "Q2C_BOTTLECRM__TOKEN": bottlecrm_org.token.get_secret_value(),
+        "Q2C_BOTTLECRM__JWT": bottlecrm_org.jwt.get_secret_value(),
+        "Q2C_BOTTLECRM__SCAN_INTERVAL": "1",
+    }
+    worker = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
+    connectors = {
+        system: ConnectorProcess(system, env, tmp_path / f"connector-{system}.log")
+        for system in ("tryton", "bottlecrm")
+    }
+    worker.start()
+    for connector in connectors.values():
+        connector.start()
+    try:
+        async with (
+            TrytonClient(erp) as erp_client,
+            BottleCrmClient(bottlecrm_org.settings()) as crm,
+        ):
+            yield Stack(
+                Topics(prefix),
+                kafka_bootstrap,
+                worker,
+                connectors,
+                erp_client,
+                crm,
+                tryton_db.records,
+                tmp_path,
+            )
+    finally:
+        for connector in connectors.values():
+            connector.stop()
+        worker.stop()
