@@ -67,6 +67,7 @@ _CONSTRAINTS = "tryton-constraints.txt"
 _SETUP_SCRIPT = "tryton_setup.py"
 _INSTALL_TIMEOUT = 900.0
 _ADMIN_TIMEOUT = 900.0
+_PORT_ATTEMPTS = 3
 
 
 def _resource(name: str) -> bytes:
@@ -311,6 +312,10 @@ class TrytonServer:
     pid: int | None = field(default=None, init=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # A port asked for explicitly is kept (or the start fails); 0 means any free one.
+        self.fixed_port = self.port != 0
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -345,19 +350,41 @@ class TrytonServer:
             Path(f"{self.database_file}{suffix}").unlink(missing_ok=True)
 
     def start(self, timeout: float = 60.0) -> None:
+        """Start ``trytond`` and wait until a login works.
+
+        A server that was given port 0 keeps the port it got across restarts while the port
+        stays free, and takes another one when something else grabbed it meanwhile (other
+        processes on the machine pick free ports too).
+        """
         if not self.database_file.exists():
             raise DevStackError(f"no Tryton database at {self.database_file}; restore one first")
-        self.port = procs.claim_port(self.port, "the Tryton server")
-        self.config_file.write_text(_config_text(self.database_file.parent, self.port))
-        argv = [str(self.install.script("trytond")), "-c", str(self.config_file)]
-        argv += ["-d", self.database]
-        self._proc = procs.spawn(argv, self.log_file, env=_tryton_env())
-        self.pid = self._proc.pid
-        try:
-            self.wait_until_ready(timeout)
-        except DevStackError as exc:
-            self.stop()
-            raise DevStackError(f"{exc}\n--- trytond log ---\n{procs.tail(self.log_file)}") from exc
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            if not self.fixed_port and self.port and not procs.port_is_free(self.port):
+                self.port = 0
+            self.port = procs.claim_port(self.port, "the Tryton server")
+            self.config_file.write_text(_config_text(self.database_file.parent, self.port))
+            argv = [str(self.install.script("trytond")), "-c", str(self.config_file)]
+            argv += ["-d", self.database]
+            mark = self.log_file.stat().st_size if self.log_file.exists() else 0
+            self._proc = procs.spawn(argv, self.log_file, env=_tryton_env())
+            self.pid = self._proc.pid
+            try:
+                self.wait_until_ready(timeout)
+            except DevStackError as exc:
+                self.stop()
+                if not self.fixed_port and attempt < _PORT_ATTEMPTS and self._lost_port(mark):
+                    self.port = 0
+                    continue
+                raise DevStackError(
+                    f"{exc}\n--- trytond log ---\n{procs.tail(self.log_file)}"
+                ) from exc
+            return
+
+    def _lost_port(self, mark: int) -> bool:
+        """True when the attempt's log says another process took the port first."""
+        with self.log_file.open("rb") as log:
+            log.seek(mark)
+            return b"Address already in use" in log.read()
 
     def wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

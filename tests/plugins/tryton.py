@@ -4,10 +4,10 @@ Installing Tryton and making the pristine database go through the same code as
 `q2c dev up` (cached under the q2c cache folder, so only the first session pays).
 
 A reset stops a server, copies the pristine SQLite file over its database and starts it
-again (on the same port when it is still free): about 1.3 s, and it also empties every
-in-memory cache of the server, which copying under a running server would not. To keep
-that off the tests' clock, the session runs two servers that take turns: while a test
-uses one, the other is being reset in a background thread.
+again (on the same port unless another process took it meanwhile): about 1.3 s on an idle
+machine, and it also empties every in-memory cache of the server, which copying under a
+running server would not. To keep that off the tests' clock, the session runs two servers
+that take turns: while a test uses one, the other is being reset in a background thread.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from connectors.tryton import TrytonClient, TrytonSettings
-from q2c.devstack import procs
 from q2c.devstack.tryton import Pristine, TrytonServer, ensure_install, ensure_pristine
 from q2c.settings import Settings
 
@@ -61,8 +60,6 @@ class TrytonPeer:
         """Back to the pristine database (server restarted, same port when free)."""
         started = time.monotonic()
         self.server.stop()
-        if not procs.port_is_free(self.server.port):
-            self.server.port = 0
         self.start()
         self.reset_seconds.append(time.monotonic() - started)
 
