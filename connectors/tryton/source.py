@@ -460,6 +460,9 @@ class PaymentStream(ModifiedStream):
             row["party_identifiers"] = identifiers.get(int(party), []) if party else []
 
 
+# Polled in this order, so within one poll the records a change refers to come first:
+# a customer before its sales, a payment before the invoice it settles (both are written
+# by the same transaction).
 STREAMS: tuple[type[ModifiedStream], ...] = (
     PartyStream,
     AddressStream,
@@ -467,6 +470,6 @@ STREAMS: tuple[type[ModifiedStream], ...] = (
     IdentifierStream,
     ProductStream,
     SaleStream,
-    InvoiceStream,
     PaymentStream,
+    InvoiceStream,
 )
