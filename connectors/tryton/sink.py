@@ -33,6 +33,7 @@ from schemas import (
     ExternalIds,
     Item,
     Outcome,
+    UpsertContact,
     UpsertCustomer,
     UpsertItem,
 )
@@ -50,6 +51,11 @@ def _skip(reason: str) -> ConnectorError:
 def crm_identifier_domain(crm_id: str) -> list[Any]:
     """Parties whose untyped identifier is ``crm_id`` (typed ones are tax numbers)."""
     return [("identifiers", "where", [("code", "=", crm_id), ("type", "=", None)])]
+
+
+def contact_marker(crm_id: str) -> str:
+    """The comment that ties contact mechanisms to the CRM contact they came from."""
+    return f"q2c contact {crm_id}"
 
 
 def net_unit_price(unit_price: Decimal, discount_percent: Decimal) -> Decimal:
@@ -86,6 +92,8 @@ class TrytonSink(Sink):
             return await self.upsert_item(command)
         if isinstance(command, CreateSalesOrder):
             return await self.create_sales_order(command)
+        if isinstance(command, UpsertContact):
+            return await self.upsert_contact(command)
         raise _skip(f"Tryton does not apply {command.schema_subject} commands")
 
     def _result(
@@ -233,6 +241,50 @@ class TrytonSink(Sink):
                 await self.client.write("party.address", [addresses[0]["id"]], address_differ)
                 changed = True
         return changed
+
+    # -- contacts -------------------------------------------------------------------------
+
+    async def upsert_contact(self, command: UpsertContact) -> CommandResult:
+        """A person at a customer becomes contact mechanisms (e-mail, phone) of the
+        customer's party, named after the person: Tryton keeps no separate contact records.
+        The mechanisms carry the CRM contact id in their comment, their natural key."""
+        contact = command.contact
+        if contact.ids.crm_id is None:
+            raise _skip("a contact without a CRM id cannot be kept in Tryton")
+        party = await self.find_party(contact.customer) if contact.customer else None
+        if party is None:
+            raise _skip(f"the customer of contact {contact.ids.crm_id} is not in Tryton")
+        marker = contact_marker(contact.ids.crm_id)
+        existing = await self.client.search_read(
+            "party.contact_mechanism",
+            [("party", "=", party), ("comment", "=", marker)],
+            ["type", "value", "name"],
+            order=[("id", "ASC")],
+            context=_EVERYTHING,
+        )
+        name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        wanted = {"email": contact.email, "phone": contact.phone}
+        new = not existing
+        changed = False
+        for kind, value in wanted.items():
+            if not value:
+                continue
+            same = [m for m in existing if m["type"] == kind]
+            if not same:
+                values = {"party": party, "type": kind, "value": value, "name": name}
+                (created,) = await self.client.create(
+                    "party.contact_mechanism", [{**values, "comment": marker}]
+                )
+                existing.append({"id": created, "type": kind, "value": value, "name": name})
+                changed = True
+            elif differ := _differ(same[0], {"value": value, "name": name}):
+                await self.client.write("party.contact_mechanism", [same[0]["id"]], differ)
+                changed = True
+        if not existing:
+            raise _skip(f"contact {contact.ids.crm_id} has neither e-mail nor phone to keep")
+        outcome = Outcome.CREATED if new else Outcome.UPDATED if changed else Outcome.UNCHANGED
+        ids = ExternalIds(crm_id=contact.ids.crm_id, erp_id=str(existing[0]["id"]))
+        return self._result(command, EntityKind.CONTACT, outcome, ids)
 
     # -- items --------------------------------------------------------------------------
 

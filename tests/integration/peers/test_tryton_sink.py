@@ -12,6 +12,7 @@ from connectors.tryton import TrytonClient
 from connectors.tryton.sink import TrytonSink
 from schemas import (
     Address,
+    Contact,
     CreateSalesOrder,
     Customer,
     DocumentLine,
@@ -21,6 +22,7 @@ from schemas import (
     Outcome,
     PriceBookPrice,
     Quote,
+    UpsertContact,
     UpsertCustomer,
     UpsertItem,
 )
@@ -223,3 +225,47 @@ async def test_tryton_refusing_the_order_is_permanent_with_its_words(
     assert raised.value.kind is ErrorKind.SKIPPABLE
     assert "Product" in raised.value.reason  # Tryton's own message names the field
     assert await tryton_client.search_count("sale.sale", [("reference", "=", "DEAL-11")]) == 0
+
+
+def contact(crm_id: str, account: str, email: str, phone: str | None = None) -> UpsertContact:
+    return UpsertContact(
+        idempotency_key=idempotency_key("upsert_contact", crm_id, email),
+        target_system="tryton",
+        issued_at=NOW,
+        contact=Contact(
+            ids=ExternalIds(crm_id=crm_id),
+            customer=ExternalIds(crm_id=account),
+            first_name="Milton",
+            last_name="Waddams",
+            email=email,
+            phone=phone,
+            updated_at=NOW,
+        ),
+    )
+
+
+async def test_contacts_become_named_contact_mechanisms_of_their_customer(
+    tryton_client: TrytonClient, tryton_db: TrytonPeer
+) -> None:
+    sink = TrytonSink(tryton_client)
+    party = (await sink.apply(customer("ACC-20", "Initech"))).ids
+    assert party is not None
+    created = await sink.apply(contact("CON-1", "ACC-20", "milton@initech.example", "+1 555 0199"))
+    assert created.outcome is Outcome.CREATED
+    replay = await sink.apply(contact("CON-1", "ACC-20", "milton@initech.example", "+1 555 0199"))
+    assert (replay.outcome, replay.ids) == (Outcome.UNCHANGED, created.ids)
+    moved = await sink.apply(contact("CON-1", "ACC-20", "milton@basement.example"))
+    assert moved.outcome is Outcome.UPDATED
+
+    rows = await tryton_client.search_read(
+        "party.contact_mechanism",
+        [("party", "=", int(party.erp_id or 0)), ("name", "=", "Milton Waddams")],
+        ["type", "value"],
+    )
+    assert sorted((r["type"], r["value"]) for r in rows) == [
+        ("email", "milton@basement.example"),
+        ("phone", "+1 555 0199"),
+    ]
+    with pytest.raises(ConnectorError) as raised:
+        await sink.apply(contact("CON-2", "ACC-404", "x@example.com"))
+    assert raised.value.kind is ErrorKind.SKIPPABLE
