@@ -18,6 +18,7 @@ app = faust.App(
     store="rocksdb://",
     datadir=os.environ["COUNTER_DATA_DIR"],
     web_enabled=False,
+    web_port=int(os.environ["COUNTER_WEB_PORT"]),  # bound even when disabled
     topic_partitions=1,
     processing_guarantee="at_least_once",
     consumer_auto_offset_reset="earliest",

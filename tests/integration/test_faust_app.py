@@ -15,6 +15,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from q2c.devstack.procs import free_port
 from tests.plugins.kafka import TopicFactory
 
 pytestmark = pytest.mark.integration
@@ -58,6 +59,7 @@ def counter_env(kafka_bootstrap: str, tmp_path: Path) -> dict[str, str]:
         "COUNTER_DATA_DIR": str(tmp_path / "state"),
         "COUNTER_INPUT": f"test-counter-in-{run}",
         "COUNTER_OUTPUT": f"test-counter-out-{run}",
+        "COUNTER_WEB_PORT": str(free_port()),
     }
 
 
