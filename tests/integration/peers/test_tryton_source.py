@@ -106,6 +106,25 @@ async def test_paging_and_batches_resume_without_gaps_or_repeats(
     assert (await stream.read(cursor)).changes == []
 
 
+async def test_paging_through_records_of_one_transaction(
+    tryton_client: TrytonClient, tryton_db: TrytonPeer
+) -> None:
+    # Records created by one call share one timestamp: pages split them by id.
+    stream = PartyStream(tryton_client, page_size=2, batch_size=2)
+    cursor = (await stream.read(None)).cursor
+    ids = await tryton_client.create("party.party", [{"name": f"same{i}"} for i in range(5)])
+    seen: list[str] = []
+    for _ in range(10):
+        batch = await stream.read(cursor)
+        seen.extend(c.record_id for c in batch.changes)
+        cursor = batch.cursor
+        if not batch.more:
+            break
+    assert seen == [str(i) for i in sorted(ids)]
+    stamps = {c.source_ts for c in (await PartyStream(tryton_client).read(None)).changes[-5:]}
+    assert len(stamps) == 1
+
+
 async def test_a_late_commit_inside_the_overlap_window_is_still_published(
     tryton_client: TrytonClient, tryton_db: TrytonPeer
 ) -> None:
