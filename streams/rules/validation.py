@@ -111,13 +111,15 @@ def _check_line(
     effective = line_net(line) / line.quantity if line.quantity > 0 else line.unit_price.amount
     if effective > listed + policy.price_tolerance:
         rejects.append(
-            f"{label}: price {effective.quantize(CENT)} is above the price book's {listed}"
+            f"{label}: price {effective.quantize(CENT)} is above the price book's "
+            f"{listed.quantize(CENT)}"
         )
     elif effective < listed - policy.price_tolerance:
         discount = (Decimal(1) - effective / listed) * 100 if listed else Decimal(100)
         if discount > policy.max_discount_percent:
             approvals.append(
-                f"{label}: discount {discount.quantize(CENT)}% off the list price {listed} "
+                f"{label}: discount {discount.quantize(CENT)}% off the list price "
+                f"{listed.quantize(CENT)} "
                 f"exceeds the {policy.max_discount_percent}% policy"
             )
     return rejects, approvals

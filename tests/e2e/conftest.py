@@ -91,8 +91,15 @@ class Stack:
             raise AssertionError(f"never happened: {what}\n{self.diagnostics()}") from None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "q2c_env(**vars): extra Q2C_* variables for the stack of an end-to-end test"
+    )
+
+
 @pytest.fixture
 async def stack(
+    request: pytest.FixtureRequest,
     kafka_bootstrap: str,
     tryton_db: TrytonPeer,
     bottlecrm_org: OrgAccess,
@@ -121,6 +128,9 @@ async def stack(
         "Q2C_BOTTLECRM__JWT": bottlecrm_org.jwt.get_secret_value(),
         "Q2C_BOTTLECRM__SCAN_INTERVAL": "1",
     }
+    marker = request.node.get_closest_marker("q2c_env")
+    if marker is not None:
+        env.update({str(k): str(v) for k, v in marker.kwargs.items()})
     worker = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
     connectors = {
         system: ConnectorProcess(system, env, tmp_path / f"connector-{system}.log")

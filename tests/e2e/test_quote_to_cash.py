@@ -7,82 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
-from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
+from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput
 from connectors.tryton.client import WizardStep
 from tests.e2e.conftest import Stack
+from tests.e2e.helpers import crm_product, deal_fields, make_item, sale_of
 from tests.streams.kafka_io import Collector
 
 pytestmark = pytest.mark.integration
-
-
-async def make_item(stack: Stack, sku: str, price: str) -> int:
-    (template,) = await stack.erp.create(
-        "product.template",
-        [
-            {
-                "name": f"Item {sku}",
-                "type": "service",
-                "salable": True,
-                "list_price": Decimal(price),
-                "default_uom": stack.records["unit"],
-                "sale_uom": stack.records["unit"],
-                "account_category": stack.records["account_category"],
-                "products": [("create", [{"suffix_code": sku}])],
-            }
-        ],
-    )
-    return int(template)
-
-
-async def crm_product(stack: Stack, sku: str) -> Product:
-    async def probe() -> Product | None:
-        return await stack.crm.find_product_by_sku(sku)
-
-    return await stack.eventually(probe, f"product {sku} in BottleCRM")
-
-
-async def sale_of(stack: Stack, deal: str, states: tuple[str, ...]) -> dict[str, Any]:
-    async def probe() -> dict[str, Any] | None:
-        rows = await stack.erp.search_read(
-            "sale.sale",
-            [("reference", "=", deal)],
-            ["state", "party", "lines", "total_amount", "invoices", "number"],
-        )
-        if len(rows) > 1:
-            raise AssertionError(f"{len(rows)} sales for deal {deal}")
-        return rows[0] if rows and rows[0]["state"] in states else None
-
-    return await stack.eventually(probe, f"a {'/'.join(states)} sale for deal {deal}")
-
-
-async def deal_fields(stack: Stack, deal: str, **expected: str) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-
-    async def probe() -> dict[str, Any] | None:
-        seen.clear()
-        seen.update((await stack.crm.get_deal(deal)).custom_fields)
-        ok = all(_same(seen.get(k), v) for k, v in expected.items())
-        return dict(seen) if ok else None
-
-    try:
-        return await stack.eventually(probe, f"deal {deal} custom fields {expected}")
-    except AssertionError as exc:
-        raise AssertionError(f"the deal's custom fields: {seen}\n{exc}") from None
-
-
-def _same(value: Any, expected: str) -> bool:
-    if value is None or value == "":
-        return False
-    if expected == "*":  # any value
-        return True
-    try:
-        return Decimal(str(value)) == Decimal(expected)
-    except ArithmeticError:
-        return str(value) == expected
 
 
 async def test_quote_to_cash_round_trip(stack: Stack) -> None:
@@ -135,8 +69,9 @@ async def test_quote_to_cash_round_trip(stack: Stack) -> None:
             )
         ],
     )
-    paid = await deal_fields(stack, deal, erp_amount_due="0.00")
-    assert paid.get("erp_last_payment_date") == dt.date.today().isoformat()
+    today = dt.date.today().isoformat()
+    paid = await deal_fields(stack, deal, erp_amount_due="0.00", erp_last_payment_date=today)
+    assert paid["erp_invoice_status"] == "paid"
 
     # Quiet: once written back, the CRM's echoes produce no further commands.
     async with Collector(

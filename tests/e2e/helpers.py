@@ -1,0 +1,107 @@
+"""Steps shared by the end-to-end tests: make records in the peers, wait for their effects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
+from tests.e2e.conftest import Stack
+
+
+async def make_item(stack: Stack, sku: str, price: str) -> int:
+    (template,) = await stack.erp.create(
+        "product.template",
+        [
+            {
+                "name": f"Item {sku}",
+                "type": "service",
+                "salable": True,
+                "list_price": Decimal(price),
+                "default_uom": stack.records["unit"],
+                "sale_uom": stack.records["unit"],
+                "account_category": stack.records["account_category"],
+                "products": [("create", [{"suffix_code": sku}])],
+            }
+        ],
+    )
+    return int(template)
+
+
+async def crm_product(stack: Stack, sku: str) -> Product:
+    async def probe() -> Product | None:
+        return await stack.crm.find_product_by_sku(sku)
+
+    return await stack.eventually(probe, f"product {sku} in BottleCRM")
+
+
+async def account_in_both(stack: Stack, name: str) -> tuple[str, int]:
+    """A new BottleCRM account, once q2c has made it a Tryton party: (account, party)."""
+    account = await stack.crm.create_account(AccountInput(name=name, email="ap@example.test"))
+
+    async def party() -> int | None:
+        rows = await stack.erp.search("party.party", [("identifiers.code", "=", account)])
+        return int(rows[0]) if rows else None
+
+    return account, await stack.eventually(party, f"account {name} as a Tryton party")
+
+
+async def won_deal(
+    stack: Stack, account: str, lines: list[tuple[Product, str, str]], name: str = "Deal"
+) -> str:
+    """A deal with ``(product, quantity, unit price)`` lines, moved to Closed Won."""
+    total = sum((Decimal(q) * Decimal(p) for _, q, p in lines), Decimal(0))
+    deal = await stack.crm.create_deal(
+        DealInput(name=name, account=account, currency="USD", amount=total)
+    )
+    for product, quantity, price in lines:
+        await stack.crm.add_line_item(
+            deal,
+            LineItemInput(
+                product_id=product.id, quantity=Decimal(quantity), unit_price=Decimal(price)
+            ),
+        )
+    await stack.crm.close_won(deal, dt.date.today())
+    return deal
+
+
+async def sale_of(stack: Stack, deal: str, states: tuple[str, ...]) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        rows = await stack.erp.search_read(
+            "sale.sale",
+            [("reference", "=", deal)],
+            ["state", "party", "lines", "total_amount", "invoices", "number"],
+        )
+        if len(rows) > 1:
+            raise AssertionError(f"{len(rows)} sales for deal {deal}")
+        return rows[0] if rows and rows[0]["state"] in states else None
+
+    return await stack.eventually(probe, f"a {'/'.join(states)} sale for deal {deal}")
+
+
+def _same(value: Any, expected: str) -> bool:
+    if value is None or value == "":
+        return False
+    if expected == "*":  # any value
+        return True
+    try:
+        return Decimal(str(value)) == Decimal(expected)
+    except ArithmeticError:
+        return str(value) == expected
+
+
+async def deal_fields(stack: Stack, deal: str, **expected: str) -> dict[str, Any]:
+    """The deal's custom fields once they hold ``expected`` ("*": any value)."""
+    seen: dict[str, Any] = {}
+
+    async def probe() -> dict[str, Any] | None:
+        seen.clear()
+        seen.update((await stack.crm.get_deal(deal)).custom_fields)
+        ok = all(_same(seen.get(k), v) for k, v in expected.items())
+        return dict(seen) if ok else None
+
+    try:
+        return await stack.eventually(probe, f"deal {deal} custom fields {expected}")
+    except AssertionError as exc:
+        raise AssertionError(f"the deal's custom fields: {seen}\n{exc}") from None
