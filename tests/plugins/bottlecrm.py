@@ -32,8 +32,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     before any test runs, so that time does not count against the first test's timeout."""
     if config.getoption("collectonly"):
         return
-    if any("bottlecrm" in getattr(item, "fixturenames", ()) for item in items):
-        ensure_pristine(ensure_install(Settings().dev.cache_dir))
+    if not any("bottlecrm" in getattr(item, "fixturenames", ()) for item in items):
+        return
+    install = ensure_install(Settings().dev.cache_dir)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and not install.pristine.exists():
+        reporter.write_line("BottleCRM: migrating a pristine database (minutes, once per machine)")
+    ensure_pristine(install)
 
 
 @pytest.fixture(scope="session")
