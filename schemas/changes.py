@@ -54,7 +54,7 @@ class EntityChange(Contract):
     """One canonical entity as one system now has it (or its deletion)."""
 
     schema_subject: ClassVar[str] = "entity_change"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     entity: EntityKind
     ids: ExternalIds = Field(description="The entity's ids; the origin's side is always known.")
@@ -64,6 +64,13 @@ class EntityChange(Contract):
     source_ts: UtcDateTime
     fingerprint: str = Field(description="Fingerprint of the raw record this change came from.")
     data: Entity | None = Field(default=None, description="The entity; None for a delete.")
+    held: frozenset[str] | None = Field(
+        default=None,
+        description=(
+            "The entity fields the origin system actually stores (None: all of them); the "
+            "others are defaults of the canonical model and say nothing (added in v2)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> EntityChange:

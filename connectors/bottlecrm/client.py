@@ -81,13 +81,14 @@ def _products_page(body: Any) -> Page:
     return list(body["results"]), int(body["count"])
 
 
-ObjectName = Literal["account", "contact", "deal"]
+ObjectName = Literal["account", "contact", "deal", "product"]
 _LISTS: Mapping[ObjectName, tuple[str, Callable[[Any], Page]]] = {
     "account": ("/api/accounts/", _accounts_page),
     "contact": ("/api/contacts/", _contacts_page),
     "deal": ("/api/opportunities/", _deals_page),
+    "product": ("/api/invoices/products/", _products_page),
 }
-_TARGETS: Mapping[ObjectName, CustomFieldTarget] = {
+_TARGETS: Mapping[str, CustomFieldTarget] = {
     "account": "Account",
     "contact": "Contact",
     "deal": "Opportunity",
@@ -236,7 +237,10 @@ class BottleCrmClient:
 
     async def record(self, obj: ObjectName, record_id: str) -> dict[str, Any]:
         """One record as the detail endpoint sends it (a superset of the list's fields)."""
-        found = await self._detail(_TARGETS[obj], record_id)
+        if obj == "product":  # products carry no custom fields: their own detail endpoint
+            found = await self.call("GET", f"/api/invoices/products/{record_id}/")
+        else:
+            found = await self._detail(_TARGETS[obj], record_id)
         if not isinstance(found, dict):
             raise unexpected(f"{obj} {record_id} is not an object")
         return found

@@ -17,7 +17,13 @@ from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.mapping import SYSTEM, BottleCrmMapper
 from connectors.bottlecrm.settings import BottleCrmSettings
 from connectors.bottlecrm.sink import BottleCrmSink
-from connectors.bottlecrm.source import AccountStream, ContactStream, DealStream, WebhookReceiver
+from connectors.bottlecrm.source import (
+    AccountStream,
+    ContactStream,
+    DealStream,
+    ProductStream,
+    WebhookReceiver,
+)
 from q2c.settings import Settings
 
 _RECORDED = ("url", "token", "jwt", "webhook_secret", "webhook_port")
@@ -65,7 +71,12 @@ async def build(settings: Settings, defaults: Mapping[str, Any]) -> ConnectorPar
     return ConnectorParts(
         system=SYSTEM,
         mapper=BottleCrmMapper(default_currency=config.currency),
-        streams=[AccountStream(client), ContactStream(client), DealStream(client)],
+        streams=[
+            AccountStream(client),
+            ContactStream(client),
+            DealStream(client),
+            ProductStream(client),
+        ],
         sink=BottleCrmSink(client, currency=config.currency),
         services=services,
         poll_interval=config.scan_interval,

@@ -24,8 +24,10 @@ from schemas import (
     DocumentLine,
     EntityKind,
     ExternalIds,
+    Item,
     Money,
     Operation,
+    PriceBookPrice,
     Quote,
     QuoteStatus,
     RawChange,
@@ -36,10 +38,17 @@ SYSTEM = "bottlecrm"
 ACCOUNT = "account"
 CONTACT = "contact"
 DEAL = "deal"
+PRODUCT = "product"
 OBJECTS: Mapping[str, EntityKind] = {
     ACCOUNT: EntityKind.CUSTOMER,
     CONTACT: EntityKind.CONTACT,
     DEAL: EntityKind.QUOTE,
+    PRODUCT: EntityKind.ITEM,
+}
+
+# What BottleCRM stores of an entity whose canonical model has more (units, tiers, ...).
+HELD: Mapping[str, frozenset[str]] = {
+    PRODUCT: frozenset({"sku", "name", "description", "active", "prices"}),
 }
 
 _QUOTE_STATUS: Mapping[str, QuoteStatus] = {
@@ -96,6 +105,32 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
         website=_text(record, "website"),
         currency=_text(record, "currency"),
         billing_address=address if address != Address() else None,
+        updated_at=updated_at,
+    )
+
+
+def to_item(record: Mapping[str, Any], updated_at: datetime, default_currency: str) -> Item:
+    """A CRM product as a canonical item (the SKU is the key it shares with the ERP)."""
+    sku = _text(record, "sku")
+    name = _text(record, "name")
+    if sku is None or name is None:
+        raise MappingError("a product needs a name and a SKU to match an ERP item", field="sku")
+    prices: tuple[PriceBookPrice, ...] = ()
+    price = record.get("price")
+    if price not in (None, ""):
+        try:
+            amount = Decimal(str(price))
+        except InvalidOperation:
+            raise MappingError(f"{price!r} is not a price", field="price") from None
+        currency = _text(record, "currency") or default_currency
+        prices = (PriceBookPrice(unit_price=Money(amount=amount, currency=currency)),)
+    return Item(
+        ids=ExternalIds(crm_id=str(record["id"])),
+        sku=sku,
+        name=name,
+        description=_text(record, "description"),
+        active=bool(record.get("is_active", True)),
+        prices=prices,
         updated_at=updated_at,
     )
 
@@ -186,6 +221,8 @@ class BottleCrmMapper(Mapper):
             return to_customer(record, when)
         if change.object == CONTACT:
             return to_contact(record, when)
+        if change.object == PRODUCT:
+            return to_item(record, when, self.default_currency)
         return to_quote(record, when, self.default_currency)
 
     def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
@@ -210,6 +247,7 @@ class BottleCrmMapper(Mapper):
                 source_ts=change.source_ts,
                 fingerprint=change.fingerprint,
                 data=data,
+                held=HELD.get(change.object),
             ),
         )
 

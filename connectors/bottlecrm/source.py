@@ -186,6 +186,13 @@ class DealStream(ScanStream):
     name: ClassVar[ObjectName] = "deal"
 
 
+class ProductStream(ScanStream):
+    """Products are the ERP's items: their CRM side is read so edits made there are seen
+    (and, the ERP owning them, overwritten back) and so reconciliation can compare them."""
+
+    name: ClassVar[ObjectName] = "product"
+
+
 _EVENT_OBJECTS: Mapping[str, ObjectName] = {
     "account": "account",
     "contact": "contact",

@@ -8,7 +8,7 @@ import click
 
 from q2c.cli.connector import connector
 from q2c.cli.dev import dev
-from q2c.cli.operate import approve, decline, replay
+from q2c.cli.operate import approve, decline, reconcile, replay
 from q2c.cli.schemas import schemas_group
 from q2c.cli.worker import status, worker
 from q2c.devstack.errors import DevStackError
@@ -33,6 +33,7 @@ cli.add_command(connector)
 cli.add_command(approve)
 cli.add_command(decline)
 cli.add_command(replay)
+cli.add_command(reconcile)
 
 
 def main() -> None:

@@ -102,3 +102,42 @@ def replay(group: str, topic: str, since: datetime | None, offset: int | None, a
             f"{move.partition.topic}[{move.partition.partition}]: {move.before} -> {move.after}"
         )
     click.echo("offsets committed" if apply else "dry run: add --apply to commit")
+
+
+@click.command()
+@click.option("--currency", default="USD", show_default=True, help="Price-book currency compared.")
+def reconcile(currency: str) -> None:
+    """Compare the CRM and the ERP record by record; print every discrepancy.
+
+    Won deals must have exactly one ERP sale with the same customer, lines and total; every
+    ERP sale must come from a CRM deal; accounts of won deals must be ERP customers with the
+    same name; saleable ERP items must be CRM products at the same price. Exits 0 only when
+    nothing differs.
+    """
+    from q2c.devstack.stack import StackFiles
+    from q2c.reconcile import read_system
+    from q2c.settings import load_section
+    from streams.config import SyncConfig
+    from streams.rules.reconcile import reconcile as compare
+
+    settings = resolved_settings()
+    cfg = load_section(SyncConfig, "sync")
+    stack = StackFiles(settings.dev.state_dir).load()
+
+    async def read_both() -> list[str]:
+        crm = await read_system(settings, cfg.crm_system, stack.get(cfg.crm_system, {}))
+        erp = await read_system(settings, cfg.erp_system, stack.get(cfg.erp_system, {}))
+        found = compare(crm, erp, cfg.trigger, currency)
+        click.echo(
+            f"{cfg.crm_system}: {len(crm.customers)} accounts, {len(crm.quotes)} deals, "
+            f"{len(crm.items)} products; {cfg.erp_system}: {len(erp.customers)} customers, "
+            f"{len(erp.orders)} sales, {len(erp.items)} items"
+        )
+        return [str(d) for d in found]
+
+    lines = asyncio.run(read_both())
+    for line in lines:
+        click.echo(line)
+    if lines:
+        raise click.ClickException(f"{len(lines)} discrepancies")
+    click.echo("no discrepancy")

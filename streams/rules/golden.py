@@ -116,7 +116,10 @@ def merge(golden: GoldenRecord | None, change: EntityChange, config: OwnershipCo
     accepted: dict[str, JsonValue] = {}
     overwrite: dict[str, JsonValue] = {}
     conflicts: list[Conflict] = []
-    for name, value in entity_fields(change.data).items():
+    incoming = entity_fields(change.data)
+    if change.held is not None:
+        incoming = {k: v for k, v in incoming.items() if k in change.held}
+    for name, value in incoming.items():
         current = fields.get(name)
         if current is not None and current.value == value:
             contested.get(role, {}).pop(name, None)

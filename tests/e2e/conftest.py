@@ -69,6 +69,19 @@ class Stack:
     crm: BottleCrmClient
     records: dict[str, int]
     logs: Path
+    env: dict[str, str]
+
+    def q2c(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a `q2c` command against this stack."""
+        return subprocess.run(
+            [sys.executable, "-m", "q2c", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     def diagnostics(self) -> str:
         parts = [f"--- worker\n{tail(self.worker.log, 40)}"]
@@ -153,6 +166,7 @@ async def stack(
                 crm,
                 tryton_db.records,
                 tmp_path,
+                env,
             )
     finally:
         for connector in connectors.values():

@@ -5,6 +5,7 @@ and once everything is written back, nothing more is sent (no echo loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -87,3 +88,6 @@ async def test_quote_to_cash_round_trip(stack: Stack) -> None:
         ]
     sales = await stack.erp.search("sale.sale", [("reference", "=", deal)])
     assert len(sales) == 1
+    checked = await asyncio.to_thread(stack.q2c, "reconcile")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "no discrepancy" in checked.stdout

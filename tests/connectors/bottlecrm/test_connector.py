@@ -45,6 +45,7 @@ async def test_parts_without_and_with_a_webhook_secret(monkeypatch: pytest.Monke
         "bottlecrm/account",
         "bottlecrm/contact",
         "bottlecrm/deal",
+        "bottlecrm/product",
     ]
     assert isinstance(parts.mapper, BottleCrmMapper)
     assert isinstance(parts.sink, BottleCrmSink)

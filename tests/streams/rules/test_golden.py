@@ -120,3 +120,18 @@ def test_replaying_any_sequence_of_changes_is_absorbed(names: list[str]) -> None
     assert final == names[-1]
     # The last change delivered again (a source re-emitting after a restart): absorbed.
     assert merge(golden, changes[-1], CONFIG).kind is MergeKind.DUPLICATE
+
+
+def test_fields_the_origin_does_not_hold_are_not_compared() -> None:
+    from tests.streams.factories import item
+
+    golden = merge(None, change(item("W-1", "100.00", unit="hour"), ERP), CONFIG).golden
+    crm_side = change(item("W-1", "100.00"), CRM).model_copy(
+        update={"held": frozenset({"sku", "name", "prices"})}
+    )
+    # The CRM's product has no unit: its default "unit" is not an edit of the ERP's "hour".
+    result = merge(golden, crm_side, CONFIG)
+    assert result.conflicts == ()
+    assert result.kind is MergeKind.ECHO
+    repriced = change(item("W-1", "90.00"), CRM).model_copy(update={"held": frozenset({"prices"})})
+    assert [c.field for c in merge(golden, repriced, CONFIG).conflicts] == ["prices"]
