@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.tryton",
     "tests.plugins.bottlecrm",
     "tests.plugins.worker",
+    "tests.plugins.otlp",
 ]

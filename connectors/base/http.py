@@ -44,8 +44,8 @@ class HttpClient:
     limiter: RateLimiter | None = None
     resolutions: Mapping[int, ErrorResolution] | None = None
     interpret: ErrorInterpreter | None = None
-    default_headers: Mapping[str, str] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
+    default_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     _session: aiohttp.ClientSession | None = field(default=None, init=False)
 
     @property

@@ -141,6 +141,8 @@ async def stack(
         "Q2C_BOTTLECRM__JWT": bottlecrm_org.jwt.get_secret_value(),
         "Q2C_BOTTLECRM__SCAN_INTERVAL": "1",
     }
+    if "otlp_collector" in request.fixturenames:  # the test follows traces: export them
+        env["Q2C_TELEMETRY__OTLP_ENDPOINT"] = request.getfixturevalue("otlp_collector").url
     marker = request.node.get_closest_marker("q2c_env")
     if marker is not None:
         env.update({str(k): str(v) for k, v in marker.kwargs.items()})

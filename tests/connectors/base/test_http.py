@@ -130,3 +130,8 @@ async def test_a_server_that_is_down_is_retriable(client_for: ClientFactory) -> 
         await client.request("GET", "/records", retry=RetryPolicy(max_attempts=2, base_delay=0.01))
     assert failure.value.kind is ErrorKind.RETRIABLE
     assert "connection failed" in failure.value.reason
+
+
+async def test_the_client_repr_shows_no_credentials(client_for: ClientFactory) -> None:
+    client = await client_for("http://127.0.0.1:1")
+    assert SECRET not in repr(client)
