@@ -28,6 +28,7 @@ from schemas import (
     CommandResult,
     DecodeError,
     EntityKind,
+    ExternalIds,
     Outcome,
     ReportSyncStatus,
 )
@@ -41,6 +42,20 @@ class Sink(ABC):
     @abstractmethod
     async def apply(self, command: Command) -> CommandResult:
         """Apply ``command``; raise :class:`ConnectorError` when it cannot be applied."""
+
+    def result(
+        self, command: Command, entity: EntityKind, outcome: Outcome, ids: ExternalIds
+    ) -> CommandResult:
+        """What applying ``command`` did, and the entity's ids in both systems now."""
+        return CommandResult(
+            idempotency_key=command.idempotency_key,
+            command=command.schema_subject,
+            target_system=self.system,
+            entity=entity,
+            outcome=outcome,
+            ids=ids,
+            completed_at=datetime.now(UTC),
+        )
 
 
 _ENTITY_OF_COMMAND = {

@@ -1,16 +1,15 @@
 """The BottleCRM connector: scan streams, the webhook receiver (when a webhook secret is
 configured), the mapping and the sink, over one client.
 
-Settings come from ``Q2C_BOTTLECRM__*`` variables (e.g. ``Q2C_BOTTLECRM__URL``,
-``Q2C_BOTTLECRM__TOKEN``), over what `q2c dev up` recorded for the local server.
+Settings come from the ``[bottlecrm]`` section of the config file and ``Q2C_BOTTLECRM__*``
+variables (e.g. ``Q2C_BOTTLECRM__URL``, ``Q2C_BOTTLECRM__TOKEN``), over what `q2c dev up`
+recorded for the local server.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors.base.runtime import ConnectorParts, Service
 from connectors.bottlecrm.client import BottleCrmClient
@@ -24,34 +23,15 @@ from connectors.bottlecrm.source import (
     ProductStream,
     WebhookReceiver,
 )
-from q2c.settings import Settings
+from q2c.settings import Settings, load_section
 
 _RECORDED = ("url", "token", "jwt", "webhook_secret", "webhook_port")
 
 
-class _ConfiguredSettings(BottleCrmSettings, BaseSettings):
-    """BottleCrmSettings from the environment first, then from the local stack's record."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="Q2C_BOTTLECRM__", extra="ignore", validate_default=True
-    )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings, init_settings)
-
-
 def configured(defaults: Mapping[str, Any]) -> BottleCrmSettings:
-    """The connector's settings: ``Q2C_BOTTLECRM__*`` over the recorded ``defaults``."""
+    """The connector's settings: config file and ``Q2C_BOTTLECRM__*`` over ``defaults``."""
     recorded = {key: defaults[key] for key in _RECORDED if defaults.get(key)}
-    return BottleCrmSettings.model_validate(_ConfiguredSettings(**recorded).model_dump())
+    return load_section(BottleCrmSettings, SYSTEM, recorded)
 
 
 async def build(settings: Settings, defaults: Mapping[str, Any]) -> ConnectorParts:

@@ -10,7 +10,6 @@ natural key both systems share, before one is created.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import ConnectorError, ErrorKind, Sink
@@ -140,11 +139,11 @@ class BottleCrmSink(Sink):
         if isinstance(command, UpdateDealFinancialStatus):
             deal = _crm_id(command.deal, "deal")
             outcome = await self.set_fields("Opportunity", deal, deal_fields(command))
-            return self._result(command, EntityKind.QUOTE, outcome, command.deal)
+            return self.result(command, EntityKind.QUOTE, outcome, command.deal)
         if isinstance(command, UpdateAccountBalance):
             account = _crm_id(command.account, "account")
             outcome = await self.set_fields("Account", account, account_fields(command))
-            return self._result(command, EntityKind.CUSTOMER, outcome, command.account)
+            return self.result(command, EntityKind.CUSTOMER, outcome, command.account)
         if isinstance(command, ReportSyncStatus):
             target = _TARGETS.get(command.entity)
             if target is None:
@@ -152,7 +151,7 @@ class BottleCrmSink(Sink):
             record = _crm_id(command.record, str(command.entity))
             values = {"q2c_sync_status": command.status.value, "q2c_sync_reason": command.message}
             outcome = await self.set_fields(target, record, values)
-            return self._result(command, command.entity, outcome, command.record)
+            return self.result(command, command.entity, outcome, command.record)
         if isinstance(command, UpsertItem):
             return await self.upsert_item(command)
         if isinstance(command, UpsertCustomer):
@@ -195,7 +194,7 @@ class BottleCrmSink(Sink):
             updated = changes or coded is Outcome.UPDATED
             outcome = Outcome.UPDATED if updated else Outcome.UNCHANGED
         ids = ExternalIds(crm_id=account_id, erp_id=erp_id)
-        return self._result(command, EntityKind.CUSTOMER, outcome, ids)
+        return self.result(command, EntityKind.CUSTOMER, outcome, ids)
 
     async def _account_by_erp_id(self, erp_id: str | None, name: str) -> str | None:
         if not erp_id:
@@ -227,7 +226,7 @@ class BottleCrmSink(Sink):
                 await self.client.update_contact(contact_id, ContactInput(**changes))
                 outcome = Outcome.UPDATED
         ids = ExternalIds(crm_id=contact_id, erp_id=contact.ids.erp_id)
-        return self._result(command, EntityKind.CONTACT, outcome, ids)
+        return self.result(command, EntityKind.CONTACT, outcome, ids)
 
     async def _contact_by_email(self, email: str | None) -> str | None:
         if not email:
@@ -252,17 +251,4 @@ class BottleCrmSink(Sink):
                 product = await self.client.update_product(product.id, changes)
                 outcome = Outcome.UPDATED
         ids = ExternalIds(crm_id=product.id, erp_id=item.ids.erp_id)
-        return self._result(command, EntityKind.ITEM, outcome, ids)
-
-    def _result(
-        self, command: Command, entity: EntityKind, outcome: Outcome, ids: ExternalIds
-    ) -> CommandResult:
-        return CommandResult(
-            idempotency_key=command.idempotency_key,
-            command=command.schema_subject,
-            target_system=self.system,
-            entity=entity,
-            outcome=outcome,
-            ids=ids,
-            completed_at=datetime.now(UTC),
-        )
+        return self.result(command, EntityKind.ITEM, outcome, ids)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -96,19 +96,6 @@ class TrytonSink(Sink):
             return await self.upsert_contact(command)
         raise _skip(f"Tryton does not apply {command.schema_subject} commands")
 
-    def _result(
-        self, command: Command, entity: EntityKind, outcome: Outcome, ids: ExternalIds
-    ) -> CommandResult:
-        return CommandResult(
-            idempotency_key=command.idempotency_key,
-            command=command.schema_subject,
-            target_system=SYSTEM,
-            entity=entity,
-            outcome=outcome,
-            ids=ids,
-            completed_at=datetime.now(UTC),
-        )
-
     async def _named(self, model: str, domain: list[Any], what: str) -> int:
         """The id of a configuration record (unit, category, currency), cached."""
         key = (model, repr(domain))
@@ -187,7 +174,7 @@ class TrytonSink(Sink):
             changed = await self._update_party(party, customer, header, mechanisms)
             outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
         ids = ExternalIds(crm_id=customer.ids.crm_id, erp_id=str(party))
-        return self._result(command, EntityKind.CUSTOMER, outcome, ids)
+        return self.result(command, EntityKind.CUSTOMER, outcome, ids)
 
     async def _update_party(
         self,
@@ -284,7 +271,7 @@ class TrytonSink(Sink):
             raise _skip(f"contact {contact.ids.crm_id} has neither e-mail nor phone to keep")
         outcome = Outcome.CREATED if new else Outcome.UPDATED if changed else Outcome.UNCHANGED
         ids = ExternalIds(crm_id=contact.ids.crm_id, erp_id=str(existing[0]["id"]))
-        return self._result(command, EntityKind.CONTACT, outcome, ids)
+        return self.result(command, EntityKind.CONTACT, outcome, ids)
 
     # -- items --------------------------------------------------------------------------
 
@@ -344,7 +331,7 @@ class TrytonSink(Sink):
                 await self.client.write("product.template", [template], differ, context=_EVERYTHING)
             outcome = Outcome.UPDATED if differ else Outcome.UNCHANGED
         ids = ExternalIds(crm_id=item.ids.crm_id, erp_id=str(product))
-        return self._result(command, EntityKind.ITEM, outcome, ids)
+        return self.result(command, EntityKind.ITEM, outcome, ids)
 
     def _template_values(self, item: Item, currency: str) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -389,7 +376,7 @@ class TrytonSink(Sink):
         if state == "quotation":
             await self.client.button("sale.sale", "confirm", [sale])
         ids = ExternalIds(crm_id=command.reference, erp_id=str(sale))
-        return self._result(command, EntityKind.SALES_ORDER, outcome, ids)
+        return self.result(command, EntityKind.SALES_ORDER, outcome, ids)
 
     async def _create_sale(self, command: CreateSalesOrder) -> int:
         quote = command.quote
