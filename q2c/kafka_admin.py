@@ -56,3 +56,31 @@ async def partitions_of(client_kwargs: dict[str, Any], topic: str) -> list[int]:
     if description.get("error_code"):
         return []
     return sorted(int(p["partition"]) for p in description["partitions"])
+
+
+async def group_lags(client_kwargs: dict[str, Any], prefix: str) -> dict[str, dict[str, int]]:
+    """For every consumer group whose name starts with ``prefix``: messages not yet
+    processed, per topic (end offset minus committed offset, summed over partitions)."""
+    from aiokafka import AIOKafkaConsumer
+
+    admin = AIOKafkaAdminClient(**client_kwargs)
+    await admin.start()
+    consumer = AIOKafkaConsumer(**client_kwargs, enable_auto_commit=False)
+    await consumer.start()
+    lags: dict[str, dict[str, int]] = {}
+    try:
+        groups = sorted(g[0] for g in await admin.list_consumer_groups() if g[0].startswith(prefix))
+        for group in groups:
+            committed = await admin.list_consumer_group_offsets(group)
+            if not committed:
+                continue
+            ends = await consumer.end_offsets(list(committed))
+            per_topic: dict[str, int] = {}
+            for tp, meta in committed.items():
+                behind = max(0, ends.get(tp, 0) - meta.offset) if meta.offset >= 0 else 0
+                per_topic[tp.topic] = per_topic.get(tp.topic, 0) + behind
+            lags[group] = per_topic
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return lags

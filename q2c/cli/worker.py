@@ -62,8 +62,11 @@ def worker(loglevel: str | None) -> None:
 
 @click.command()
 def status() -> None:
-    """Show the Kafka cluster q2c is configured for and the topics it holds."""
+    """Show the Kafka cluster q2c is configured for, its topics, and how far behind each
+    q2c consumer group (workers, normalizers, sinks) is."""
     from aiokafka.admin import AIOKafkaAdminClient
+
+    from q2c.kafka_admin import group_lags
 
     settings = resolved_settings()
     if not settings.kafka.bootstrap:
@@ -82,5 +85,11 @@ def status() -> None:
         for topic in topics:
             if not topic.startswith("__"):
                 click.echo(f"  {topic}")
+        prefix = settings.kafka.topic_prefix
+        groups = await group_lags(settings.kafka.client_kwargs(), prefix)
+        click.echo(f"consumer groups ({prefix}*): messages not yet processed")
+        for group, per_topic in groups.items():
+            for topic, lag in sorted(per_topic.items()):
+                click.echo(f"  {group:<32} {topic:<40} {lag}")
 
     asyncio.run(show())

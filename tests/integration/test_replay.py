@@ -89,3 +89,36 @@ def test_approve_puts_the_decision_on_the_control_topic(
     assert key == b"deal:deal-7"
     assert decision.approved
     assert (decision.actor, decision.reason) == ("cfo@example.com", "strategic")
+
+
+def test_status_shows_how_far_behind_each_group_is(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"st{uuid.uuid4().hex[:8]}"
+    topic = f"{prefix}.changes"
+
+    async def setup() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        for i in range(3):
+            await producer.send_and_wait(topic, value=f"m{i}".encode())
+        await producer.stop()
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=kafka_bootstrap,
+            group_id=f"{prefix}-normalize-memory",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        record = await asyncio.wait_for(consumer.getone(), 30)
+        await consumer.commit({TopicPartition(topic, record.partition): record.offset + 1})
+        await consumer.stop()
+
+    asyncio.run(setup())
+    monkeypatch.setenv("Q2C_KAFKA__BOOTSTRAP", kafka_bootstrap)
+    monkeypatch.setenv("Q2C_KAFKA__TOPIC_PREFIX", prefix)
+    shown = CliRunner().invoke(cli, ["status"])
+    assert shown.exit_code == 0, shown.output
+    (line,) = [ln for ln in shown.output.splitlines() if f"{prefix}-normalize-memory" in ln]
+    assert line.split()[-2:] == [topic, "2"]
