@@ -46,10 +46,16 @@ async def build(settings: Settings, defaults: Mapping[str, Any]) -> ConnectorPar
         await client.close()
         raise
     overlap = dt.timedelta(seconds=config.overlap)
+    delete_scan = (
+        dt.timedelta(seconds=config.delete_scan_interval) if config.report_deletes else None
+    )
     return ConnectorParts(
         system=SYSTEM,
         mapper=TrytonMapper(currency=currency),
-        streams=[stream(client, overlap=overlap, page_size=config.page_size) for stream in STREAMS],
+        streams=[
+            stream(client, overlap=overlap, page_size=config.page_size, delete_scan=delete_scan)
+            for stream in STREAMS
+        ],
         sink=sink,
         poll_interval=config.poll_interval,
         close=client.close,

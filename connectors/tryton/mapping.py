@@ -359,7 +359,7 @@ class TrytonMapper(Mapper):
 
     def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
         if change.operation is Operation.DELETE:
-            return ()  # Tryton reports no deletions (see the source)
+            return self._deletion(change)
         try:
             data = self._entity(change)
         except ValidationError as exc:
@@ -384,6 +384,31 @@ class TrytonMapper(Mapper):
                 data=data,
             ),
         )
+
+    def _deletion(self, change: RawChange) -> Sequence[EntityChange]:
+        """A record the source found gone: the entity it was, by its Tryton id, no data."""
+        kind = _DELETABLE.get(change.object)
+        if kind is None:
+            return ()
+        return (
+            EntityChange(
+                entity=kind,
+                ids=ExternalIds(erp_id=change.record_id),
+                origin_system=SYSTEM,
+                origin_role=SystemRole.ERP,
+                operation=Operation.DELETE,
+                source_ts=change.source_ts,
+                fingerprint=change.fingerprint,
+            ),
+        )
+
+
+# The objects whose deletions the source reports (see ``ModifiedStream.reports_deletes``).
+_DELETABLE: Mapping[str, EntityKind] = {
+    PARTY: EntityKind.CUSTOMER,
+    PRODUCT: EntityKind.ITEM,
+    SALE: EntityKind.SALES_ORDER,
+}
 
 
 def _kind(data: Entity) -> EntityKind:

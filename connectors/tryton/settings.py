@@ -23,6 +23,12 @@ class TrytonSettings(BaseModel):
         description="Seconds each poll reaches back for records committed late.",
     )
     page_size: int = Field(default=200, ge=1, le=10_000)
+    report_deletes: bool = Field(
+        default=True, description="Find deleted parties, products and sales by id scans."
+    )
+    delete_scan_interval: float = Field(
+        default=300.0, ge=0, description="Seconds between those scans (0 = every poll)."
+    )
     currency: str | None = Field(
         default=None, description="The company currency; none = ask Tryton at start."
     )

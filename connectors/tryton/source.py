@@ -15,8 +15,11 @@ are not published again. A record changed again has a new timestamp and is publi
 A party's addresses, contact mechanisms and identifiers are records of their own: their
 streams publish the party they belong to (see :class:`PartyPartStream`).
 
-Deletions leave no trace in Tryton, so they are not reported; q2c archives (``active``
-False) rather than deletes, and archiving is an update.
+Deletions leave no trace in Tryton, so the streams of parties, products and sales find
+them by comparing ids: the cursor keeps the ids the stream has published and not seen
+deleted (as ranges, so it stays small), and every so often (``delete_scan``) the stream
+lists the ids Tryton still has and publishes a delete, with an empty record, for each one
+gone. Archiving (``active`` False) is an update, not a delete.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import base64
 import datetime as dt
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -64,18 +67,58 @@ def jsonable(value: Any) -> JsonValue:
     return str(value)
 
 
+def id_runs(ids: frozenset[int]) -> list[int]:
+    """``ids`` packed as runs: ids are handed out in sequence, so a set of live ids is a few
+    runs, one more for each gap a deletion left. Each run is two small numbers, its distance
+    from the end of the previous run and its length, which compress well."""
+    packed: list[int] = []
+    end = 0  # the last id of the previous run
+    start = previous = None
+    for rid in sorted(ids):
+        if previous is not None and rid == previous + 1:
+            previous = rid
+            continue
+        if start is not None and previous is not None:
+            packed += [start - end, previous - start + 1]
+            end = previous
+        start = previous = rid
+    if start is not None and previous is not None:
+        packed += [start - end, previous - start + 1]
+    return packed
+
+
+def ids_of(packed: Sequence[int]) -> frozenset[int]:
+    """The ids of :func:`id_runs`."""
+    ids: set[int] = set()
+    end = 0
+    for i in range(0, len(packed) - 1, 2):
+        start = end + int(packed[i])
+        end = start + int(packed[i + 1]) - 1
+        ids.update(range(start, end + 1))
+    return frozenset(ids)
+
+
 @dataclass(frozen=True)
 class ModifiedCursor:
-    """Where a stream resumes: the high-water mark and what it published near it."""
+    """Where a stream resumes: the high-water mark and what it published near it; for a
+    stream that reports deletions, the ids it published and not seen deleted (``known``,
+    None when not tracked yet) and when it last compared them with Tryton's."""
 
     high_water: dt.datetime | None = None
     seen: frozenset[tuple[int, str]] = frozenset()
+    known: frozenset[int] | None = None
+    scanned_at: dt.datetime | None = None
 
     def encode(self) -> str:
-        data = {
+        data: dict[str, Any] = {
             "hw": self.high_water.isoformat() if self.high_water else None,
             "seen": sorted([rid, ts] for rid, ts in self.seen),
         }
+        # Added keys only: a cursor written before deletions were tracked still decodes.
+        if self.known is not None:
+            data["ids"] = id_runs(self.known)
+        if self.scanned_at is not None:
+            data["scan"] = self.scanned_at.isoformat()
         packed = zlib.compress(orjson.dumps(data), 9)
         return _CURSOR_PREFIX + base64.urlsafe_b64encode(packed).decode()
 
@@ -89,7 +132,14 @@ class ModifiedCursor:
             )
         data = orjson.loads(zlib.decompress(base64.urlsafe_b64decode(text[len(_CURSOR_PREFIX) :])))
         high_water = dt.datetime.fromisoformat(data["hw"]) if data["hw"] else None
-        return cls(high_water, frozenset((int(rid), str(ts)) for rid, ts in data["seen"]))
+        runs = data.get("ids")
+        scan = data.get("scan")
+        return cls(
+            high_water,
+            frozenset((int(rid), str(ts)) for rid, ts in data["seen"]),
+            known=ids_of(runs) if runs is not None else None,
+            scanned_at=dt.datetime.fromisoformat(scan) if scan else None,
+        )
 
 
 def _stamp(value: dt.datetime) -> str:
@@ -98,12 +148,17 @@ def _stamp(value: dt.datetime) -> str:
 
 class ModifiedStream(Stream):
     """One Tryton model read through ``last_modified_at``; subclasses name the model, the
-    fields to publish, and may add related records to each row (:meth:`enrich`)."""
+    fields to publish, and may add related records to each row (:meth:`enrich`).
+
+    A stream with ``reports_deletes`` compares, every ``delete_scan`` (None: never), the
+    ids it published with those Tryton still has. Only a stream without a ``domain`` may
+    report deletes: a record leaving the domain would look deleted."""
 
     system: ClassVar[str] = SYSTEM
     model: ClassVar[str]
     fields: ClassVar[tuple[str, ...]]
     domain: ClassVar[tuple[Any, ...]] = ()
+    reports_deletes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -112,14 +167,20 @@ class ModifiedStream(Stream):
         overlap: dt.timedelta = dt.timedelta(minutes=2),
         page_size: int = 200,
         batch_size: int = 500,
+        delete_scan: dt.timedelta | None = dt.timedelta(minutes=5),
+        id_page_size: int = 5000,
     ) -> None:
         self.client = client
         self.overlap = overlap
         self.page_size = page_size
         self.batch_size = batch_size
+        self.delete_scan = delete_scan
+        self.id_page_size = id_page_size
 
     async def read(self, cursor: str | None) -> Batch:
         state = ModifiedCursor.decode(cursor)
+        if cursor is None and self.reports_deletes:
+            state = replace(state, known=frozenset())  # from the beginning: none published
         since = state.high_water - self.overlap if state.high_water else None
         fresh: list[Row] = []  # (id, last_modified_at) rows not published yet
         high_water = state.high_water
@@ -145,7 +206,61 @@ class ModifiedStream(Stream):
             for key in state.seen | {(int(r["id"]), _stamp(r["last_modified_at"])) for r in fresh}
             if horizon is None or dt.datetime.fromisoformat(key[1]) >= horizon
         }
-        return Batch(changes, ModifiedCursor(high_water, frozenset(seen)).encode(), more=more)
+        polled = replace(state, high_water=high_water, seen=frozenset(seen))
+        if self.reports_deletes:
+            deleted, polled = await self._deletions(changes, polled)
+            changes = [*changes, *deleted]
+        return Batch(changes, polled.encode(), more=more)
+
+    async def _deletions(
+        self, changes: Sequence[RawChange], state: ModifiedCursor
+    ) -> tuple[list[RawChange], ModifiedCursor]:
+        """Deletes for the published ids Tryton no longer has, when a scan is due."""
+        if self.delete_scan is None:
+            # Not tracked: turned on again later, the stream starts afresh from Tryton's ids.
+            return [], replace(state, known=None, scanned_at=None)
+        now = dt.datetime.now(dt.UTC)
+        published = frozenset(int(c.record_id) for c in changes)
+        known = None if state.known is None else state.known | published
+        if state.scanned_at is not None and now - state.scanned_at < self.delete_scan:
+            return [], replace(state, known=known)
+        present = await self._ids()
+        if known is None:
+            # A cursor from before deletions were tracked: what was deleted until now is
+            # unknowable, so start from the ids Tryton has.
+            return [], replace(state, known=present | published, scanned_at=now)
+        gone = sorted(known - present)
+        deletes = [
+            RawChange.of(
+                system=SYSTEM,
+                object=self.model,
+                record_id=str(rid),
+                operation=Operation.DELETE,
+                source_ts=now,  # Tryton keeps no time of the deletion: when q2c saw it
+                cursor=f"deleted@{_stamp(now)}/{rid}",
+                record={},
+                observed_at=now,
+            )
+            for rid in gone
+        ]
+        return deletes, replace(state, known=known & present, scanned_at=now)
+
+    async def _ids(self) -> frozenset[int]:
+        """Every id of the model Tryton has now, archived ones included, paged by id."""
+        found: set[int] = set()
+        last = 0
+        while True:
+            page = await self.client.search(
+                self.model,
+                [*self.domain, ("id", ">", last)],
+                limit=self.id_page_size,
+                order=[("id", "ASC")],
+                context=_EVERYTHING,
+            )
+            found.update(page)
+            if len(page) < self.id_page_size:
+                return frozenset(found)
+            last = max(page)
 
     async def _page(
         self, since: dt.datetime | None, after: tuple[dt.datetime, int] | None
@@ -242,6 +357,7 @@ async def party_identifiers(client: TrytonClient, party_ids: Sequence[int]) -> d
 
 class PartyStream(ModifiedStream):
     name = model = "party.party"
+    reports_deletes = True
     fields = ("name", "code", "active", "identifiers", "addresses", "contact_mechanisms", "lang")
 
     async def enrich(self, rows: list[Row]) -> None:
@@ -321,6 +437,7 @@ class IdentifierStream(PartyPartStream):
 
 class ProductStream(ModifiedStream):
     name = model = "product.product"
+    reports_deletes = True
     fields = (
         "code",
         "name",
@@ -352,6 +469,7 @@ class _DocumentStream(ModifiedStream):
 
 class SaleStream(_DocumentStream):
     name = model = "sale.sale"
+    reports_deletes = True
     fields = (
         "number",
         "reference",

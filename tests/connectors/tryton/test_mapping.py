@@ -218,7 +218,7 @@ def test_invoice_and_credit_note() -> None:
 def test_supplier_invoices_and_deletes_are_not_part_of_the_sync() -> None:
     mapper = TrytonMapper()
     assert mapper.to_canonical(change("account.invoice", {**INVOICE, "type": "in"})) == ()
-    assert mapper.to_canonical(change("party.party", {"id": 3}, Operation.DELETE)) == ()
+    assert mapper.to_canonical(change("account.invoice", {"id": 3}, Operation.DELETE)) == ()
     assert mapper.to_canonical(change("stock.move", {"id": 1})) == ()
 
 
