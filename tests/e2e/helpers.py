@@ -105,3 +105,19 @@ async def deal_fields(stack: Stack, deal: str, **expected: str) -> dict[str, Any
         return await stack.eventually(probe, f"deal {deal} custom fields {expected}")
     except AssertionError as exc:
         raise AssertionError(f"the deal's custom fields: {seen}\n{exc}") from None
+
+
+async def account_fields(stack: Stack, account: str, **expected: str) -> dict[str, Any]:
+    """The account's custom fields once they hold ``expected`` ("*": any value)."""
+    seen: dict[str, Any] = {}
+
+    async def probe() -> dict[str, Any] | None:
+        seen.clear()
+        seen.update((await stack.crm.get_account(account)).custom_fields)
+        ok = all(_same(seen.get(k), v) for k, v in expected.items())
+        return dict(seen) if ok else None
+
+    try:
+        return await stack.eventually(probe, f"account {account} custom fields {expected}")
+    except AssertionError as exc:
+        raise AssertionError(f"the account's custom fields: {seen}\n{exc}") from None

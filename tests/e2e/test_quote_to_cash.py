@@ -14,7 +14,7 @@ import pytest
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput
 from connectors.tryton.client import WizardStep
 from tests.e2e.conftest import Stack
-from tests.e2e.helpers import crm_product, deal_fields, make_item, sale_of
+from tests.e2e.helpers import account_fields, crm_product, deal_fields, make_item, sale_of
 from tests.streams.kafka_io import Collector
 
 pytestmark = pytest.mark.integration
@@ -53,6 +53,7 @@ async def test_quote_to_cash_round_trip(stack: Stack) -> None:
     (invoice,) = sale["invoices"] or (await sale_of(stack, deal, ("processing",)))["invoices"]
     await stack.erp.button("account.invoice", "post", [invoice])
     await deal_fields(stack, deal, erp_amount_due="200.00")
+    await account_fields(stack, account, erp_outstanding_balance="200.00")
     await stack.erp.run_wizard(
         "account.invoice.pay",
         model="account.invoice",
@@ -73,6 +74,10 @@ async def test_quote_to_cash_round_trip(stack: Stack) -> None:
     today = dt.date.today().isoformat()
     paid = await deal_fields(stack, deal, erp_amount_due="0.00", erp_last_payment_date=today)
     assert paid["erp_invoice_status"] == "paid"
+    balance = await account_fields(
+        stack, account, erp_outstanding_balance="0", erp_last_payment_date=today
+    )
+    assert Decimal(str(balance["erp_overdue_balance"])) == 0
 
     # Quiet: once written back, the CRM's echoes produce no further commands.
     async with Collector(
