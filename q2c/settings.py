@@ -91,6 +91,15 @@ class WorkerSettings(BaseModel):
     data_dir: Path = Field(default=Path(".q2c/worker"), description="RocksDB table state.")
     web_port: int = Field(default=6066, ge=0, le=65535)
     web_host: str = "127.0.0.1"
+    session_timeout: float = Field(
+        default=10.0,
+        ge=6.0,
+        le=1800.0,
+        description=(
+            "Seconds without a heartbeat before the broker hands a worker's partitions to "
+            "another; a worker started in place of a killed one waits this long to take over."
+        ),
+    )
 
 
 def _config_file() -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.tables.manager import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from q2c.settings import Settings
@@ -55,6 +56,11 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         stream_wait_empty=True,
         consumer_auto_offset_reset="earliest",
+        # Faust's 60 s default kept the partitions of a killed worker unprocessed for a
+        # minute. Heartbeats come from the consumer's own thread, so busy agents do not
+        # delay them and a shorter session is safe.
+        broker_session_timeout=settings.worker.session_timeout,
+        broker_heartbeat_interval=settings.worker.session_timeout / 5,
     )
 
     @app.page("/q2c/health")
@@ -63,8 +69,12 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/q2c/ready")
     async def ready(web: Any, request: Any) -> Any:
-        # Faust starts its web server only after table recovery has completed.
-        if app.rebalancing:
+        # The web server answers before the worker has joined its group (one started in
+        # place of a killed worker waits there for the session timeout): not ready until
+        # its first table recovery completed, nor while a rebalance is under way.
+        tables = app.tables
+        recovered = isinstance(tables, TableManager) and tables.recovery.completed.is_set()
+        if app.rebalancing or not recovered:
             return web.json({"status": "rebalancing"}, status=503)
         return web.json({"status": "ready"})
 
