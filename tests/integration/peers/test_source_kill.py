@@ -1,12 +1,13 @@
 """The source connectors killed with SIGKILL mid-poll, on the real peers and broker.
 
-Each connector runs as `q2c connector run SYSTEM --no-sink` while records are created and
-updated in its peer; it is killed at several moments (as soon as a batch shows on the raw
-topic, a little later, during start-up) and restarted. Once the raw topic has settled:
-every record created and the last version of every record updated is on it, as the peer
-holds it; the newest message of each record is its last version; and every repeat the
-kills caused carries the record id and fingerprint of an earlier message, so downstream
-recognises it. The number of repeats is printed (run with ``-s`` to see it).
+Each connector runs as `q2c connector run SYSTEM --no-sink` while records are created,
+updated and (a few, at the end) deleted in its peer; it is killed at several moments (as
+soon as a batch shows on the raw topic, a little later, during start-up) and restarted.
+Once the raw topic has settled: every record created and the last version of every record
+updated is on it, as the peer holds it; the newest message of each record is its last
+version, or its delete; and every repeat the kills caused carries the record id and
+fingerprint of an earlier message, so downstream recognises it. The number of repeats is
+printed (run with ``-s`` to see it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from connectors.base import ConnectorError
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput
 from connectors.tryton import TrytonClient
@@ -32,13 +34,14 @@ from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.procs import tail
 from q2c.kafka_admin import ensure_topics
 from q2c.topics import Topics
-from schemas import CODEC, RawChange
+from schemas import CODEC, Operation, RawChange
 from tests.plugins.tryton import TrytonPeer
 from tests.plugins.worker import REPO
 
 pytestmark = pytest.mark.integration
 
 RECORDS = 30
+DELETED = (4, 15, 27)  # indexes of the records deleted at the end (renamed once, twice, never)
 SETTLE_SECONDS = 60.0
 
 
@@ -75,7 +78,11 @@ class Peer(Protocol):
 
     async def rename(self, record_id: str, name: str) -> None: ...
 
-    async def names(self, ids: list[str]) -> dict[str, str]: ...
+    async def delete(self, record_id: str) -> None: ...
+
+    async def names(self, ids: list[str]) -> dict[str, str]:
+        """The name of each of ``ids`` the peer still has."""
+        ...
 
 
 @dataclass
@@ -93,6 +100,7 @@ class TrytonParties:
             "Q2C_TRYTON__USER": erp.user,
             "Q2C_TRYTON__PASSWORD": erp.password.get_secret_value(),
             "Q2C_TRYTON__POLL_INTERVAL": "0.3",
+            "Q2C_TRYTON__DELETE_SCAN_INTERVAL": "0",
         }
 
     async def create(self, name: str) -> str:
@@ -102,8 +110,13 @@ class TrytonParties:
     async def rename(self, record_id: str, name: str) -> None:
         await self.client.write("party.party", [int(record_id)], {"name": name})
 
+    async def delete(self, record_id: str) -> None:
+        await self.client.delete("party.party", [int(record_id)])
+
     async def names(self, ids: list[str]) -> dict[str, str]:
-        rows = await self.client.read("party.party", [int(i) for i in ids], ["name"])
+        rows = await self.client.search_read(
+            "party.party", [("id", "in", [int(i) for i in ids])], ["name"]
+        )
         return {str(row["id"]): str(row["name"]) for row in rows}
 
 
@@ -127,8 +140,18 @@ class BottleCrmAccounts:
     async def rename(self, record_id: str, name: str) -> None:
         await self.client.update_account(record_id, AccountInput(name=name))
 
+    async def delete(self, record_id: str) -> None:
+        await self.client.delete_account(record_id)
+
     async def names(self, ids: list[str]) -> dict[str, str]:
-        return {i: (await self.client.get_account(i)).name for i in ids}
+        found: dict[str, str] = {}
+        for record_id in ids:
+            try:
+                found[record_id] = (await self.client.get_account(record_id)).name
+            except ConnectorError as exc:
+                if exc.status != 404:
+                    raise
+        return found
 
 
 @dataclass
@@ -217,11 +240,13 @@ class RawTopic:
 @dataclass
 class Workload:
     """Creates ``RECORDS`` records; every third is renamed twice, every third but one
-    renamed once; renames trail the creates so they land while the connector restarts."""
+    renamed once; renames trail the creates so they land while the connector restarts;
+    at the end the ``DELETED`` ones are deleted."""
 
     peer: Peer
     tag: str
     last: dict[str, str] = field(default_factory=dict)  # id → the name last written
+    deleted: set[str] = field(default_factory=set)
     writes: int = 0
 
     async def run(self) -> None:
@@ -243,6 +268,11 @@ class Workload:
         for index, version in pending:
             await self._rename(ids, index, version)
             await asyncio.sleep(0.1)
+        for index in DELETED:
+            await self.peer.delete(ids[index])
+            self.deleted.add(ids[index])
+            self.writes += 1
+            await asyncio.sleep(0.1)
 
     async def _rename(self, ids: list[str], index: int, version: int) -> None:
         name = f"{self.tag}-{index}-v{version}"
@@ -257,9 +287,11 @@ def _summary(system: str, kills: int, raw: RawTopic, ours: list[RawChange]) -> t
         return sum(n - 1 for n in counts.values())
 
     every, mine = repeats(raw.messages), repeats(ours)
+    deletes = sum(m.operation is Operation.DELETE for m in ours)
     print(
         f"\n{system}: {kills} kills, {len(raw.messages)} raw messages, {every} repeats "
-        f"({mine} of the {RECORDS} test records, {len(ours)} messages of them)"
+        f"({mine} of the {RECORDS} test records, {len(ours)} messages of them, "
+        f"{deletes} deletes)"
     )
     return every, mine
 
@@ -293,17 +325,22 @@ async def _kill_while_writing(peer: Peer, kafka_bootstrap: str, tmp_path: Path) 
             kills += 1
             connector.start()
         await asyncio.wait_for(writing, 60)
-        ids = list(workload.last)
-        held = await peer.names(ids)
+        held = await peer.names(list(workload.last))
         # The peer holds what the workload wrote last (else the comparison below is moot).
-        assert held == workload.last
+        assert held == {k: v for k, v in workload.last.items() if k not in workload.deleted}
+        gone = workload.deleted
 
         def ours(messages: list[RawChange]) -> list[RawChange]:
-            return [m for m in messages if m.object == peer.object and m.record_id in held]
+            return [m for m in messages if m.object == peer.object and m.record_id in workload.last]
 
         def complete(messages: list[RawChange]) -> bool:
-            published = {(m.record_id, m.record.get("name")) for m in ours(messages)}
-            return all((rid, name) in published for rid, name in held.items())
+            mine = ours(messages)
+            published = {(m.record_id, m.record.get("name")) for m in mine}
+            deletes = {m.record_id for m in mine if m.operation is Operation.DELETE}
+            # A record deleted before any poll published it was never known: no delete.
+            return all((rid, name) in published for rid, name in held.items()) and all(
+                rid in deletes for rid in gone if rid in {m.record_id for m in mine}
+            )
 
         assert await raw.until(complete, SETTLE_SECONDS), (
             f"the last versions never all reached {raw.topic}:\n{tail(connector.log, 40)}"
@@ -321,10 +358,14 @@ async def _kill_while_writing(peer: Peer, kafka_bootstrap: str, tmp_path: Path) 
         writing.cancel()
         await asyncio.gather(following, writing, return_exceptions=True)
 
-    # Every record created is there, and its newest message is the version the peer holds.
+    # Every record created is there, and its newest message is the version the peer holds;
+    # that of a deleted record is its delete.
     newest: dict[str, RawChange] = {m.record_id: m for m in mine}
-    assert set(newest) == set(held)
-    assert {rid: m.record.get("name") for rid, m in newest.items()} == held
+    assert set(held) <= set(newest) <= set(held) | gone
+    assert {rid: m.record.get("name") for rid, m in newest.items() if rid in held} == held
+    for rid in set(newest) & gone:
+        assert (newest[rid].operation, newest[rid].record) == (Operation.DELETE, {})
+    assert not [m for m in mine if m.operation is Operation.DELETE and m.record_id not in gone]
     # A repeat is recognisable: one fingerprint per version of a record, and back.
     by_version: dict[tuple[str, Any], set[str]] = {}
     by_fingerprint: dict[tuple[str, str], set[Any]] = {}
@@ -335,7 +376,7 @@ async def _kill_while_writing(peer: Peer, kafka_bootstrap: str, tmp_path: Path) 
     assert all(len(names) == 1 for names in by_fingerprint.values()), by_fingerprint
     # Nothing the workload did not write: every version on the topic is one it wrote.
     written = {f"{prefix}-{i}-v{v}" for i in range(RECORDS) for v in range(3)}
-    assert {name for _, name in by_version} <= written
+    assert {name for _, name in by_version} - {None} <= written
     assert connector.starts == kills + 1
     return _summary(peer.system, kills, raw, mine)
 
