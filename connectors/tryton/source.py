@@ -160,6 +160,11 @@ class ModifiedStream(Stream):
     domain: ClassVar[tuple[Any, ...]] = ()
     reports_deletes: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.reports_deletes and cls.domain:
+            raise TypeError(f"{cls.__name__} filters by a domain: it cannot report deletes")
+
     def __init__(
         self,
         client: TrytonClient,

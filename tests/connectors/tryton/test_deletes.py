@@ -7,9 +7,10 @@ import zlib
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from connectors.tryton.mapping import TrytonMapper
-from connectors.tryton.source import ModifiedCursor, id_runs, ids_of
+from connectors.tryton.source import InvoiceStream, ModifiedCursor, id_runs, ids_of
 from schemas import EntityKind, ExternalIds, Operation, RawChange
 from schemas.changes import SystemRole
 
@@ -78,3 +79,10 @@ def test_deleted_parties_products_and_sales_become_delete_changes() -> None:
 
 def test_deletes_of_objects_the_source_does_not_scan_are_ignored() -> None:
     assert TrytonMapper().to_canonical(_deleted("account.invoice", "7")) == ()
+
+
+def test_a_stream_filtered_by_a_domain_cannot_report_deletes() -> None:
+    with pytest.raises(TypeError, match="domain"):
+
+        class _Filtered(InvoiceStream):
+            reports_deletes = True

@@ -48,7 +48,8 @@ async def test_deleted_party_and_product_become_delete_events(
     tryton_client: TrytonClient, tryton_db: TrytonPeer
 ) -> None:
     client = tryton_client
-    parties = PartyStream(client, delete_scan=EVERY_POLL)
+    # Pages of two ids: the scan pages through the company's parties and these.
+    parties = PartyStream(client, delete_scan=EVERY_POLL, id_page_size=2)
     products = ProductStream(client, delete_scan=EVERY_POLL)
     (gone, kept) = await client.create("party.party", [{"name": "gone"}, {"name": "kept"}])
     item = await _product(client, tryton_db.records, "DEL-1")
