@@ -6,8 +6,11 @@ only reads and writes tables and topics.
   by the record it concerns onto the internal ``sync`` topic (a result already carries the
   key its command was sent with).
 - ``sync`` reads that topic, one partition's records in order, loads the state, runs the
-  handler, stores the state, and sends the commands, audit records and view updates,
-  waiting for the broker's acknowledgement before the event counts as processed.
+  handler, sends the commands, audit records and view updates, and stores the new state
+  only once the broker acknowledged all of them: a worker killed in between handles the
+  event again from the old state and sends its outputs again (the sinks absorb repeats).
+  Stored first, the new state would make the repeat look already handled, and a command
+  that never reached the broker would be lost.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from streams.views import JoinViews
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+Write = tuple[Any, str, BaseModel]
+"""A table, a key, and the state to store there once the step's outputs are acknowledged."""
 
 FINANCE = (EntityKind.SALES_ORDER, EntityKind.INVOICE, EntityKind.CREDIT_MEMO, EntityKind.PAYMENT)
 _RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -140,59 +145,62 @@ class SyncApp:
             with span_from_headers(
                 f"sync {message.schema_subject}", _headers(event), {"q2c.key": key}
             ):
-                step = self.step(key, message, datetime.now(UTC))
-                await self.publish(step)
+                await self.handle(key, message, datetime.now(UTC))
             yield None
 
-    # -- one step: table state in, table state out ----------------------------------------
-    def step(self, key: str, message: Contract, now: datetime) -> Step:
+    async def handle(self, key: str, message: Contract, now: datetime) -> None:
+        """One event: its outputs, acknowledged, and only then its new state."""
+        step, writes = self.step(key, message, now)
+        await self.publish(step)
+        self.store(writes)
+
+    # -- one step: table state in; outputs, then the table state to store ----------------
+    def step(self, key: str, message: Contract, now: datetime) -> tuple[Step, list[Write]]:
+        """What ``message`` produces, and the state to store once that is acknowledged
+        (the tables are only read here)."""
         cfg = self.cfg
         if isinstance(message, EntityChange) and message.entity in MASTER:
             golden, step = on_master_change(
                 self._load(self.golden, key, GoldenRecord), message, key, cfg, now
             )
-            self.golden[key.encode()] = golden.model_dump_json().encode()
-            return step
+            return step, [(self.golden, key, golden)]
         if isinstance(message, EntityChange) and message.entity is EntityKind.QUOTE:
             state, step = on_quote_change(self._order(key), message, self.views, cfg, now)
-            self.orders[key.encode()] = state.model_dump_json().encode()
-            return step
+            return step, [(self.orders, key, state)]
         if isinstance(message, EntityChange) and message.entity in FINANCE:
             customer = key.removeprefix("ledger:")
             finance = self._load(self.finance, key, FinanceState) or new_finance_state(customer)
             finance, step = on_finance_change(
                 finance, message, self.views.account_of(customer), cfg, now
             )
-            self.finance[key.encode()] = finance.model_dump_json().encode()
-            return step
+            return step, [(self.finance, key, finance)]
         if isinstance(message, DealApproval):
             state, step = on_approval(self._order(key), message, self.views, cfg, now)
-            self.orders[key.encode()] = state.model_dump_json().encode()
-            return step
+            return step, [(self.orders, key, state)]
         if isinstance(message, RecheckDeal):
             state, step = on_recheck(self._order(key), self.views, cfg, now)
-            self.orders[key.encode()] = state.model_dump_json().encode()
-            return step
+            return step, [(self.orders, key, state)]
         if isinstance(message, CommandResult):
             return self._result(key, message, now)
         log.warning("sync: %s on %s is not handled", message.schema_subject, key)
-        return Step()
+        return Step(), []
 
-    def _result(self, key: str, result: CommandResult, now: datetime) -> Step:
+    def _result(self, key: str, result: CommandResult, now: datetime) -> tuple[Step, list[Write]]:
         if result.command == "create_sales_order" and key.startswith("deal:"):
             state, step = on_order_result(self._order(key), result, self.cfg, now)
-            self.orders[key.encode()] = state.model_dump_json().encode()
-            return step
+            return step, [(self.orders, key, state)]
         if result.command.startswith("upsert_"):
             golden, step = on_master_result(
                 self._load(self.golden, key, GoldenRecord), result, key, self.cfg, now
             )
-            if golden is not None:
-                self.golden[key.encode()] = golden.model_dump_json().encode()
-            return step
+            return step, [] if golden is None else [(self.golden, key, golden)]
         if result.outcome.value == "failed":
             log.error("%s in %s failed: %s", result.command, result.target_system, result.message)
-        return Step()
+        return Step(), []
+
+    def store(self, writes: Iterable[Write]) -> None:
+        for table, key, state in writes:
+            table[key.encode()] = state.model_dump_json().encode()
 
     def _order(self, key: str) -> OrderState:
         return self._load(self.orders, key, OrderState) or OrderState(
