@@ -49,6 +49,7 @@ class Killer:
     rng: random.Random
     kills: Counter[str] = field(default_factory=Counter)
     crashes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
     async def run(self, stop: asyncio.Event) -> None:
         round_no = 0
@@ -66,6 +67,10 @@ class Killer:
             for name in victims:
                 await asyncio.to_thread(self.stack.processes[name].kill)
                 self.kills[name] += 1
+            print(
+                f"   kill {round_no:3d} at {time.monotonic() - self.started:6.1f} s: {victims}",
+                flush=True,
+            )
             await self.restart(victims)
 
     async def restart(self, names: list[str]) -> None:

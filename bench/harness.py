@@ -29,6 +29,7 @@ from typing import Any, Self, TypeVar
 
 import aiohttp
 
+from connectors.base.errors import ConnectorError
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
 from connectors.tryton.client import TrytonClient
@@ -361,14 +362,33 @@ class PeerStack:
         self, account: str, product: Product, quantity: Decimal, price: Decimal, name: str
     ) -> str:
         """A deal with one line, moved to Closed Won; returns once the move is answered."""
-        deal = await self.crm.create_deal(
+        deal = await self._create_deal(
             DealInput(name=name, account=account, currency="USD", amount=quantity * price)
         )
-        await self.crm.add_line_item(
-            deal, LineItemInput(product_id=product.id, quantity=quantity, unit_price=price)
-        )
+        line = LineItemInput(product_id=product.id, quantity=quantity, unit_price=price)
+        try:
+            await self.crm.add_line_item(deal, line)
+        except ConnectorError as exc:
+            if not exc.retriable:
+                raise
+            if not await self.crm.line_items(deal):  # the first try never arrived
+                await self.crm.add_line_item(deal, line)
         await self.crm.close_won(deal, dt.date.today())
         return deal
+
+    async def _create_deal(self, deal: DealInput) -> str:
+        """Creates are sent once by the client; when the connection dropped (gunicorn
+        closes idle keep-alive connections after 2 s, aiohttp may reuse one just then),
+        the deal is looked for by its name before it is created again."""
+        try:
+            return await self.crm.create_deal(deal)
+        except ConnectorError as exc:
+            if not exc.retriable:
+                raise
+            async for found in self.crm.deals():
+                if found.name == deal.name:
+                    return found.id
+            return await self.crm.create_deal(deal)
 
     async def sales_of(self, deal: str) -> list[dict[str, Any]]:
         """Every Tryton sale whose reference is ``deal`` (one, when all is well)."""
