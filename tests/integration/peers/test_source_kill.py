@@ -1,8 +1,9 @@
 """The source connectors killed with SIGKILL mid-poll, on the real peers and broker.
 
-Each connector runs as `q2c connector run SYSTEM --no-sink` while records are created,
-updated and (a few, at the end) deleted in its peer; it is killed at several moments (as
-soon as a batch shows on the raw topic, a little later, during start-up) and restarted.
+Each connector runs as `q2c connector run SYSTEM --no-sink` while records are created and
+updated in its peer, then a few deleted; it is killed at several moments (as soon as a
+batch shows on the raw topic, a little later, during start-up, as the deletes show) and
+restarted.
 Once the raw topic has settled: every record created and the last version of every record
 updated is on it, as the peer holds it; the newest message of each record is its last
 version, or its delete; and every repeat the kills caused carries the record id and
@@ -41,7 +42,7 @@ from tests.plugins.worker import REPO
 pytestmark = pytest.mark.integration
 
 RECORDS = 30
-DELETED = (4, 15, 27)  # indexes of the records deleted at the end (renamed once, twice, never)
+DELETED = (4, 15, 29)  # indexes of the records deleted at the end (renamed once, twice, never)
 SETTLE_SECONDS = 60.0
 
 
@@ -240,13 +241,14 @@ class RawTopic:
 @dataclass
 class Workload:
     """Creates ``RECORDS`` records; every third is renamed twice, every third but one
-    renamed once; renames trail the creates so they land while the connector restarts;
-    at the end the ``DELETED`` ones are deleted."""
+    renamed once; renames trail the creates so they land while the connector restarts.
+    Then (:meth:`delete`) the ``DELETED`` ones are deleted."""
 
     peer: Peer
     tag: str
     last: dict[str, str] = field(default_factory=dict)  # id → the name last written
     deleted: set[str] = field(default_factory=set)
+    ids: list[str] = field(default_factory=list)  # in the order created
     writes: int = 0
 
     async def run(self) -> None:
@@ -268,11 +270,13 @@ class Workload:
         for index, version in pending:
             await self._rename(ids, index, version)
             await asyncio.sleep(0.1)
+        self.ids = ids
+
+    async def delete(self) -> None:
         for index in DELETED:
-            await self.peer.delete(ids[index])
-            self.deleted.add(ids[index])
+            await self.peer.delete(self.ids[index])
+            self.deleted.add(self.ids[index])
             self.writes += 1
-            await asyncio.sleep(0.1)
 
     async def _rename(self, ids: list[str], index: int, version: int) -> None:
         name = f"{self.tag}-{index}-v{version}"
@@ -315,7 +319,24 @@ async def _kill_while_writing(peer: Peer, kafka_bootstrap: str, tmp_path: Path) 
     following = asyncio.create_task(raw.follow())
     writing = asyncio.create_task(workload.run())
     kills = 0
+
+    def ours(messages: list[RawChange]) -> list[RawChange]:
+        return [m for m in messages if m.object == peer.object and m.record_id in workload.last]
+
+    async def settle(check: Callable[[list[RawChange]], bool], what: str) -> None:
+        """Until ``check`` holds, then until nothing new comes for a few polls (the cursor
+        of the last batch saved)."""
+        assert await raw.until(check, SETTLE_SECONDS), (
+            f"never happened: {what}\n{tail(connector.log, 40)}"
+        )
+        for _ in range(20):
+            count = len(raw.messages)
+            await asyncio.sleep(1.5)
+            if len(raw.messages) == count:
+                return
+
     try:
+        # Creates and renames, the connector killed at each moment and restarted.
         connector.start()
         for moment in MOMENTS:
             # Bounded: when nothing new comes (the workload is done), kill anyway.
@@ -327,30 +348,32 @@ async def _kill_while_writing(peer: Peer, kafka_bootstrap: str, tmp_path: Path) 
         await asyncio.wait_for(writing, 60)
         held = await peer.names(list(workload.last))
         # The peer holds what the workload wrote last (else the comparison below is moot).
-        assert held == {k: v for k, v in workload.last.items() if k not in workload.deleted}
-        gone = workload.deleted
-
-        def ours(messages: list[RawChange]) -> list[RawChange]:
-            return [m for m in messages if m.object == peer.object and m.record_id in workload.last]
+        assert held == workload.last
 
         def complete(messages: list[RawChange]) -> bool:
-            mine = ours(messages)
-            published = {(m.record_id, m.record.get("name")) for m in mine}
-            deletes = {m.record_id for m in mine if m.operation is Operation.DELETE}
-            # A record deleted before any poll published it was never known: no delete.
-            return all((rid, name) in published for rid, name in held.items()) and all(
-                rid in deletes for rid in gone if rid in {m.record_id for m in mine}
-            )
+            published = {(m.record_id, m.record.get("name")) for m in ours(messages)}
+            return all((rid, name) in published for rid, name in held.items())
 
-        assert await raw.until(complete, SETTLE_SECONDS), (
-            f"the last versions never all reached {raw.topic}:\n{tail(connector.log, 40)}"
-        )
-        # Settled: nothing new for a few polls.
-        for _ in range(20):
-            count = len(raw.messages)
-            await asyncio.sleep(1.5)
-            if len(raw.messages) == count:
-                break
+        await settle(complete, f"the last versions all reached {raw.topic}")
+
+        # Deletes, the connector killed as their batch shows. (Deleted only once the cursor
+        # knows the records: one killed between publishing a record and saving the cursor
+        # that covers it, and deleted before the restart, is never reported, see the
+        # connectors' READMEs.)
+        await workload.delete()
+        await raw.grown(1, within=15.0)
+        connector.kill()
+        kills += 1
+        connector.start()
+        gone = workload.deleted
+        held = await peer.names(list(workload.last))
+        assert set(held) == set(workload.last) - gone
+
+        def deleted(messages: list[RawChange]) -> bool:
+            deletes = {m.record_id for m in ours(messages) if m.operation is Operation.DELETE}
+            return gone <= deletes
+
+        await settle(deleted, f"the deletes all reached {raw.topic}")
         mine = ours(raw.messages)
     finally:
         connector.stop()
@@ -361,9 +384,9 @@ async def _kill_while_writing(peer: Peer, kafka_bootstrap: str, tmp_path: Path) 
     # Every record created is there, and its newest message is the version the peer holds;
     # that of a deleted record is its delete.
     newest: dict[str, RawChange] = {m.record_id: m for m in mine}
-    assert set(held) <= set(newest) <= set(held) | gone
+    assert set(newest) == set(held) | gone
     assert {rid: m.record.get("name") for rid, m in newest.items() if rid in held} == held
-    for rid in set(newest) & gone:
+    for rid in gone:
         assert (newest[rid].operation, newest[rid].record) == (Operation.DELETE, {})
     assert not [m for m in mine if m.operation is Operation.DELETE and m.record_id not in gone]
     # A repeat is recognisable: one fingerprint per version of a record, and back.
