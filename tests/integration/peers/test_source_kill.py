@@ -3,12 +3,11 @@
 Each connector runs as `q2c connector run SYSTEM --no-sink` while records are created and
 updated in its peer, then a few deleted; it is killed at several moments (as soon as a
 batch shows on the raw topic, a little later, during start-up, as the deletes show) and
-restarted.
-Once the raw topic has settled: every record created and the last version of every record
-updated is on it, as the peer holds it; the newest message of each record is its last
-version, or its delete; and every repeat the kills caused carries the record id and
-fingerprint of an earlier message, so downstream recognises it. The number of repeats is
-printed (run with ``-s`` to see it).
+restarted. Once the raw topic has settled: every record created and the last version of
+every record updated is on it, as the peer holds it; the newest message of each record is
+its last version, or its delete; and every repeat the kills caused carries the record id
+and fingerprint of an earlier message, so downstream recognises it. The number of repeats
+is printed (run with ``-s`` to see it).
 """
 
 from __future__ import annotations
