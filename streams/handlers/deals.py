@@ -153,7 +153,8 @@ def evaluate(
     for line in quote.lines:
         key = _item_key(line)
         found = refs.item(key) if key is not None else None
-        if key is not None and found is not None:
+        # Only an item the ERP has (an ERP id) can be ordered; a CRM-only product waits.
+        if key is not None and found is not None and found.ids.erp_id is not None:
             items[key] = found
     verdict: Verdict = validate_order(
         quote,

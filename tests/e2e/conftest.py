@@ -90,7 +90,7 @@ class Stack:
         return "\n".join(parts)
 
     async def eventually(
-        self, probe: Callable[[], Awaitable[T | None]], what: str, within: float = 90.0
+        self, probe: Callable[[], Awaitable[T | None]], what: str, within: float = 180.0
     ) -> T:
         """The first non-None result of ``probe``, polled until ``within`` seconds pass."""
         try:

@@ -341,3 +341,14 @@ def test_orders_invoices_and_payments_are_written_back_to_the_deal_and_account()
     # The same payment delivered twice changes nothing and sends nothing.
     _, step = on_finance_change(state, erp_change(payment, 4), None, CFG, NOW)
     assert step.commands == []
+
+
+def test_a_product_only_the_crm_has_is_not_an_erp_item() -> None:
+    views = known_views()
+    views.items["prod-G-404"] = Item(
+        ids=ExternalIds(crm_id="prod-G-404"), sku="G-404", name="Gadget", updated_at=T0
+    )
+    won = change(quote(line(1, "G-404", "1", "10.00")), CRM)
+    state, step = on_quote_change(OrderState(deal="deal-1"), won, views, CFG, NOW)
+    assert state.status is OrderStatus.WAITING
+    assert not any(isinstance(e.command, CreateSalesOrder) for e in step.commands)
