@@ -1,0 +1,136 @@
+"""Changes per second each real source sustains into Kafka, next to a bare API read.
+
+For each peer, N records are made, then the connector's source publishes them: every batch
+read, turned into raw change events, published with acks=all and its cursor stored after
+the broker acknowledged it (the `SourceRunner` loop, one stream). The baseline, in the same
+run against the same server, is one bare listing of the same records through the same
+client: what reading costs before q2c adds anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from connectors.base import CursorStore, Publisher, SourceRunner, Stream
+from connectors.bottlecrm.client import BottleCrmClient
+from connectors.bottlecrm.models import AccountInput
+from connectors.bottlecrm.source import AccountStream
+from connectors.tryton.client import TrytonClient
+from connectors.tryton.settings import TrytonSettings
+from connectors.tryton.source import PartyStream
+from q2c.devstack import bottlecrm, tryton
+from q2c.devstack.kafka import KafkaBroker, ensure_jars
+from q2c.kafka_admin import partitions_of
+from q2c.settings import Settings
+from q2c.topics import Topics
+
+RECORDS = int(os.environ.get("Q2C_BENCH_RECORDS", "200"))
+
+
+async def drain(stream: Stream, bootstrap: str) -> tuple[int, float]:
+    """(changes published, seconds) for ``stream`` from its beginning."""
+    kwargs = {"bootstrap_servers": bootstrap}
+    topics = Topics(f"bench{uuid.uuid4().hex[:6]}")
+    publisher = Publisher(kwargs, topics)
+    cursors = CursorStore(topics.cursors, kwargs)
+    await publisher.start()
+    await cursors.start()
+    runner = SourceRunner([stream], publisher, cursors)
+    started = time.perf_counter()
+    try:
+        while await runner.poll_once(stream):
+            pass
+    finally:
+        elapsed = time.perf_counter() - started
+        await cursors.stop()
+        await publisher.stop()
+    topic = topics.raw(stream.system)
+    consumer = AIOKafkaConsumer(**kwargs)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(kwargs, topic)]
+        published = sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+    return published, elapsed
+
+
+async def tryton_figures(bootstrap: str, workdir: Path) -> None:
+    install = tryton.ensure_install(Settings().dev.cache_dir)
+    pristine = tryton.ensure_pristine(install)
+    server = tryton.TrytonServer(
+        install=install, data_dir=workdir / "tryton", password=pristine.password
+    )
+    server.restore(pristine)
+    server.start()
+    try:
+        settings = TrytonSettings(
+            url=server.base_url,
+            database=server.database,
+            user=server.user,
+            password=server.password,
+        )
+        async with TrytonClient(settings) as client:
+            for start in range(0, RECORDS, 50):
+                await client.create(
+                    "party.party",
+                    [{"name": f"Bench {i}"} for i in range(start, min(start + 50, RECORDS))],
+                )
+            began = time.perf_counter()
+            rows = await client.search_read("party.party", [], ["name", "last_modified_at"])
+            bare = len(rows) / (time.perf_counter() - began)
+            published, elapsed = await drain(PartyStream(client), bootstrap)
+        print(
+            f"   tryton parties      {published:5d} changes  {published / elapsed:8.0f} changes/s"
+            f"   (bare search_read {bare:8.0f} records/s)"
+        )
+    finally:
+        server.stop()
+
+
+async def bottlecrm_figures(bootstrap: str, workdir: Path) -> None:
+    install = bottlecrm.ensure_install(Settings().dev.cache_dir)
+    bottlecrm.ensure_pristine(install)
+    server = bottlecrm.BottleCrmServer(install=install, data_dir=workdir / "bottlecrm")
+    server.start()
+    try:
+        assert server.user_jwt is not None
+        org = await bottlecrm.provision_org(server.url, server.user_jwt, "bench")
+        async with BottleCrmClient(org.settings()) as client:
+            for i in range(RECORDS):
+                await client.create_account(AccountInput(name=f"Bench {i}"))
+            began = time.perf_counter()
+            listed = [a async for a in client.accounts()]
+            bare = len(listed) / (time.perf_counter() - began)
+            published, elapsed = await drain(AccountStream(client), bootstrap)
+        print(
+            f"   bottlecrm accounts  {published:5d} changes  {published / elapsed:8.0f} changes/s"
+            f"   (bare account listing {bare:8.0f} records/s)"
+        )
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    settings = Settings()
+    libs = ensure_jars(settings.dev.cache_dir, settings.dev.kafka_version)
+    with tempfile.TemporaryDirectory(prefix="q2c-bench-") as tmp:
+        broker = KafkaBroker(libs=libs, data_dir=Path(tmp) / "kafka")
+        broker.start()
+        try:
+            print(f"   records per peer    {RECORDS}")
+            asyncio.run(tryton_figures(broker.bootstrap, Path(tmp)))
+            asyncio.run(bottlecrm_figures(broker.bootstrap, Path(tmp)))
+        finally:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
