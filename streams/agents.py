@@ -128,7 +128,7 @@ class SyncApp:
                 )
             else:
                 with span_from_headers(f"route {message.schema_subject}", _headers(event)):
-                    await self._send(self.sync_topic, key, value)
+                    await self._attach(self.sync_topic, key, value)
             yield None
 
     async def sync(self, stream: Any) -> AsyncIterator[None]:
@@ -214,32 +214,34 @@ class SyncApp:
 
     # -- output ---------------------------------------------------------------------------
     async def publish(self, step: Step) -> None:
-        """Send everything ``step`` produced; returns once the broker acknowledged all of it."""
-        pending: list[Any] = []
+        """Send everything ``step`` produced, attached to the event being processed."""
         for emit in step.commands:
-            pending.append(
-                await self._enqueue(self.commands[emit.role], emit.key, CODEC.encode(emit.command))
-            )
+            await self._attach(self.commands[emit.role], emit.key, CODEC.encode(emit.command))
         for audit in step.audits:
-            pending.append(await self._enqueue(self.audit, _audit_key(audit), CODEC.encode(audit)))
+            await self._attach(self.audit, _audit_key(audit), CODEC.encode(audit))
         for customer in step.customers:
             encoded = CODEC.encode(customer)
             self.views.apply(encoded)
             key = customer.ids.crm_id or f"erp:{customer.ids.erp_id}"
-            pending.append(await self._enqueue(self.ref_customers, key, encoded))
+            await self._attach(self.ref_customers, key, encoded)
         for item in step.items:
             encoded = CODEC.encode(item)
             self.views.apply(encoded)
-            pending.append(await self._enqueue(self.ref_items, item.sku, encoded))
-        if pending:
-            await asyncio.gather(*pending)
+            await self._attach(self.ref_items, item.sku, encoded)
 
     @staticmethod
-    async def _enqueue(topic: Any, key: str, value: bytes) -> Any:
-        return await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
+    async def _attach(topic: Any, key: str, value: bytes) -> None:
+        """Send from inside an agent: with ``stream_publish_on_commit`` the message is
+        attached to the input event and published, and its acknowledgement awaited, before
+        the event's offset is committed; a failed publication crashes the worker, so the
+        event is processed again and nothing it produced is lost."""
+        await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
 
-    async def _send(self, topic: Any, key: str, value: bytes) -> None:
-        await (await self._enqueue(topic, key, value))  # acknowledged before the event is done
+    @staticmethod
+    async def _send(topic: Any, key: str, value: bytes) -> None:
+        """Send from outside an agent, acknowledged before returning."""
+        delivered = await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
+        await delivered
 
     async def _dead_letter(self, value: bytes, event: Any, error: Exception, stage: str) -> None:
         letter = DeadLetter.of(
@@ -250,7 +252,7 @@ class SyncApp:
             key=event.key,
         )
         log.warning("dead letter from streams.%s: %s", stage, letter.reason)
-        await self._send(self.dead_letters, stage, CODEC.encode(letter))
+        await self._attach(self.dead_letters, stage, CODEC.encode(letter))
 
     # -- background ----------------------------------------------------------------------
     async def follow_views(self) -> None:

@@ -53,6 +53,10 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.kafka.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
         processing_guarantee="at_least_once",
+        # What an agent sends is published before its input's offset is committed (see
+        # streams.agents); frequent commits keep that from adding latency.
+        stream_publish_on_commit=True,
+        broker_commit_interval=0.2,
         producer_acks=-1,
         stream_wait_empty=True,
         consumer_auto_offset_reset="earliest",
