@@ -130,14 +130,12 @@ class PeerStack:
         scan_interval: float = 1.0,
         poll_interval: float = 1.0,
         webhooks: bool = False,
-        log_level: str = "INFO",
     ) -> None:
         self.workdir = workdir
         self.partitions = partitions
         self.scan_interval = scan_interval
         self.poll_interval = poll_interval
         self.webhooks = webhooks
-        self.log_level = log_level
         self.settings = Settings()
         self.broker: KafkaBroker | None = None
         self.tryton: tryton.TrytonServer | None = None
@@ -246,7 +244,6 @@ class PeerStack:
             "Q2C_WORKER__DATA_DIR": str(self.workdir / "worker"),
             "Q2C_WORKER__WEB_PORT": str(free_port()),
             "Q2C_TELEMETRY__LOG_FORMAT": "text",
-            "Q2C_TELEMETRY__LOG_LEVEL": self.log_level,
             "Q2C_TRYTON__URL": erp.base_url,
             "Q2C_TRYTON__DATABASE": erp.database,
             "Q2C_TRYTON__USER": erp.user,
