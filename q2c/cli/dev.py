@@ -20,7 +20,30 @@ def dev() -> None:
 @dev.command()
 def up() -> None:
     """Install what is missing and start the local stack; safe to run twice."""
-    stack.up(Settings(), click.echo)
+    settings = Settings()
+    stack.up(settings, click.echo)
+    for line in watch_hint(stack.StackFiles(settings.dev.state_dir).load()):
+        click.echo(line)
+
+
+def watch_hint(running: dict[str, stack.Entry]) -> list[str]:
+    """How to watch a deal sync on the stack that is running."""
+    crm = running.get("bottlecrm", {}).get("url")
+    erp = running.get("tryton", {}).get("url")
+    if not (crm and erp):
+        return []
+    return [
+        "",
+        "Watch a deal sync:",
+        f"  1. In BottleCRM ({crm}, API token in .q2c/stack.json) products arrive from Tryton.",
+        "  2. Create an account and a deal with line items, and move the deal to CLOSED_WON.",
+        f"  3. Within seconds Tryton ({erp}) has a confirmed sale whose reference is the deal id,",
+        "     and the deal's custom fields show q2c_sync_status and the ERP order number.",
+        "  4. Post and pay the invoice in Tryton: amounts due and payments show on the deal and",
+        "     the account.",
+        "  `q2c status` shows what is still in flight; `q2c reconcile` compares both systems;",
+        "  held deals are released with `q2c approve DEAL --by NAME`; `q2c dev down` stops all.",
+    ]
 
 
 @dev.command()

@@ -69,3 +69,17 @@ def test_every_command_explains_itself() -> None:
     assert dev.exit_code == 0
     for command in ("up", "down", "status"):
         assert command in dev.output
+
+
+def test_up_says_how_to_watch_a_deal_sync() -> None:
+    from q2c.cli.dev import watch_hint
+
+    assert watch_hint({"kafka": {"bootstrap": "127.0.0.1:1"}}) == []
+    hint = "\n".join(
+        watch_hint(
+            {"bottlecrm": {"url": "http://127.0.0.1:2"}, "tryton": {"url": "http://127.0.0.1:3"}}
+        )
+    )
+    assert "http://127.0.0.1:2" in hint
+    assert "CLOSED_WON" in hint
+    assert "q2c reconcile" in hint
