@@ -9,19 +9,23 @@ stay as it was, so the redelivered change sends the order again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import faust
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from q2c.settings import KafkaSettings, Settings
-from schemas import CODEC, CreateSalesOrder
+from schemas import CODEC, CommandResult, CreateSalesOrder, EntityKind, ExternalIds, Outcome
 from schemas.changes import SystemRole
 from streams.agents import SyncApp, Write
 from streams.config import SyncConfig
 from streams.handlers.common import Step
+from tests.plugins.worker import WorkerProcess
 from tests.streams.factories import change, customer, item, line, quote
+from tests.streams.kafka_io import produce
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -84,3 +88,65 @@ async def test_the_state_to_store_follows_the_outputs() -> None:
     assert table is sync.orders
     assert key == "deal:deal-1"
     assert state.model_dump()["status"] == "ordering"
+
+
+async def first_record(
+    bootstrap: str, topics: list[str], matches: Callable[[str, bytes], bool]
+) -> dict[str, int]:
+    """The CreateTime (ms) of the first record of each topic that ``matches`` (topic,
+    value), read from the real broker until every topic had one."""
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: dict[str, int] = {}
+    try:
+        async with asyncio.timeout(90):
+            while len(found) < len(topics):
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for record in records:
+                        if record.topic not in found and matches(record.topic, record.value or b""):
+                            found[record.topic] = record.timestamp
+    finally:
+        await consumer.stop()
+    return found
+
+
+@pytest.mark.integration
+async def test_the_worker_acknowledges_the_order_before_it_stores_the_state(
+    kafka_bootstrap: str, sync_worker: WorkerProcess
+) -> None:
+    """On the real broker: the deal's sales-order command is written before the deal's
+    new state reaches the table's changelog (sent at the next commit, after the state, the
+    command was lost when the worker died in between)."""
+    topics = sync_worker.topics
+    changelog = f"{sync_worker.env['Q2C_WORKER__APP_ID']}-orders-changelog"
+    sync_worker.start()
+    won = change(quote(line(1, "W-1", "2", "100.00"), crm_id="deal-7"), SystemRole.CRM)
+    await produce(
+        kafka_bootstrap,
+        topics.changes,
+        [
+            ("item/W-1", change(item("W-1", "100.00"), SystemRole.ERP)),
+            ("customer/acc-1", change(customer(), SystemRole.CRM)),
+        ],
+    )
+    created = CommandResult(
+        idempotency_key="upsert_customer-acc-1",
+        command="upsert_customer",
+        target_system="tryton",
+        entity=EntityKind.CUSTOMER,
+        outcome=Outcome.CREATED,
+        ids=ExternalIds(crm_id="acc-1", erp_id="42"),
+        completed_at=NOW,
+    )
+    await produce(kafka_bootstrap, topics.results("tryton"), [("customer:acc-1", created)])
+    await produce(kafka_bootstrap, topics.changes, [("quote/deal-7", won)])
+
+    def ordered(topic: str, value: bytes) -> bool:
+        if topic == changelog:
+            return b'"deal-7"' in value and b'"ordering"' in value
+        message = CODEC.decode(value)
+        return isinstance(message, CreateSalesOrder) and message.reference == "deal-7"
+
+    written = await first_record(kafka_bootstrap, [topics.commands("tryton"), changelog], ordered)
+    assert written[topics.commands("tryton")] <= written[changelog]
