@@ -46,12 +46,16 @@ class HttpClient:
     interpret: ErrorInterpreter | None = None
     default_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    keepalive: float = 1.0
+    """Seconds an idle connection is kept: shorter than servers' own idle limits (gunicorn
+    closes after 2 s), so a request is never sent on a connection being closed under it."""
     _session: aiohttp.ClientSession | None = field(default=None, init=False)
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(keepalive_timeout=self.keepalive),
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
             )
