@@ -37,7 +37,7 @@ from connectors.tryton.settings import TrytonSettings
 from q2c.devstack import bottlecrm, tryton
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.devstack.procs import free_port, tail
+from q2c.devstack.procs import first_result, free_port, tail
 from q2c.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -311,12 +311,7 @@ class PeerStack:
     ) -> T:
         """The first non-None result of ``probe``, polled until ``within`` seconds pass."""
         try:
-            async with asyncio.timeout(within):
-                while True:
-                    found = await probe()
-                    if found is not None:
-                        return found
-                    await asyncio.sleep(0.5)
+            return await first_result(probe, within)
         except TimeoutError:
             raise StackFailure(f"never happened: {what}\n{self.diagnostics()}") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -9,10 +10,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from q2c.devstack.errors import DevStackError
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -117,3 +121,16 @@ def tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+async def first_result(
+    probe: Callable[[], Awaitable[T | None]], within: float, interval: float = 0.5
+) -> T:
+    """The first non-None result of ``probe``, polled every ``interval`` seconds;
+    TimeoutError after ``within`` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            found = await probe()
+            if found is not None:
+                return found
+            await asyncio.sleep(interval)

@@ -3,7 +3,6 @@ the real broker, and the worker and both connectors as real processes."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.tryton.client import TrytonClient
 from q2c.devstack.bottlecrm import OrgAccess
-from q2c.devstack.procs import free_port, tail
+from q2c.devstack.procs import first_result, free_port, tail
 from q2c.topics import Topics
 from tests.plugins.tryton import TrytonPeer
 from tests.plugins.worker import REPO, WorkerProcess
@@ -94,12 +93,7 @@ class Stack:
     ) -> T:
         """The first non-None result of ``probe``, polled until ``within`` seconds pass."""
         try:
-            async with asyncio.timeout(within):
-                while True:
-                    found = await probe()
-                    if found is not None:
-                        return found
-                    await asyncio.sleep(0.5)
+            return await first_result(probe, within)
         except TimeoutError:
             raise AssertionError(f"never happened: {what}\n{self.diagnostics()}") from None
 
