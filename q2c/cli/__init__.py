@@ -7,6 +7,7 @@ import sys
 import click
 
 from q2c.cli.connector import connector
+from q2c.cli.deadletters import dead_letters
 from q2c.cli.dev import dev
 from q2c.cli.operate import approve, decline, reconcile, replay
 from q2c.cli.schemas import schemas_group
@@ -34,6 +35,7 @@ cli.add_command(approve)
 cli.add_command(decline)
 cli.add_command(replay)
 cli.add_command(reconcile)
+cli.add_command(dead_letters)
 
 
 def main() -> None:

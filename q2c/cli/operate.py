@@ -11,7 +11,7 @@ from q2c.cli.worker import resolved_settings
 from q2c.topics import Topics
 
 
-def _kafka_or_fail() -> tuple[dict[str, object], Topics]:
+def kafka_or_fail() -> tuple[dict[str, object], Topics]:
     settings = resolved_settings()
     if not settings.kafka.bootstrap:
         raise click.ClickException(
@@ -27,7 +27,7 @@ def _decide(deal: str, approved: bool, actor: str, reason: str) -> None:
     from schemas.decisions import DealApproval
     from streams.keys import deal_key
 
-    kwargs, topics = _kafka_or_fail()
+    kwargs, topics = kafka_or_fail()
     decision = DealApproval(
         deal_crm_id=deal, approved=approved, actor=actor, reason=reason, at=datetime.now(UTC)
     )
@@ -88,7 +88,7 @@ def replay(group: str, topic: str, since: datetime | None, offset: int | None, a
     """
     from q2c.replay import plan_and_move
 
-    kwargs, _ = _kafka_or_fail()
+    kwargs, _ = kafka_or_fail()
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     try:
