@@ -1,4 +1,4 @@
-"""Operating commands: approve or decline held deals, replay a topic."""
+"""Operating commands: approve or decline held deals, replay a topic, reconcile."""
 
 from __future__ import annotations
 
@@ -106,38 +106,64 @@ def replay(group: str, topic: str, since: datetime | None, offset: int | None, a
 
 @click.command()
 @click.option("--currency", default="USD", show_default=True, help="Price-book currency compared.")
-def reconcile(currency: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Send the records behind discrepancies, and rejected deals, through the sync again "
+    "(as `q2c resync` does); run reconcile again once the sync has caught up.",
+)
+def reconcile(currency: str, as_json: bool, repair: bool) -> None:
     """Compare the CRM and the ERP record by record; print every discrepancy.
 
-    Won deals must have exactly one ERP sale with the same customer, lines and total; every
-    ERP sale must come from a CRM deal; accounts of won deals must be ERP customers with the
-    same name; saleable ERP items must be CRM products at the same price. Exits 0 only when
-    nothing differs.
+    Won deals must have exactly one confirmed ERP sale with the same customer, lines and
+    total; every ERP sale must come from a CRM deal; accounts of ordered deals must be ERP
+    customers with the same name; saleable ERP items must be CRM products at the same price.
+
+    A won deal q2c rejected, holds for approval or is waiting on (its status and reason are
+    on the CRM deal) is explained, not a discrepancy: it is listed in its own section. Exits
+    0 when every difference is explained, 1 otherwise.
     """
-    from q2c.devstack.stack import StackFiles
-    from q2c.reconcile import read_system
+    import json
+    import sys
+
+    from q2c.reconcile import read_system, recorded_defaults
+    from q2c.reconcile_report import as_json as render_json
+    from q2c.reconcile_report import as_text
+    from q2c.resync import resend
     from q2c.settings import load_section
+    from schemas.changes import SystemRole
     from streams.config import SyncConfig
     from streams.rules.reconcile import reconcile as compare
 
     settings = resolved_settings()
     cfg = load_section(SyncConfig, "sync")
-    stack = StackFiles(settings.dev.state_dir).load()
+    progress = _progress_line if sys.stderr.isatty() else None
 
-    async def read_both() -> list[str]:
-        crm = await read_system(settings, cfg.crm_system, stack.get(cfg.crm_system, {}))
-        erp = await read_system(settings, cfg.erp_system, stack.get(cfg.erp_system, {}))
-        found = compare(crm, erp, cfg.trigger, currency)
-        click.echo(
-            f"{cfg.crm_system}: {len(crm.customers)} accounts, {len(crm.quotes)} deals, "
-            f"{len(crm.items)} products; {cfg.erp_system}: {len(erp.customers)} customers, "
-            f"{len(erp.orders)} sales, {len(erp.items)} items"
-        )
-        return [str(d) for d in found]
+    async def run() -> tuple[list[str], int]:
+        reads = {
+            role: await read_system(
+                settings, cfg.system(role), recorded_defaults(settings, cfg.system(role)), progress
+            )
+            for role in (SystemRole.CRM, SystemRole.ERP)
+        }
+        if progress is not None:
+            click.echo("\r\033[K", nl=False, err=True)
+        crm = (cfg.crm_system, reads[SystemRole.CRM].snapshot)
+        erp = (cfg.erp_system, reads[SystemRole.ERP].snapshot)
+        result = compare(crm[1], erp[1], cfg.trigger, currency)
+        repairs = await resend(settings, reads, result.repairs()) if repair else None
+        if as_json:
+            document = render_json(crm, erp, result, repairs)
+            return [json.dumps(document, indent=2)], len(result.discrepancies)
+        return as_text(crm, erp, result, repairs), len(result.discrepancies)
 
-    lines = asyncio.run(read_both())
+    lines, drift = asyncio.run(run())
     for line in lines:
         click.echo(line)
-    if lines:
-        raise click.ClickException(f"{len(lines)} discrepancies")
-    click.echo("no discrepancy")
+    if drift:
+        raise click.ClickException(f"{drift} discrepancies")
+
+
+def _progress_line(label: str, done: int, total: int) -> None:
+    click.echo(f"\r\033[Kreading {label} ({done + 1}/{total})", nl=False, err=True)
