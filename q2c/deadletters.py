@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from q2c.deadletter_views import Letter, letter_id, parse_id, retry_refusal
 from q2c.kafka_admin import ensure_compacted, partitions_of
@@ -42,6 +43,18 @@ def _letter(record: ConsumerRecord[bytes, bytes]) -> Letter:
     return Letter(ident, written, decoded)
 
 
+async def _exists(client_kwargs: dict[str, Any], topic: str) -> bool:
+    """Whether ``topic`` exists, asked without naming it: a broker that creates topics on
+    first mention would otherwise create it, and a resolutions topic made so would not be
+    compacted."""
+    admin = AIOKafkaAdminClient(**client_kwargs)
+    await admin.start()
+    try:
+        return topic in await admin.list_topics()
+    finally:
+        await admin.close()
+
+
 async def _consumer(client_kwargs: dict[str, Any]) -> AIOKafkaConsumer:
     consumer = AIOKafkaConsumer(
         **client_kwargs, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
@@ -55,9 +68,9 @@ async def read_topic(
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every message ``topic`` holds now, partition by partition (empty if it does not
     exist). Messages written while reading are left for the next read."""
-    partitions = [TopicPartition(topic, p) for p in await partitions_of(client_kwargs, topic)]
-    if not partitions:
+    if not await _exists(client_kwargs, topic):
         return []
+    partitions = [TopicPartition(topic, p) for p in await partitions_of(client_kwargs, topic)]
     consumer = await _consumer(client_kwargs)
     try:
         consumer.assign(partitions)
@@ -84,6 +97,8 @@ async def read_letters(client_kwargs: dict[str, Any], topics: Topics) -> list[Le
 async def read_letter(client_kwargs: dict[str, Any], topics: Topics, ident: str) -> Letter:
     """The dead letter at ``ident`` (``partition:offset``), read by position."""
     partition, offset = parse_id(ident)
+    if not await _exists(client_kwargs, topics.dead_letter):
+        raise LetterNotFound(f"no dead letter {ident}: there is no {topics.dead_letter} topic")
     if partition not in await partitions_of(client_kwargs, topics.dead_letter):
         raise LetterNotFound(f"no dead letter {ident}: {topics.dead_letter} has no such partition")
     tp = TopicPartition(topics.dead_letter, partition)

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner, Result
 
 from q2c.cli import cli
@@ -146,3 +148,50 @@ def test_dead_letters_are_listed_shown_retried_and_resolved(
     rest = _run("retry", "--matching", "--by", "ops")
     assert rest.exit_code == 1
     assert "0:1: not retried" in rest.output
+
+
+def test_reading_creates_no_topic_and_resolutions_are_compacted(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topics = Topics(f"dl{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("Q2C_KAFKA__BOOTSTRAP", kafka_bootstrap)
+    monkeypatch.setenv("Q2C_KAFKA__TOPIC_PREFIX", topics.prefix)
+    empty = _run("list", "--all")
+    assert empty.exit_code == 0, empty.output
+    assert empty.output.strip() == "no dead letter"
+    assert "there is no" in _run("show", "0:0").output
+
+    async def existing() -> set[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            return {t for t in await admin.list_topics() if t.startswith(topics.prefix)}
+        finally:
+            await admin.close()
+
+    assert asyncio.run(existing()) == set()
+
+    async def publish() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(topics.dead_letter, value=_letters(topics)[0])
+        finally:
+            await producer.stop()
+
+    asyncio.run(publish())
+    assert _run("resolve", "0:0", "--by", "ops", "--note", "done").exit_code == 0
+
+    async def cleanup_policy() -> str:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            (response,) = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topics.dead_letter_resolutions)]
+            )
+        finally:
+            await admin.close()
+        (resource,) = response.resources
+        return next(str(c[1]) for c in resource[4] if c[0] == "cleanup.policy")
+
+    assert asyncio.run(cleanup_policy()) == "compact"
