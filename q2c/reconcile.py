@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from connectors.base.runtime import ConnectorParts
@@ -18,11 +19,12 @@ from q2c.devstack.stack import StackFiles
 from q2c.settings import Settings
 from schemas import RawChange
 from schemas.changes import Entity
-from schemas.entities import Customer, EntityKind, Item, Quote, SalesOrder
+from schemas.entities import CreditMemo, Customer, EntityKind, Invoice, Item, Quote, SalesOrder
 from streams.rules.reconcile import Snapshot, SyncMark
 
 STATUS_FIELD = "q2c_sync_status"
 REASON_FIELD = "q2c_sync_reason"
+BALANCE_FIELD = "erp_outstanding_balance"
 
 Progress = Callable[[str, int, int], None]
 """Told ``(system and stream, streams read, streams in all)`` as each stream starts."""
@@ -44,11 +46,25 @@ def natural_key(entity: Entity) -> str | None:
     return entity.ids.crm_id or entity.ids.erp_id
 
 
+def _custom_fields(raw: RawChange) -> dict[str, Any]:
+    custom = raw.record.get("custom_fields")
+    return custom if isinstance(custom, dict) else {}
+
+
+def shown_balance(raw: RawChange) -> Decimal | None:
+    """The outstanding balance q2c wrote on a CRM account, if it wrote one."""
+    value = _custom_fields(raw).get(BALANCE_FIELD)
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
 def sync_mark(raw: RawChange) -> SyncMark | None:
     """The sync status q2c wrote on the record, if it wrote one."""
-    custom = raw.record.get("custom_fields")
-    if not isinstance(custom, dict):
-        return None
+    custom = _custom_fields(raw)
     status = custom.get(STATUS_FIELD)
     if not isinstance(status, str) or not status:
         return None
@@ -78,12 +94,17 @@ async def read_parts(parts: ConnectorParts, progress: Progress | None = None) ->
                         snap.marks[key] = mark
                     if isinstance(data, Customer):
                         snap.customers.append(data)
+                        balance = shown_balance(raw)
+                        if balance is not None:
+                            snap.balances[key] = balance
                     elif isinstance(data, Item):
                         snap.items.append(data)
                     elif isinstance(data, Quote):
                         snap.quotes.append(data)
                     elif isinstance(data, SalesOrder):
                         snap.orders.append(data)
+                    elif isinstance(data, Invoice | CreditMemo):
+                        snap.invoices.append(data)
             cursor = batch.cursor
             if not batch.more:
                 break

@@ -31,6 +31,7 @@ def counts(snapshot: Snapshot) -> dict[str, int]:
         "items": len(snapshot.items),
         "deals": len(snapshot.quotes),
         "orders": len(snapshot.orders),
+        "invoices": len(snapshot.invoices),
     }
 
 
@@ -39,7 +40,8 @@ def summary(crm: tuple[str, Snapshot], erp: tuple[str, Snapshot]) -> str:
     return (
         f"{crm_name}: {len(crm_snap.customers)} accounts, {len(crm_snap.quotes)} deals, "
         f"{len(crm_snap.items)} products; {erp_name}: {len(erp_snap.customers)} customers, "
-        f"{len(erp_snap.orders)} sales, {len(erp_snap.items)} items"
+        f"{len(erp_snap.orders)} sales, {len(erp_snap.items)} items, "
+        f"{len(erp_snap.invoices)} invoices"
     )
 
 

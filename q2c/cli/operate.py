@@ -118,7 +118,9 @@ def reconcile(currency: str, as_json: bool, repair: bool) -> None:
 
     Won deals must have exactly one confirmed ERP sale with the same customer, lines and
     total; every ERP sale must come from a CRM deal; accounts of ordered deals must be ERP
-    customers with the same name; saleable ERP items must be CRM products at the same price.
+    customers with the same name; saleable ERP items must be CRM products at the same price;
+    the outstanding balance on each CRM account must be what the ERP's open invoices (net of
+    payments) add up to.
 
     A won deal q2c rejected, holds for approval or is waiting on (its status and reason are
     on the CRM deal) is explained, not a discrepancy: it is listed in its own section. Exits
@@ -151,7 +153,8 @@ def reconcile(currency: str, as_json: bool, repair: bool) -> None:
             click.echo("\r\033[K", nl=False, err=True)
         crm = (cfg.crm_system, reads[SystemRole.CRM].snapshot)
         erp = (cfg.erp_system, reads[SystemRole.ERP].snapshot)
-        result = compare(crm[1], erp[1], cfg.trigger, currency)
+        today = datetime.now(UTC).date()
+        result = compare(crm[1], erp[1], cfg.trigger, currency, today)
         repairs = await resend(settings, reads, result.repairs()) if repair else None
         if as_json:
             document = render_json(crm, erp, result, repairs)

@@ -3,7 +3,8 @@ which of those differences q2c itself explains.
 
 Works on canonical snapshots of both systems (as the connectors map them), joined by the
 natural keys the sync writes: the ERP customer carries the CRM account id, the ERP sale's
-reference is the CRM deal id, items share their SKU.
+reference is the CRM deal id, items share their SKU. Customers, items, orders and the
+outstanding balance shown on each CRM account (against the ERP's invoices) are compared.
 
 A won deal without an ERP sale is not drift when q2c decided so and told the CRM: the deal's
 sync status (rejected, held for approval, waiting for its customer or items) and reason are
@@ -18,19 +19,23 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from schemas.changes import SystemRole
 from schemas.entities import (
+    CreditMemo,
     Customer,
     DocumentLine,
     EntityKind,
+    Invoice,
     Item,
     Quote,
     SalesOrder,
     SalesOrderState,
 )
+from streams.rules.ledger import CustomerLedger, account_balance, apply_invoice, primary_currency
 from streams.rules.triggers import OrderTrigger
 
 CENT = Decimal("0.01")
@@ -102,6 +107,9 @@ class Snapshot:
     orders: list[SalesOrder]
     marks: dict[str, SyncMark] = field(default_factory=dict)
     """The sync status q2c wrote on each CRM deal that has one, by deal id."""
+    invoices: list[Invoice | CreditMemo] = field(default_factory=list)
+    balances: dict[str, Decimal] = field(default_factory=dict)
+    """The outstanding balance the CRM shows on each account that has one, by account id."""
 
 
 @dataclass(frozen=True)
@@ -293,7 +301,52 @@ def _items(crm: Snapshot, erp: Snapshot, currency: str) -> list[Discrepancy]:
     return found
 
 
-def reconcile(crm: Snapshot, erp: Snapshot, trigger: OrderTrigger, currency: str) -> Reconciliation:
+def erp_balances(erp: Snapshot, today: date) -> dict[str, Decimal]:
+    """Each CRM account's outstanding balance as the ERP's invoices give it, computed as the
+    sync computes what it writes on the account (posted invoices' amounts due)."""
+    accounts = {c.ids.erp_id: c.ids.crm_id for c in erp.customers if c.ids.erp_id}
+    ledgers: dict[str, CustomerLedger] = {}
+    for invoice in erp.invoices:
+        account = accounts.get(invoice.customer.erp_id or "") or invoice.customer.crm_id
+        if account:
+            ledger = ledgers.get(account) or CustomerLedger(customer=account)
+            ledgers[account] = apply_invoice(ledger, invoice)
+    found: dict[str, Decimal] = {}
+    for account, ledger in ledgers.items():
+        currency = primary_currency(ledger)
+        if currency is not None:
+            found[account] = account_balance(ledger, currency, today)[0].amount
+    return found
+
+
+def _balances(crm: Snapshot, erp: Snapshot, today: date) -> list[Discrepancy]:
+    """The outstanding balance shown on CRM accounts against the ERP's open invoices."""
+    found: list[Discrepancy] = []
+    expected = erp_balances(erp, today)
+    for account in sorted(set(expected) | set(crm.balances)):
+        erp_amount = expected.get(account, Decimal(0))
+        shown = crm.balances.get(account)
+        if shown is None and erp_amount == 0:
+            continue
+        if shown is None or shown.quantize(CENT) != erp_amount.quantize(CENT):
+            found.append(
+                Discrepancy(
+                    "balance-differs",
+                    account,
+                    f"the CRM shows {shown if shown is not None else 'no balance'}, "
+                    f"the ERP's open invoices total {erp_amount.quantize(CENT)}",
+                )
+            )
+    return found
+
+
+def reconcile(
+    crm: Snapshot, erp: Snapshot, trigger: OrderTrigger, currency: str, today: date | None = None
+) -> Reconciliation:
+    """Every difference between ``crm`` and ``erp``; balances are compared when ``today``
+    (the day overdue amounts are counted from) is given."""
     orders, explained, accounts = _orders(crm, erp, trigger)
     found = orders + _customers(crm, erp, accounts) + _items(crm, erp, currency)
+    if today is not None:
+        found += _balances(crm, erp, today)
     return Reconciliation(found, explained)

@@ -50,7 +50,10 @@ async def item_known_to_the_sync(stack: Stack, sku: str) -> None:
 @pytest.mark.q2c_env(Q2C_SYNC__POLICY='{"max_wait": "PT10S"}')
 async def test_a_rejected_deal_is_explained_then_resynced_once_fixed(stack: Stack) -> None:
     account, party = await account_in_both(stack, "Umbrella")
-    gadget = await stack.crm.create_product(ProductInput(name="Gadget", sku="G-404", price=10))
+    # A CRM-only product, made as the ERP item will be: when the item appears, the CRM
+    # product (and so the deal, which embeds it) is not rewritten, and nothing but the
+    # resync sends the deal through again.
+    gadget = await stack.crm.create_product(ProductInput(name="Item G-404", sku="G-404", price=10))
     deal = await won_deal(stack, account, [(gadget, "2", "10")], "Gadgets")
     rejected = await deal_fields(stack, deal, q2c_sync_status="rejected")
     assert "to exist in the ERP" in rejected["q2c_sync_reason"]
@@ -66,6 +69,8 @@ async def test_a_rejected_deal_is_explained_then_resynced_once_fixed(stack: Stac
 
     await make_item(stack, "G-404", "10")
     await item_known_to_the_sync(stack, "G-404")
+    still = (await stack.crm.get_deal(deal)).custom_fields
+    assert still["q2c_sync_status"] == "rejected", still
     resynced = await asyncio.to_thread(stack.q2c, "resync", "--rejected")
     assert resynced.returncode == 0, resynced.stdout + resynced.stderr
     assert resynced.stdout.splitlines() == [f"resynced bottlecrm deal {deal}"]

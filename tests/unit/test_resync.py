@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from connectors.bottlecrm.mapping import BottleCrmMapper
 from connectors.bottlecrm.source import change_of
-from q2c.reconcile import SystemRead, natural_key, sync_mark
+from q2c.reconcile import SystemRead, natural_key, shown_balance, sync_mark
 from q2c.reconcile_report import Repairs, as_json, as_text
 from q2c.resync import fresh, rejected_deals, sources_of
 from schemas import CreateSalesOrder, Operation, RawChange
@@ -113,6 +114,18 @@ def test_the_sync_status_q2c_wrote_is_read_from_the_crm_record() -> None:
     assert sync_mark(raw_deal(status_only)) == SyncMark("waiting", "")
 
 
+def test_the_balance_q2c_wrote_on_an_account_is_read_back() -> None:
+    def account(custom: object) -> RawChange:
+        record = {"id": ACCOUNT_ID, "name": "Acme Ltd", "custom_fields": custom}
+        return change_of("account", ACCOUNT_ID, Operation.UPDATE, record, SEEN, "scan@t", SEEN)
+
+    assert shown_balance(account({"erp_outstanding_balance": "250.50"})) == Decimal("250.50")
+    assert shown_balance(account({"erp_outstanding_balance": 12})) == Decimal(12)
+    assert shown_balance(account({"erp_outstanding_balance": ""})) is None
+    assert shown_balance(account({"erp_outstanding_balance": "n/a"})) is None
+    assert shown_balance(account({})) is None
+
+
 def test_rejected_deals_are_found_in_a_read_and_resent_from_it() -> None:
     (deal,) = BottleCrmMapper(default_currency="EUR").to_canonical(raw_deal())
     assert deal.data is not None
@@ -160,5 +173,6 @@ def test_the_report_puts_explained_deals_in_their_section() -> None:
         "items": 0,
         "deals": 1,
         "orders": 0,
+        "invoices": 0,
     }
     assert parsed["resynced"] == [{"system": "bottlecrm", "object": "deal", "record_id": DEAL_ID}]

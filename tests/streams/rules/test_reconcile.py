@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from schemas.changes import SystemRole
@@ -7,6 +8,8 @@ from schemas.entities import (
     DocumentLine,
     EntityKind,
     ExternalIds,
+    Invoice,
+    InvoiceState,
     Quote,
     SalesOrder,
     SalesOrderState,
@@ -171,3 +174,51 @@ def test_a_sale_left_unconfirmed_and_drifted_masters_name_what_to_resync() -> No
     assert by_kind["name-differs"].repair == Resync(SystemRole.CRM, EntityKind.CUSTOMER, "acc-1")
     assert by_kind["price-differs"].repair == Resync(SystemRole.ERP, EntityKind.ITEM, "W-1")
     assert by_kind["missing-product"].repair == Resync(SystemRole.ERP, EntityKind.ITEM, "N-1")
+
+
+def invoice(erp_id: str, due: str, state: InvoiceState = InvoiceState.POSTED) -> Invoice:
+    return Invoice(
+        ids=ExternalIds(erp_id=erp_id),
+        number=f"INV-{erp_id}",
+        customer=ExternalIds(erp_id="42"),
+        currency="EUR",
+        state=state,
+        due_date=date(2026, 11, 1),
+        untaxed=eur("200"),
+        tax=eur("0"),
+        total=eur("200"),
+        amount_due=eur(due),
+        updated_at=T0,
+    )
+
+
+def test_account_balances_are_what_the_erps_open_invoices_add_up_to() -> None:
+    today = date(2026, 12, 1)
+    erp_side = Snapshot(
+        customers=[customer(erp_id="42"), customer(crm_id="acc-2", erp_id="43")],
+        items=[],
+        quotes=[],
+        orders=[],
+        invoices=[
+            invoice("1", "200"),
+            invoice("2", "50"),  # partly paid
+            invoice("3", "200", InvoiceState.DRAFT),  # not counted until posted
+        ],
+    )
+
+    def crm_side(balances: dict[str, Decimal]) -> Snapshot:
+        return Snapshot(customers=[], items=[], quotes=[], orders=[], balances=balances)
+
+    in_step = reconcile(crm_side({"acc-1": Decimal("250.00")}), erp_side, TRIGGER, "EUR", today)
+    assert in_step.discrepancies == []
+    # Without a day to count from, balances are not compared.
+    assert reconcile(crm_side({}), erp_side, TRIGGER, "EUR").discrepancies == []
+
+    drift = reconcile(
+        crm_side({"acc-2": Decimal("10")}), erp_side, TRIGGER, "EUR", today
+    ).discrepancies
+    assert {(d.kind, d.record): d.detail for d in drift} == {
+        ("balance-differs", "acc-1"): "the CRM shows no balance, the ERP's open invoices "
+        "total 250.00",
+        ("balance-differs", "acc-2"): "the CRM shows 10, the ERP's open invoices total 0.00",
+    }
