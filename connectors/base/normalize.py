@@ -1,9 +1,10 @@
 """normalize: raw change events of one system → canonical entity changes.
 
-A record that cannot be mapped goes to the dead-letter topic with the reason; when it came
-from the CRM, the CRM record is also told why it did not sync (a ``report_sync_status``
-command on the CRM's own command topic). Offsets are committed only after what a record
-produced was acknowledged.
+A record that cannot be decoded or mapped goes to the dead-letter topic with the reason
+(whatever the pure mapping raised: a record is never worth stopping the normalizer for);
+when it came from the CRM, the CRM record is also told why it did not sync (a
+``report_sync_status`` command on the CRM's own command topic). Offsets are committed only
+after what a record produced was acknowledged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from q2c.tracing import span_from_headers, with_trace_headers
 from schemas import (
     CODEC,
     DecodeError,
+    MessageOrigin,
     RawChange,
     ReportSyncStatus,
     SyncStatus,
@@ -29,6 +31,7 @@ from schemas import (
 from schemas.changes import EntityChange
 
 log = logging.getLogger(__name__)
+_MAX_STATUS = 500
 
 
 def change_key(change: EntityChange) -> bytes:
@@ -72,11 +75,15 @@ class Normalizer:
             await self._consumer.stop()
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Map one raw record and publish its changes. Decoding and mapping are pure: any
+        exception they raise is a property of the record (dead letter, move on); a failed
+        send is not, and raises with nothing committed."""
+        origin = MessageOrigin.of(record)
         try:
             raw = CODEC.decode_as(record.value or b"", RawChange)
         except DecodeError as exc:
             await self.publisher.reject(
-                stage=self.stage, error=exc, payload=record.value, key=record.key
+                stage=self.stage, error=exc, payload=record.value, key=record.key, origin=origin
             )
             return
         with span_from_headers(
@@ -85,28 +92,48 @@ class Normalizer:
             {"q2c.object": raw.object, "q2c.record_id": raw.record_id},
         ):
             try:
-                changes = self.mapper.to_canonical(raw)
-            except (MappingError, ValueError) as exc:
-                reason = exc.reason if isinstance(exc, MappingError) else str(exc)
+                changes = [
+                    (change_key(change), CODEC.encode(change))
+                    for change in self.mapper.to_canonical(raw)
+                ]
+            except Exception as exc:  # pure code: what it raises is the record's fault
+                reason = mapping_reason(exc)
                 await self.publisher.reject(
                     stage=self.stage,
                     error=exc,
                     payload=record.value,
                     key=record.key,
+                    origin=origin,
                     reason=f"{raw.object} {raw.record_id}: {reason}",
                 )
                 await self._report_to_crm(raw, reason)
                 return
             headers = with_trace_headers()
-            for change in changes:
-                await self.publisher.send(self.topics.changes, change_key(change), change, headers)
+            for key, value in changes:
+                await self.publisher.send_encoded(self.topics.changes, key, value, headers)
 
     async def _report_to_crm(self, raw: RawChange, reason: str) -> None:
+        try:
+            command = self._sync_status(raw, reason)
+        except Exception as exc:  # the dead letter already says why
+            log.warning(
+                "%s: no sync status for %s %s: %s", self.stage, raw.object, raw.record_id, exc
+            )
+            return
+        if command is None:
+            return
+        key = f"{command.entity}/{command.record.crm_id or command.record.erp_id}".encode()
+        await self.publisher.send(
+            self.topics.commands(raw.system), key, command, with_trace_headers()
+        )
+
+    def _sync_status(self, raw: RawChange, reason: str) -> ReportSyncStatus | None:
+        """The command telling the CRM record why it did not sync (None: not a CRM record)."""
         target = self.mapper.report_target(raw)
         if target is None:
-            return
+            return None
         entity, ids = target
-        command = ReportSyncStatus(
+        return ReportSyncStatus(
             idempotency_key=idempotency_key(
                 "report_sync_status", raw.system, raw.record_id, raw.fingerprint
             ),
@@ -116,9 +143,14 @@ class Normalizer:
             entity=entity,
             record=ids,
             status=SyncStatus.REJECTED,
-            message=f"not synced: {reason}",
+            message=f"not synced: {reason}"[:_MAX_STATUS],
         )
-        key = f"{entity}/{ids.crm_id or ids.erp_id}".encode()
-        await self.publisher.send(
-            self.topics.commands(raw.system), key, command, with_trace_headers()
-        )
+
+
+def mapping_reason(exc: Exception) -> str:
+    """A mapping failure in words: a MappingError says it itself; anything else the
+    mapper tripped over is named with its class (``InvalidOperation``, ``KeyError``)."""
+    if isinstance(exc, MappingError):
+        return exc.reason
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
