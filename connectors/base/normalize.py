@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,41 +76,38 @@ class Normalizer:
             await self._consumer.stop()
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Map one raw record and publish its changes. Decoding and mapping are pure: any
-        exception they raise is a property of the record (dead letter, move on); a failed
-        send is not, and raises with nothing committed."""
+        """Map one raw record and publish its changes; a record that cannot be read or
+        mapped is dead-lettered. A failed send raises, with nothing committed past it."""
         origin = MessageOrigin.of(record)
-        try:
-            raw = CODEC.decode_as(record.value or b"", RawChange)
-        except DecodeError as exc:
+        result = normalize(self.mapper, record.value)
+        if result.raw is None:
             await self.publisher.reject(
-                stage=self.stage, error=exc, payload=record.value, key=record.key, origin=origin
+                stage=self.stage,
+                error=result.error or DecodeError(result.reason),
+                payload=record.value,
+                key=record.key,
+                origin=origin,
             )
             return
+        raw = result.raw
         with span_from_headers(
             f"normalize {raw.system}",
             record.headers,
             {"q2c.object": raw.object, "q2c.record_id": raw.record_id},
         ):
-            try:
-                changes = [
-                    (change_key(change), CODEC.encode(change))
-                    for change in self.mapper.to_canonical(raw)
-                ]
-            except Exception as exc:  # pure code: what it raises is the record's fault
-                reason = mapping_reason(exc)
+            if result.error is not None:
                 await self.publisher.reject(
                     stage=self.stage,
-                    error=exc,
+                    error=result.error,
                     payload=record.value,
                     key=record.key,
                     origin=origin,
-                    reason=f"{raw.object} {raw.record_id}: {reason}",
+                    reason=f"{raw.object} {raw.record_id}: {result.reason}",
                 )
-                await self._report_to_crm(raw, reason)
+                await self._report_to_crm(raw, result.reason)
                 return
             headers = with_trace_headers()
-            for key, value in changes:
+            for key, value in result.changes:
                 await self.publisher.send_encoded(self.topics.changes, key, value, headers)
 
     async def _report_to_crm(self, raw: RawChange, reason: str) -> None:
@@ -147,10 +145,29 @@ class Normalizer:
         )
 
 
-def mapping_reason(exc: Exception) -> str:
-    """A mapping failure in words: a MappingError says it itself; anything else the
-    mapper tripped over is named with its class (``InvalidOperation``, ``KeyError``)."""
-    if isinstance(exc, MappingError):
-        return exc.reason
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+@dataclass(frozen=True)
+class Normalized:
+    """What one raw record becomes: its changes, encoded with their keys, or why not.
+
+    ``raw`` is None when the record is not a raw change at all."""
+
+    raw: RawChange | None
+    changes: list[tuple[bytes, bytes]] = field(default_factory=list)
+    error: Exception | None = None
+    reason: str = ""
+
+
+def normalize(mapper: Mapper, value: bytes | None) -> Normalized:
+    """Decode and map one raw record. Pure: never raises, whatever the bytes."""
+    try:
+        raw = CODEC.decode_as(value or b"", RawChange)
+    except DecodeError as exc:
+        return Normalized(None, error=exc, reason=str(exc))
+    try:
+        changes = [(change_key(c), CODEC.encode(c)) for c in mapper.canonical(raw)]
+    except MappingError as exc:
+        return Normalized(raw, error=exc, reason=exc.reason)
+    except Exception as exc:  # e.g. EncodeError: a change that cannot be written as JSON
+        text = str(exc)[:500]
+        return Normalized(raw, error=exc, reason=f"{type(exc).__name__}: {text}")
+    return Normalized(raw, changes)

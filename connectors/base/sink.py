@@ -81,6 +81,14 @@ def entity_of(command: Command) -> EntityKind:
     return _ENTITY_OF_COMMAND[command.schema_subject]
 
 
+def decode_command(value: bytes | None) -> Command:
+    """The command in a record's value; DecodeError for anything else."""
+    message = CODEC.decode(value or b"")
+    if not isinstance(message, Command):
+        raise DecodeError(f"{message.schema_subject} is not a command")
+    return message
+
+
 def failed_result(command: Command, system: str, reason: str) -> CommandResult:
     entity = entity_of(command)
     return CommandResult(
@@ -151,9 +159,7 @@ class SinkRunner:
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         origin = MessageOrigin.of(record)
         try:
-            command = CODEC.decode(record.value or b"")
-            if not isinstance(command, Command):
-                raise DecodeError(f"{command.schema_subject} is not a command")
+            command = decode_command(record.value)
         except DecodeError as exc:
             await self.publisher.reject(
                 stage=f"{self.stage}.decode",
