@@ -65,7 +65,7 @@ def _validation_error(
     return DecodeError(reason, path=path_prefix + path, subject=subject, version=version)
 
 
-def _not_json(data: bytes | bytearray | memoryview | str, exc: Exception) -> DecodeError:
+def not_json(data: bytes | bytearray | memoryview | str, exc: Exception) -> DecodeError:
     """Why ``data`` is not a message, in words: binary bytes are not described as a JSON
     syntax error."""
     if len(data) == 0:
@@ -106,7 +106,7 @@ class MessageCodec:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise _not_json(data, exc) from None
+            raise not_json(data, exc) from None
         if not isinstance(obj, dict):
             raise DecodeError(f"a message is a JSON object, not {type(obj).__name__}")
         subject, version = self._header(obj)

@@ -219,8 +219,7 @@ class SyncApp:
             return step, [(self.orders, key, state)]
         if isinstance(message, CommandResult):
             return self._result(key, message, now)
-        log.warning("sync: %s on %s is not handled", message.schema_subject, key)
-        return Step(), []
+        raise DecodeError(f"{message.schema_subject} is not a message the sync handles")
 
     def _result(self, key: str, result: CommandResult, now: datetime) -> tuple[Step, list[Write]]:
         if result.command == "create_sales_order" and key.startswith("deal:"):

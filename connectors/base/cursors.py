@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from connectors.base.publish import Publisher
 from q2c.kafka_admin import ensure_compacted
 from schemas import DecodeError, MessageOrigin
+from schemas.codec import not_json
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def read_cursor(record: ConsumerRecord[bytes, bytes]) -> tuple[str, str | None]:
     try:
         value = orjson.loads(record.value)
     except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"cursor {key[:200]!r} is not JSON: {exc}") from None
+        raise DecodeError(f"cursor {key[:200]!r}: {not_json(record.value, exc).reason}") from None
     cursor = value.get("cursor") if isinstance(value, dict) else None
     if not isinstance(cursor, str):
         raise DecodeError(f"cursor {key[:200]!r} has no 'cursor' text", path="cursor")

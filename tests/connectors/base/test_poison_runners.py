@@ -208,6 +208,6 @@ async def test_an_unreadable_cursor_counts_as_none_and_is_dead_lettered(
     assert len(store.unreadable()) == 3
     assert letter.stage == "cursors.memory"
     assert letter.key_text == "memory/account"
-    assert "is not JSON" in letter.reason
+    assert letter.reason.startswith("cursor 'memory/account': not valid JSON")
     assert letter.origin is not None
     assert letter.origin.topic == topics.cursors
