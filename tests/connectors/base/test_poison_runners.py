@@ -9,7 +9,9 @@ import asyncio
 import hashlib
 import os
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import ClassVar
 
 import pytest
@@ -27,9 +29,13 @@ from schemas import (
     EntityKind,
     ExternalIds,
     Outcome,
+    RawChange,
+    ReportSyncStatus,
+    SyncStatus,
     UpsertCustomer,
     idempotency_key,
 )
+from schemas.changes import EntityChange
 from tests.connectors.base.test_normalize import AccountMapper, raw
 from tests.connectors.base.test_runners import read_topic
 
@@ -211,3 +217,43 @@ async def test_an_unreadable_cursor_counts_as_none_and_is_dead_lettered(
     assert letter.reason.startswith("cursor 'memory/account': not valid JSON")
     assert letter.origin is not None
     assert letter.origin.topic == topics.cursors
+
+
+class CarelessMapper(AccountMapper):
+    """Reads fields without looking first, as mapping bugs do."""
+
+    def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
+        if Decimal(str(change.record["credit"])) > 0:
+            return super().to_canonical(change)
+        return ()
+
+
+async def test_a_crm_record_the_mapper_trips_over_is_reported_to_the_crm(
+    kafka_bootstrap: str, topics: Topics
+) -> None:
+    kwargs = {"bootstrap_servers": kafka_bootstrap}
+    publisher = Publisher(kwargs, topics)
+    await publisher.start()
+    await publisher.publish_changes([raw("a1", {"name": "Acme", "credit": "NaN"})])
+    stop = asyncio.Event()
+    task = asyncio.create_task(Normalizer(CarelessMapper(), publisher, kwargs).run(stop))
+    try:
+        (letter,) = [
+            CODEC.decode_as(v, DeadLetter)
+            for v in await read_topic(kafka_bootstrap, topics.dead_letter, 1)
+        ]
+        (report,) = [
+            CODEC.decode_as(v, ReportSyncStatus)
+            for v in await read_topic(kafka_bootstrap, topics.commands("memcrm"), 1)
+        ]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await publisher.stop()
+    assert letter.error_class == "MappingError"
+    assert "a1: unexpected record shape (InvalidOperation" in letter.reason
+    assert letter.origin is not None
+    assert letter.origin.topic == topics.raw("memcrm")
+    assert report.record == ExternalIds(crm_id="a1")
+    assert report.status is SyncStatus.REJECTED
+    assert "InvalidOperation" in report.message
