@@ -1,6 +1,6 @@
 """The sync's pure step with hostile messages: every message that decodes, with any field
 replaced by any JSON value, under any key, gives outputs the codec can write, or raises a
-DecodeError the agent dead-letters. Also the agents' pure helpers: keys that are not UTF-8
+DecodeError the agent dead-letters. Also the agents' pure parts: keys that are not UTF-8
 and reference records that are not customers or items are refused, not crashed on."""
 
 from __future__ import annotations
