@@ -68,6 +68,7 @@ def run(system: str, source: bool, sink: bool) -> None:
             stop,
             source=source,
             sink=sink,
+            dead_letters=settings.dead_letters,
         )
 
     asyncio.run(main())
