@@ -41,6 +41,7 @@ def run(system: str, source: bool, sink: bool) -> None:
     """Run the connector of SYSTEM until SIGTERM or Ctrl-C."""
     from connectors.base.runtime import run_connector
     from connectors.registry import builder
+    from q2c.kafka_admin import ensure_q2c_topics
 
     settings = resolved_settings()
     configure_logging(settings.telemetry)
@@ -60,6 +61,7 @@ def run(system: str, source: bool, sink: bool) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        await ensure_q2c_topics(settings, [system])
         parts = await build(settings, defaults)
         await run_connector(
             parts,
