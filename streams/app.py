@@ -21,23 +21,19 @@ def broker_urls(bootstrap: str) -> list[str]:
 
 
 def _credentials(settings: Settings) -> Any:
+    """Faust's broker credentials, with the same TLS context (CA, client certificate) as
+    every other q2c client: :meth:`q2c.settings.KafkaSettings.ssl_context`."""
     kafka = settings.kafka
+    ssl_context = kafka.ssl_context()
     if kafka.sasl_mechanism and kafka.sasl_password is not None:
-        ssl_context = None
-        if kafka.security_protocol == "SASL_SSL":
-            import ssl
-
-            ssl_context = ssl.create_default_context()
         return faust.SASLCredentials(
             username=kafka.sasl_username,
             password=kafka.sasl_password.get_secret_value(),
             mechanism=kafka.sasl_mechanism,
             ssl_context=ssl_context,
         )
-    if kafka.security_protocol == "SSL":
-        import ssl
-
-        return faust.SSLCredentials(ssl.create_default_context())
+    if ssl_context is not None:
+        return faust.SSLCredentials(ssl_context)
     return None
 
 

@@ -9,6 +9,7 @@ import click
 
 from q2c.cli.worker import resolved_settings
 from q2c.devstack.stack import StackFiles
+from q2c.kafka_access import run_with_kafka
 from q2c.telemetry import configure_logging, configure_tracing
 from q2c.topics import Topics
 
@@ -72,4 +73,4 @@ def run(system: str, source: bool, sink: bool) -> None:
             sink=sink,
         )
 
-    asyncio.run(main())
+    run_with_kafka(settings.kafka, main)

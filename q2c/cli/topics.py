@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from q2c.cli.worker import resolved_settings
+from q2c.kafka_access import run_with_kafka
 
 
 @click.group(name="topics")
@@ -36,7 +35,7 @@ def ensure_command(systems: tuple[str, ...]) -> None:
     if not systems:
         cfg = load_section(SyncConfig, "sync")
         systems = (cfg.crm_system, cfg.erp_system)
-    done = asyncio.run(ensure_q2c_topics(settings, systems))
+    done = run_with_kafka(settings.kafka, lambda: ensure_q2c_topics(settings, systems))
     for name in done.created:
         click.echo(f"created   {name}")
     for name, changes in sorted(done.altered.items()):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from q2c.devstack.stack import StackFiles
+from q2c.kafka_access import run_with_kafka
 from q2c.settings import Settings
 from q2c.telemetry import configure_logging, configure_tracing
 
@@ -43,7 +42,8 @@ def worker(loglevel: str | None) -> None:
     configure_logging(settings.telemetry)
     configure_tracing(settings.telemetry)
     cfg = load_section(SyncConfig, "sync")
-    asyncio.run(ensure_q2c_topics(settings, (cfg.crm_system, cfg.erp_system)))
+    systems = (cfg.crm_system, cfg.erp_system)
+    run_with_kafka(settings.kafka, lambda: ensure_q2c_topics(settings, systems))
     app = create_app(settings)
     register(app, settings, cfg)
     faust.Worker(app, loglevel=settings.telemetry.log_level, quiet=True).execute_from_commandline()
@@ -81,4 +81,4 @@ def status() -> None:
             for topic, lag in sorted(per_topic.items()):
                 click.echo(f"  {group:<32} {topic:<40} {lag}")
 
-    asyncio.run(show())
+    run_with_kafka(settings.kafka, show)
