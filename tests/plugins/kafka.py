@@ -16,7 +16,9 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from q2c.devstack.kafka import BrokerSecurity, KafkaBroker, ensure_jars
-from q2c.settings import Settings
+from q2c.kafka_admin import ensure_q2c_topics
+from q2c.settings import KafkaSettings, Settings
+from q2c.topics import Topics
 
 TopicFactory = Callable[..., Awaitable[str]]
 
@@ -80,3 +82,11 @@ async def topic_factory(kafka_bootstrap: str) -> AsyncIterator[TopicFactory]:
         yield create
     finally:
         await admin.close()
+
+
+async def create_q2c_topics(bootstrap: str, topics: Topics, *systems: str) -> Topics:
+    """Every topic of the installation ``topics`` names, for ``systems``, as `q2c topics
+    ensure` creates them (one partition each: tests read partition 0)."""
+    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix=topics.prefix, partitions=1)
+    await ensure_q2c_topics(Settings(kafka=kafka), systems)
+    return topics
