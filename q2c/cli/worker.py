@@ -30,6 +30,7 @@ def worker(loglevel: str | None) -> None:
     """
     import faust
 
+    from q2c.console import register as register_console
     from q2c.kafka_admin import ensure_q2c_topics
     from q2c.settings import load_section
     from streams.agents import register
@@ -46,6 +47,7 @@ def worker(loglevel: str | None) -> None:
     run_with_kafka(settings.kafka, lambda: ensure_q2c_topics(settings, systems))
     app = create_app(settings)
     register(app, settings, cfg)
+    register_console(app, settings, cfg)
     faust.Worker(app, loglevel=settings.telemetry.log_level, quiet=True).execute_from_commandline()
 
 
