@@ -24,6 +24,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import SecretStr
 
 LOGIN_ROUTE = "/q2c/console/login"
@@ -32,7 +33,6 @@ ADMIN_COOKIE = "q2c_admin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 class Refusal(StrEnum):
