@@ -21,7 +21,7 @@ from connectors.base.errors import ConnectorError
 from q2c.console import pages
 from q2c.console.markup import PREFIX, Markup, url
 from q2c.console.service import Console, ConsoleError
-from q2c.deadletter_views import LetterFilter, select
+from q2c.deadletter_views import LetterFilter, parse_id, select
 from q2c.deadletters import LetterNotFound, RetryRefused
 from q2c.telemetry import redact
 from streams.web_guard import (
@@ -198,7 +198,12 @@ async def _letters(request: web.Request, console: Console) -> Markup:
 
 
 async def _letter(request: web.Request, console: Console) -> Markup:
-    shown, resolution = await console.letter(request.match_info["letter"])
+    ident = request.match_info["letter"]
+    try:
+        parse_id(ident)
+    except ValueError as exc:
+        raise web.HTTPNotFound(text=str(exc)) from None
+    shown, resolution = await console.letter(ident)
     return pages.letter(shown, resolution, console.topics.dead_letter, _note(request))
 
 
