@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -39,3 +39,23 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@asynccontextmanager
+async def screenshot_on_failure(page: Page, shot: Path) -> AsyncIterator[Page]:
+    """``page``; when the block fails, a screenshot of it at ``shot``, named in the failure."""
+    try:
+        yield page
+    except Exception as exc:
+        await page.screenshot(path=str(shot), full_page=True)
+        raise AssertionError(f"{exc}\nscreenshot of the console: {shot}") from exc
+
+
+async def sign_in(page: Page, url: str, token: str) -> None:
+    """Open ``url`` of the console, answer its sign-in form with ``token``, land on ``url``."""
+    asked = await page.goto(url)
+    assert asked is not None
+    assert asked.status == 401
+    await page.get_by_label("Admin token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(url)
