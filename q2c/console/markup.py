@@ -22,7 +22,7 @@ header { background: #243447; color: #fff; padding: .6rem 1rem; display: flex; g
          align-items: center; }
 header a { color: #cfe3ff; text-decoration: none; } header a.here { color: #fff;
          font-weight: bold; }
-header form { margin-left: auto; }
+header form.inline { margin: 0 0 0 auto; }
 main { padding: 1rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; }
 th, td { border: 1px solid #ccd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
