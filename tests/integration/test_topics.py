@@ -128,3 +128,14 @@ async def test_an_existing_topic_keeps_its_partitions_and_is_reported(
     assert done.fewer_partitions == {f"{prefix}.control": 2}
     assert await _partitions(kafka_bootstrap, f"{prefix}.control") == 2
     assert done.altered[f"{prefix}.control"]["retention.ms"] == str(7 * DAY_MS)
+
+
+async def test_processes_starting_together_ensure_the_same_topics(kafka_bootstrap: str) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    settings = Settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix))
+    runs = await asyncio.gather(*(ensure_q2c_topics(settings, ["tryton"]) for _ in range(3)))
+    expected = {spec.name for spec in q2c_topics(settings.kafka, ["tryton"])}
+    created = [name for run in runs for name in run.created]
+    assert sorted(created) == sorted(expected)  # each topic created once, by one of them
+    for run in runs:
+        assert set(run.created) | set(run.unchanged) | set(run.altered) == expected
