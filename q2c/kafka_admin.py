@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
 from q2c.settings import Settings
 from q2c.topic_catalog import TopicSpec, config_changes, q2c_topics
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # DescribeConfigs' config_source for a value set on the topic itself (not a default).
 _DYNAMIC_TOPIC_CONFIG = 1
+_PROPAGATION_SECONDS = 30.0
 
 
 @dataclass
@@ -45,7 +48,8 @@ async def ensure_q2c_topics(settings: Settings, systems: Iterable[str]) -> Ensur
         missing = [s for s in specs if s.name not in existing]
         if missing:
             done.created = await _create(admin, missing)
-        present = [s for s in specs if s.name in existing or s.name not in done.created]
+        # Those that existed, and those another process created meanwhile.
+        present = [s for s in specs if s.name not in done.created]
         if present:
             await _align(admin, present, done)
     finally:
@@ -73,35 +77,62 @@ async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> list[st
 
 
 async def _align(admin: AIOKafkaAdminClient, specs: list[TopicSpec], done: EnsuredTopics) -> None:
-    by_name = {s.name: s for s in specs}
-    for description in await admin.describe_topics(list(by_name)):
+    pending = {s.name: s for s in specs}
+    # A topic another process has just created may not have reached the broker that
+    # answers yet: ask again for those until they show up.
+    deadline = time.monotonic() + _PROPAGATION_SECONDS
+    while True:
+        described, unknown = await _topic_configs(admin, list(pending))
+        for name, (current, own) in described.items():
+            changes = config_changes(pending.pop(name), current)
+            if not changes:
+                done.unchanged.append(name)
+                continue
+            # AlterConfigs replaces every value set on the topic: keep the ones set before.
+            await _alter(admin, name, {**own, **changes})
+            done.altered[name] = changes
+        if not unknown:
+            break
+        if time.monotonic() > deadline:
+            raise UnknownTopicOrPartitionError(f"no broker describes the topics {unknown}")
+        await asyncio.sleep(0.2)
+    for description in await admin.describe_topics([s.name for s in specs]):
         partitions = len(description.get("partitions") or [])
-        if partitions < by_name[description["topic"]].partitions:
+        wanted = next(s.partitions for s in specs if s.name == description["topic"])
+        if 0 < partitions < wanted:
             done.fewer_partitions[description["topic"]] = partitions
+
+
+async def _topic_configs(
+    admin: AIOKafkaAdminClient, names: list[str]
+) -> tuple[dict[str, tuple[dict[str, str], dict[str, str]]], list[str]]:
+    """Per topic, (every config value, the values set on the topic itself); and the topics
+    the broker does not know yet."""
+    described: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+    unknown: list[str] = []
     responses = await admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, name) for name in by_name]
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
     )
     for response in responses:
         for resource in response.to_object()["resources"]:
             name = resource["resource_name"]
+            if resource["error_code"] == UnknownTopicOrPartitionError.errno:
+                unknown.append(name)
+                continue
             if resource["error_code"]:
                 raise for_code(resource["error_code"])(
                     f"cannot read the configs of topic {name}: {resource['error_message']}"
                 )
             entries = resource["config_entries"]
-            current = {e["config_names"]: e["config_value"] for e in entries}
-            changes = config_changes(by_name[name], current)
-            if not changes:
-                done.unchanged.append(name)
-                continue
-            # AlterConfigs replaces every value set on the topic: keep the ones set before.
-            keep = {
-                e["config_names"]: e["config_value"]
-                for e in entries
-                if e["config_source"] == _DYNAMIC_TOPIC_CONFIG
-            }
-            await _alter(admin, name, {**keep, **changes})
-            done.altered[name] = changes
+            described[name] = (
+                {e["config_names"]: e["config_value"] for e in entries},
+                {
+                    e["config_names"]: e["config_value"]
+                    for e in entries
+                    if e["config_source"] == _DYNAMIC_TOPIC_CONFIG
+                },
+            )
+    return described, unknown
 
 
 async def _alter(admin: AIOKafkaAdminClient, name: str, configs: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner
 
@@ -15,6 +15,7 @@ from q2c.cli import cli
 from q2c.kafka_admin import ensure_q2c_topics
 from q2c.settings import KafkaSettings, Settings
 from q2c.topic_catalog import DAY_MS, q2c_topics
+from tests.plugins.kafka import TopicFactory
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +107,35 @@ def test_the_cli_creates_the_topics_of_the_named_systems(
     assert again.exit_code == 0, again.output
     assert f"altered   {prefix}.audit: retention.ms={20 * DAY_MS}" in again.output
     assert again.output.splitlines()[-1] == "topics: 0 created, 1 altered, 10 unchanged"
+
+
+async def test_an_existing_topic_keeps_its_partitions_and_is_reported(
+    kafka_bootstrap: str, topic_factory: TopicFactory
+) -> None:
+    del topic_factory  # the names below are the catalog's, made by hand to predate it
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(f"{prefix}.control", 2, 1, topic_configs={"retention.ms": "3600000"})]
+        )
+    finally:
+        await admin.close()
+    settings = Settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix))
+    done = await ensure_q2c_topics(settings, [])
+    assert f"{prefix}.control" not in done.created
+    assert done.fewer_partitions == {f"{prefix}.control": 2}
+    assert await _partitions(kafka_bootstrap, f"{prefix}.control") == 2
+    assert done.altered[f"{prefix}.control"]["retention.ms"] == str(7 * DAY_MS)
+
+
+async def test_processes_starting_together_ensure_the_same_topics(kafka_bootstrap: str) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    settings = Settings(kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix))
+    runs = await asyncio.gather(*(ensure_q2c_topics(settings, ["tryton"]) for _ in range(3)))
+    expected = {spec.name for spec in q2c_topics(settings.kafka, ["tryton"])}
+    created = [name for run in runs for name in run.created]
+    assert sorted(created) == sorted(expected)  # each topic created once, by one of them
+    for run in runs:
+        assert set(run.created) | set(run.unchanged) | set(run.altered) == expected
