@@ -13,7 +13,13 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The console's browser test drives Debian's chromium (Playwright cannot download browsers here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+install: $(STAMP) $(CHROMIUM)
 
 ## Start the local stack (Kafka, peers, workers) and print where everything listens.
 run: install

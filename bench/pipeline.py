@@ -26,7 +26,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
 from q2c.devstack.procs import free_port
-from q2c.settings import Settings
+from q2c.kafka_admin import ensure_q2c_topics, ensure_topics
+from q2c.settings import KafkaSettings, Settings
 from q2c.topics import Topics
 from schemas import CODEC, fingerprint
 from schemas.changes import EntityChange, SystemRole
@@ -151,6 +152,10 @@ def run_worker(bootstrap: str, prefix: str, state: Path) -> subprocess.Popen[byt
 
 async def measure(bootstrap: str, workdir: Path) -> None:
     backlog = changes(MESSAGES)
+    # The broker creates no topic on first use.
+    await ensure_topics({"bootstrap_servers": bootstrap}, {"bench-in": 1, "bench-out": 1})
+    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix="bench", partitions=1)
+    await ensure_q2c_topics(Settings(kafka=kafka), ["bottlecrm", "tryton"])
     await produce(bootstrap, "bench-in", backlog)
     baseline = await passthrough(bootstrap, "bench-in", "bench-out", MESSAGES)
 

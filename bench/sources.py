@@ -27,8 +27,8 @@ from connectors.tryton.settings import TrytonSettings
 from connectors.tryton.source import PartyStream
 from q2c.devstack import bottlecrm, tryton
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.kafka_admin import partitions_of
-from q2c.settings import Settings
+from q2c.kafka_admin import ensure_q2c_topics, partitions_of
+from q2c.settings import KafkaSettings, Settings
 from q2c.topics import Topics
 
 RECORDS = int(os.environ.get("Q2C_BENCH_RECORDS", "200"))
@@ -38,6 +38,8 @@ async def drain(stream: Stream, bootstrap: str) -> tuple[int, float]:
     """(changes published, seconds) for ``stream`` from its beginning."""
     kwargs = {"bootstrap_servers": bootstrap}
     topics = Topics(f"bench{uuid.uuid4().hex[:6]}")
+    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix=topics.prefix, partitions=1)
+    await ensure_q2c_topics(Settings(kafka=kafka), [stream.system])
     publisher = Publisher(kwargs, topics)
     cursors = CursorStore(topics.cursors, kwargs)
     await publisher.start()

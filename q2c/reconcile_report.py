@@ -10,7 +10,7 @@ from pydantic import JsonValue
 from schemas import RawChange
 from streams.rules.reconcile import Reconciliation, Resync, Section, Snapshot
 
-_SECTION_TITLES = {
+SECTION_TITLES = {
     Section.REJECTED: "rejected by q2c (the reason is on the CRM deal)",
     Section.HELD: "held for approval (`q2c approve` / `q2c decline`)",
     Section.WAITING: "waiting for their customer or items in the ERP",
@@ -55,7 +55,7 @@ def as_text(
     for section in Section:
         members = [e for e in result.explained if e.section is section]
         if members:
-            lines.append(f"{section} ({len(members)}): {_SECTION_TITLES[section]}")
+            lines.append(f"{section} ({len(members)}): {SECTION_TITLES[section]}")
             lines += [f"  {e.record}: {e.reason or '(no reason given)'}" for e in members]
     if result.discrepancies:
         lines.append(f"discrepancies ({len(result.discrepancies)}):")

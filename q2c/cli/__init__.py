@@ -12,8 +12,10 @@ from q2c.cli.dev import dev
 from q2c.cli.operate import approve, decline, reconcile, replay
 from q2c.cli.resync import resync
 from q2c.cli.schemas import schemas_group
+from q2c.cli.topics import topics_group
 from q2c.cli.worker import status, worker
 from q2c.devstack.errors import DevStackError
+from q2c.kafka_access import KafkaAccessError
 from q2c.telemetry import redact
 
 
@@ -38,11 +40,12 @@ cli.add_command(replay)
 cli.add_command(reconcile)
 cli.add_command(dead_letters)
 cli.add_command(resync)
+cli.add_command(topics_group)
 
 
 def main() -> None:
     try:
         cli(standalone_mode=True)
-    except DevStackError as exc:
+    except (DevStackError, KafkaAccessError) as exc:
         click.echo(f"q2c: {redact(str(exc))}", err=True)
         sys.exit(1)

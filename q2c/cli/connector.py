@@ -9,6 +9,7 @@ import click
 
 from q2c.cli.worker import resolved_settings
 from q2c.devstack.stack import StackFiles
+from q2c.kafka_access import run_with_kafka
 from q2c.telemetry import configure_logging, configure_tracing
 from q2c.topics import Topics
 
@@ -41,6 +42,7 @@ def run(system: str, source: bool, sink: bool) -> None:
     """Run the connector of SYSTEM until SIGTERM or Ctrl-C."""
     from connectors.base.runtime import run_connector
     from connectors.registry import builder
+    from q2c.kafka_admin import ensure_q2c_topics
 
     settings = resolved_settings()
     configure_logging(settings.telemetry)
@@ -60,6 +62,7 @@ def run(system: str, source: bool, sink: bool) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        await ensure_q2c_topics(settings, [system])
         parts = await build(settings, defaults)
         await run_connector(
             parts,
@@ -71,4 +74,4 @@ def run(system: str, source: bool, sink: bool) -> None:
             dead_letters=settings.dead_letters,
         )
 
-    asyncio.run(main())
+    run_with_kafka(settings.kafka, main)

@@ -22,7 +22,12 @@ def up() -> None:
     """Install what is missing and start the local stack; safe to run twice."""
     settings = Settings()
     stack.up(settings, click.echo)
-    for line in watch_hint(stack.StackFiles(settings.dev.state_dir).load()):
+    running = stack.StackFiles(settings.dev.state_dir).load()
+    if running.get("console_url"):
+        enabled = settings.worker.admin_token is not None
+        how = "sign in with" if enabled else "off until the worker is started with"
+        click.echo(f"console: {running['console_url']} ({how} Q2C_WORKER__ADMIN_TOKEN)")
+    for line in watch_hint(running):
         click.echo(line)
 
 

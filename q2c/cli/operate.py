@@ -21,28 +21,10 @@ def kafka_or_fail() -> tuple[dict[str, object], Topics]:
 
 
 def _decide(deal: str, approved: bool, actor: str, reason: str) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    from schemas import CODEC
-    from schemas.decisions import DealApproval
-    from streams.keys import deal_key
+    from q2c.approvals import decision, send_decision
 
     kwargs, topics = kafka_or_fail()
-    decision = DealApproval(
-        deal_crm_id=deal, approved=approved, actor=actor, reason=reason, at=datetime.now(UTC)
-    )
-
-    async def send() -> None:
-        producer = AIOKafkaProducer(**kwargs, acks="all")
-        await producer.start()
-        try:
-            await producer.send_and_wait(
-                topics.control, key=deal_key(deal).encode(), value=CODEC.encode(decision)
-            )
-        finally:
-            await producer.stop()
-
-    asyncio.run(send())
+    asyncio.run(send_decision(kwargs, topics, decision(deal, approved, actor, reason)))
     click.echo(f"deal {deal}: {'approved' if approved else 'declined'} by {actor}")
 
 

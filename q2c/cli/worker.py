@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from q2c.devstack.stack import StackFiles
+from q2c.kafka_access import run_with_kafka
 from q2c.settings import Settings
 from q2c.telemetry import configure_logging, configure_tracing
-from q2c.topics import Topics
 
 
 def resolved_settings() -> Settings:
@@ -32,7 +30,8 @@ def worker(loglevel: str | None) -> None:
     """
     import faust
 
-    from q2c.kafka_admin import ensure_topics
+    from q2c.console import register as register_console
+    from q2c.kafka_admin import ensure_q2c_topics
     from q2c.settings import load_section
     from streams.agents import register
     from streams.app import create_app
@@ -44,19 +43,11 @@ def worker(loglevel: str | None) -> None:
     configure_logging(settings.telemetry)
     configure_tracing(settings.telemetry)
     cfg = load_section(SyncConfig, "sync")
-    topics = Topics(settings.kafka.topic_prefix)
-    shared = [topics.changes, topics.control, topics.audit, topics.dead_letter]
-    for system in (cfg.crm_system, cfg.erp_system):
-        shared += [topics.commands(system), topics.results(system)]
-    asyncio.run(
-        ensure_topics(
-            settings.kafka.client_kwargs(),
-            dict.fromkeys(shared, settings.kafka.partitions),
-            settings.kafka.replication_factor,
-        )
-    )
+    systems = (cfg.crm_system, cfg.erp_system)
+    run_with_kafka(settings.kafka, lambda: ensure_q2c_topics(settings, systems))
     app = create_app(settings)
     register(app, settings, cfg)
+    register_console(app, settings, cfg)
     faust.Worker(app, loglevel=settings.telemetry.log_level, quiet=True).execute_from_commandline()
 
 
@@ -92,4 +83,4 @@ def status() -> None:
             for topic, lag in sorted(per_topic.items()):
                 click.echo(f"  {group:<32} {topic:<40} {lag}")
 
-    asyncio.run(show())
+    run_with_kafka(settings.kafka, show)

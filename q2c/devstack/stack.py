@@ -234,7 +234,7 @@ def up(settings: Settings, report: Report, components: list[Component] | None = 
         report(f"{component.name}: starting")
         stack[component.name] = component.start(settings, files, stack)
         if component.name == "worker":
-            stack["console_url"] = stack[component.name]["url"]
+            stack["console_url"] = stack[component.name]["url"] + "/q2c/console/"
         files.save(stack)
     report(f"stack written to {files.stack_json}")
     for line in describe(settings):

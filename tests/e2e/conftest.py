@@ -4,6 +4,7 @@ the real broker, and the worker and both connectors as real processes."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -124,6 +125,7 @@ async def stack(
         "Q2C_WORKER__APP_ID": f"q2c-{run}",
         "Q2C_WORKER__DATA_DIR": str(tmp_path / "worker"),
         "Q2C_WORKER__WEB_PORT": str(free_port()),
+        "Q2C_WORKER__ADMIN_TOKEN": secrets.token_urlsafe(24),
         "Q2C_TELEMETRY__LOG_FORMAT": "text",
         "Q2C_TRYTON__URL": erp.url,
         "Q2C_TRYTON__DATABASE": erp.database,

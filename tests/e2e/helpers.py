@@ -6,7 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
+
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
+from schemas import CODEC, DecodeError, Item
 from tests.e2e.conftest import Stack
 
 
@@ -121,3 +124,31 @@ async def account_fields(stack: Stack, account: str, **expected: str) -> dict[st
         return await stack.eventually(probe, f"account {account} custom fields {expected}")
     except AssertionError as exc:
         raise AssertionError(f"the account's custom fields: {seen}\n{exc}") from None
+
+
+async def item_known_to_the_sync(stack: Stack, sku: str) -> None:
+    """Wait until the sync's item view holds ``sku`` as an ERP item: a deal validated
+    from then on finds it."""
+    consumer = AIOKafkaConsumer(
+        stack.topics.reference("items"),
+        bootstrap_servers=stack.bootstrap,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+
+    async def probe() -> Item | None:
+        batches = await consumer.getmany(timeout_ms=500)
+        for records in batches.values():
+            for record in records:
+                try:
+                    item = CODEC.decode_as(record.value or b"", Item)
+                except DecodeError:
+                    continue
+                if item.sku == sku and item.ids.erp_id and item.ids.crm_id:
+                    return item
+        return None
+
+    try:
+        await stack.eventually(probe, f"item {sku} in the sync's item view")
+    finally:
+        await consumer.stop()

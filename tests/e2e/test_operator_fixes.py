@@ -9,42 +9,19 @@ import asyncio
 import json
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from connectors.bottlecrm.models import ProductInput
-from schemas import CODEC, DecodeError, Item
 from tests.e2e.conftest import Stack
-from tests.e2e.helpers import account_in_both, deal_fields, make_item, sale_of, won_deal
+from tests.e2e.helpers import (
+    account_in_both,
+    deal_fields,
+    item_known_to_the_sync,
+    make_item,
+    sale_of,
+    won_deal,
+)
 
 pytestmark = pytest.mark.integration
-
-
-async def item_known_to_the_sync(stack: Stack, sku: str) -> None:
-    """Wait until the sync's item view holds ``sku`` as an ERP item: a deal validated
-    from then on finds it."""
-    consumer = AIOKafkaConsumer(
-        stack.topics.reference("items"),
-        bootstrap_servers=stack.bootstrap,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-
-    async def probe() -> Item | None:
-        batches = await consumer.getmany(timeout_ms=500)
-        for records in batches.values():
-            for record in records:
-                try:
-                    item = CODEC.decode_as(record.value or b"", Item)
-                except DecodeError:
-                    continue
-                if item.sku == sku and item.ids.erp_id and item.ids.crm_id:
-                    return item
-        return None
-
-    try:
-        await stack.eventually(probe, f"item {sku} in the sync's item view")
-    finally:
-        await consumer.stop()
 
 
 @pytest.mark.q2c_env(Q2C_SYNC__POLICY='{"max_wait": "PT10S"}')

@@ -31,8 +31,8 @@ def test_up_is_idempotent_and_down_stops_everything(tmp_path: Path) -> None:
         bootstrap = saved["kafka"]["bootstrap"]
         pids = [saved["kafka"]["pid"], saved["worker"]["pid"]]
         assert bootstrap.startswith("127.0.0.1:")
-        assert saved["console_url"] == saved["worker"]["url"]
-        health = saved["console_url"] + "/q2c/health"
+        assert saved["console_url"] == saved["worker"]["url"] + "/q2c/console/"
+        health = saved["worker"]["url"] + "/q2c/health"
         with urllib.request.urlopen(health, timeout=5) as reply:  # noqa: S310 - loopback
             assert orjson.loads(reply.read()) == {"status": "ok"}
 

@@ -93,8 +93,10 @@ async def _consume(bootstrap: str, topic: str, n: int) -> list[dict[str, object]
 async def test_agent_and_table_process_events_and_recover_after_restart(
     kafka_bootstrap: str, topic_factory: TopicFactory, counter_env: dict[str, str], tmp_path: Path
 ) -> None:
-    del topic_factory  # the broker fixture is what matters; faust creates its own topics
-    inp, out = counter_env["COUNTER_INPUT"], counter_env["COUNTER_OUTPUT"]
+    # Faust creates its internal topics (the table's changelog) itself; the broker creates
+    # none on first use, so the agent's input and output exist before it starts.
+    inp = counter_env["COUNTER_INPUT"] = await topic_factory("counter-in")
+    out = counter_env["COUNTER_OUTPUT"] = await topic_factory("counter-out")
     await _produce(kafka_bootstrap, inp, [("acme", "q1"), ("globex", "q2"), ("acme", "q3")])
     worker = CounterWorker(counter_env, tmp_path / "worker.log")
     worker.start()

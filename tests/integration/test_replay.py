@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from q2c.cli import cli
 from q2c.replay import plan_and_move
+from q2c.topics import Topics
 from schemas import CODEC
 from schemas.decisions import DealApproval
-from tests.plugins.kafka import TopicFactory
+from tests.plugins.kafka import TopicFactory, create_q2c_topics
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +68,7 @@ def test_approve_puts_the_decision_on_the_control_topic(
     kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object
 ) -> None:
     prefix = f"test{uuid.uuid4().hex[:8]}"
+    asyncio.run(create_q2c_topics(kafka_bootstrap, Topics(prefix)))
     monkeypatch.setenv("Q2C_KAFKA__BOOTSTRAP", kafka_bootstrap)
     monkeypatch.setenv("Q2C_KAFKA__TOPIC_PREFIX", prefix)
     outcome = CliRunner().invoke(
@@ -98,6 +100,7 @@ def test_status_shows_how_far_behind_each_group_is(
     topic = f"{prefix}.changes"
 
     async def setup() -> None:
+        await create_q2c_topics(kafka_bootstrap, Topics(prefix))
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
         await producer.start()
         for i in range(3):

@@ -1,5 +1,10 @@
 """The real Kafka broker under the integration tests: one per test session, unique topics
-per test. The jars come from Maven Central through the same code as `q2c dev up`."""
+per test. The jars come from Maven Central through the same code as `q2c dev up`. Like
+production clusters, it creates no topic on first use: tests create theirs (``topic_factory``
+or :func:`q2c.kafka_admin.ensure_q2c_topics`).
+
+A second broker, with a SASL_SSL listener only, serves the tests of Kafka security.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.settings import Settings
+from q2c.devstack.kafka import BrokerSecurity, KafkaBroker, ensure_jars
+from q2c.kafka_admin import ensure_q2c_topics
+from q2c.settings import KafkaSettings, Settings
+from q2c.topics import Topics
 
 TopicFactory = Callable[..., Awaitable[str]]
 
@@ -21,6 +28,22 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     settings = Settings()
     libs = ensure_jars(settings.dev.cache_dir, settings.dev.kafka_version)
     broker = KafkaBroker(libs=libs, data_dir=Path(tmp_path_factory.mktemp("kafka")))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def kafka_sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A broker whose only client listener is SASL_SSL (SCRAM-SHA-512), with a certificate
+    signed by a CA of its own; ``client_env()`` holds what q2c needs to log in."""
+    settings = Settings()
+    libs = ensure_jars(settings.dev.cache_dir, settings.dev.kafka_version)
+    broker = KafkaBroker(
+        libs=libs, data_dir=Path(tmp_path_factory.mktemp("kafka-sasl")), security=BrokerSecurity()
+    )
     broker.start()
     try:
         yield broker
@@ -59,3 +82,11 @@ async def topic_factory(kafka_bootstrap: str) -> AsyncIterator[TopicFactory]:
         yield create
     finally:
         await admin.close()
+
+
+async def create_q2c_topics(bootstrap: str, topics: Topics, *systems: str) -> Topics:
+    """Every topic of the installation ``topics`` names, for ``systems``, as `q2c topics
+    ensure` creates them (one partition each: tests read partition 0)."""
+    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix=topics.prefix, partitions=1)
+    await ensure_q2c_topics(Settings(kafka=kafka), systems)
+    return topics

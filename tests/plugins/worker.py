@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 
 from q2c.devstack.procs import free_port, tail
 from q2c.topics import Topics
+from tests.plugins.kafka import create_q2c_topics
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,10 +77,12 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def sync_worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerProcess]:
-    """A worker with its own topic prefix, consumer group, state and web port."""
+async def sync_worker(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[WorkerProcess]:
+    """A worker with its own topic prefix, consumer group, state and web port; its topics
+    exist before it starts, so tests can produce first."""
     run = uuid.uuid4().hex[:8]
     prefix = f"test{run}"
+    await create_q2c_topics(kafka_bootstrap, Topics(prefix), "bottlecrm", "tryton")
     env = {
         **os.environ,
         "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,

@@ -28,6 +28,7 @@ from schemas import (
     SyncStatus,
 )
 from schemas.changes import EntityChange, SystemRole
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -89,6 +90,7 @@ async def read(bootstrap: str, topic: str, n: int) -> list[bytes]:
 async def test_records_are_mapped_and_unmappable_ones_are_reported(kafka_bootstrap: str) -> None:
     kwargs = {"bootstrap_servers": kafka_bootstrap}
     topics = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+    await create_q2c_topics(kafka_bootstrap, topics, "memcrm")
     publisher = Publisher(kwargs, topics)
     await publisher.start()
     await publisher.publish_changes([raw("a1", {"name": "Acme"}), raw("a2", {"name": ""})])

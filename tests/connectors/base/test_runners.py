@@ -39,6 +39,7 @@ from schemas import (
     UpsertCustomer,
     idempotency_key,
 )
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -91,9 +92,10 @@ async def read_topic(bootstrap: str, topic: str, n: int) -> list[bytes]:
 
 
 @pytest.fixture
-def topics(kafka_bootstrap: str) -> Topics:
-    del kafka_bootstrap  # the topics live on the session's broker
-    return Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+async def topics(kafka_bootstrap: str) -> Topics:
+    return await create_q2c_topics(
+        kafka_bootstrap, Topics(prefix=f"test-{uuid.uuid4().hex[:10]}"), "memory"
+    )
 
 
 async def test_source_publishes_every_change_and_resumes_from_its_cursor(

@@ -32,6 +32,7 @@ from schemas import (
     idempotency_key,
 )
 from schemas.changes import EntityChange
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +58,7 @@ async def test_connector_end_to_end(
     }
     parts = await build(Settings(), recorded)
     topics = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+    await create_q2c_topics(kafka_bootstrap, topics, "bottlecrm")
     kwargs = {"bootstrap_servers": kafka_bootstrap}
     stop = asyncio.Event()
     running = asyncio.create_task(run_connector(parts, kwargs, topics, stop))

@@ -43,6 +43,7 @@ from schemas import (
 )
 from schemas.commands import InvoiceSummary
 from schemas.entities.documents import InvoiceState
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -237,6 +238,7 @@ async def test_sink_runner_publishes_results_and_dead_letters(
     crm = bottlecrm_client
     deal_id = await crm.create_deal(DealInput(name="Runner deal"))
     topics = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+    await create_q2c_topics(kafka_bootstrap, topics, "bottlecrm")
     kwargs = {"bootstrap_servers": kafka_bootstrap}
     commands = [
         sync_status(deal_id, SyncStatus.PENDING_APPROVAL, "discount needs approval"),

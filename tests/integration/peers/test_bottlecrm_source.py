@@ -31,6 +31,7 @@ from connectors.bottlecrm.source import (
 from q2c.devstack import procs
 from q2c.topics import Topics
 from schemas import CODEC, Contact, Customer, Operation, Quote, QuoteStatus, RawChange
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +63,7 @@ class RawTopic:
 @pytest.fixture
 async def kafka(kafka_bootstrap: str) -> AsyncIterator[tuple[Publisher, CursorStore, RawTopic]]:
     topics = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+    await create_q2c_topics(kafka_bootstrap, topics, "bottlecrm")
     kwargs = {"bootstrap_servers": kafka_bootstrap}
     publisher = Publisher(kwargs, topics)
     cursors = CursorStore(topics.cursors, kwargs)

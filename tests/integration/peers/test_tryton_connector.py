@@ -33,6 +33,7 @@ from schemas import (
     idempotency_key,
 )
 from schemas.changes import EntityChange, SystemRole
+from tests.plugins.kafka import create_q2c_topics
 from tests.plugins.tryton import TrytonPeer
 
 pytestmark = pytest.mark.integration
@@ -83,6 +84,7 @@ async def test_connector_end_to_end(
     monkeypatch.setenv("Q2C_TRYTON__POLL_INTERVAL", "0.3")
     parts = await build(Settings(), _recorded(tryton_db))
     topics = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+    await create_q2c_topics(kafka_bootstrap, topics, "tryton")
     kwargs = {"bootstrap_servers": kafka_bootstrap}
     stop = asyncio.Event()
     running = asyncio.create_task(run_connector(parts, kwargs, topics, stop))

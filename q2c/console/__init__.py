@@ -1,0 +1,21 @@
+"""The operators' web console, served by the worker under ``/q2c/console/`` behind the admin
+token: overview, deals, dead letters and reconciliation, on the same functions as the
+command line."""
+
+from __future__ import annotations
+
+import faust
+from faust.web.drivers.aiohttp import Web
+
+from q2c.console.routes import install
+from q2c.console.service import Console
+from q2c.settings import Settings
+from streams.config import SyncConfig
+
+
+def register(app: faust.App, settings: Settings, cfg: SyncConfig) -> None:
+    """Serve the console from ``app``'s (a Faust app's) web server."""
+    server = app.web
+    if not isinstance(server, Web):
+        raise TypeError(f"the console needs Faust's aiohttp web server, not {type(server)}")
+    install(server.web_app, Console(settings, cfg), settings.worker.admin_token)
