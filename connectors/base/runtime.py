@@ -48,6 +48,7 @@ async def run_connector(
     *,
     source: bool = True,
     sink: bool = True,
+    ready: asyncio.Event | None = None,
 ) -> None:
     publisher = Publisher(client_kwargs, topics)
     cursors = CursorStore(topics.cursors, client_kwargs)
@@ -67,6 +68,8 @@ async def run_connector(
             sink_runner = SinkRunner(parts.sink, publisher, client_kwargs)
             tasks.append(asyncio.create_task(sink_runner.run(stop), name="sink"))
         log.info("connector %s running: %s", parts.system, [t.get_name() for t in tasks])
+        if ready is not None:
+            ready.set()
         done, _ = await asyncio.wait(
             [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )

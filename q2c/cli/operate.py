@@ -7,27 +7,23 @@ from datetime import UTC, datetime
 
 import click
 
-from q2c.cli.worker import resolved_settings
+from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
 from q2c.topics import Topics
 
 
-def _kafka_or_fail() -> tuple[dict[str, object], Topics]:
-    settings = resolved_settings()
-    if not settings.kafka.bootstrap:
-        raise click.ClickException(
-            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
-        )
+def _kafka_or_fail(dev: bool) -> tuple[dict[str, object], Topics]:
+    settings = resolved_settings(dev)
     return settings.kafka.client_kwargs(), Topics(settings.kafka.topic_prefix)
 
 
-def _decide(deal: str, approved: bool, actor: str, reason: str) -> None:
+def _decide(deal: str, approved: bool, actor: str, reason: str, dev: bool) -> None:
     from aiokafka import AIOKafkaProducer
 
     from schemas import CODEC
     from schemas.decisions import DealApproval
     from streams.keys import deal_key
 
-    kwargs, topics = _kafka_or_fail()
+    kwargs, topics = _kafka_or_fail(dev)
     decision = DealApproval(
         deal_crm_id=deal, approved=approved, actor=actor, reason=reason, at=datetime.now(UTC)
     )
@@ -50,18 +46,20 @@ def _decide(deal: str, approved: bool, actor: str, reason: str) -> None:
 @click.argument("deal")
 @click.option("--by", "actor", required=True, help="Who approves (kept in the audit trail).")
 @click.option("--reason", default="", help="Why, for the audit trail.")
-def approve(deal: str, actor: str, reason: str) -> None:
+@dev_option
+def approve(deal: str, actor: str, reason: str, dev: bool) -> None:
     """Approve DEAL (its CRM id), held for a discount beyond policy: its order goes ahead."""
-    _decide(deal, True, actor, reason)
+    _decide(deal, True, actor, reason, dev)
 
 
 @click.command()
 @click.argument("deal")
 @click.option("--by", "actor", required=True, help="Who declines (kept in the audit trail).")
 @click.option("--reason", default="", help="Shown on the CRM deal.")
-def decline(deal: str, actor: str, reason: str) -> None:
+@dev_option
+def decline(deal: str, actor: str, reason: str, dev: bool) -> None:
     """Decline DEAL, held for approval: it is marked rejected in the CRM with the reason."""
-    _decide(deal, False, actor, reason)
+    _decide(deal, False, actor, reason, dev)
 
 
 @click.command()
@@ -80,7 +78,10 @@ def decline(deal: str, actor: str, reason: str) -> None:
 )
 @click.option("--offset", type=int, help="Restart every partition at this offset.")
 @click.option("--apply", is_flag=True, help="Commit the new offsets (without it, only show them).")
-def replay(group: str, topic: str, since: datetime | None, offset: int | None, apply: bool) -> None:
+@dev_option
+def replay(
+    group: str, topic: str, since: datetime | None, offset: int | None, apply: bool, dev: bool
+) -> None:
     """Reprocess TOPIC from a time or an offset by moving GROUP back.
 
     Stop the group's workers first; start them again afterwards. Processing is idempotent,
@@ -88,7 +89,7 @@ def replay(group: str, topic: str, since: datetime | None, offset: int | None, a
     """
     from q2c.replay import plan_and_move
 
-    kwargs, _ = _kafka_or_fail()
+    kwargs, _ = _kafka_or_fail(dev)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     try:
@@ -106,7 +107,8 @@ def replay(group: str, topic: str, since: datetime | None, offset: int | None, a
 
 @click.command()
 @click.option("--currency", default="USD", show_default=True, help="Price-book currency compared.")
-def reconcile(currency: str) -> None:
+@dev_option
+def reconcile(currency: str, dev: bool) -> None:
     """Compare the CRM and the ERP record by record; print every discrepancy.
 
     Won deals must have exactly one ERP sale with the same customer, lines and total; every
@@ -114,19 +116,26 @@ def reconcile(currency: str) -> None:
     same name; saleable ERP items must be CRM products at the same price. Exits 0 only when
     nothing differs.
     """
-    from q2c.devstack.stack import StackFiles
+    from pydantic import ValidationError
+
     from q2c.reconcile import read_system
     from q2c.settings import load_section
     from streams.config import SyncConfig
+    from streams.rules.reconcile import Snapshot
     from streams.rules.reconcile import reconcile as compare
 
-    settings = resolved_settings()
+    settings = resolved_settings(dev)
     cfg = load_section(SyncConfig, "sync")
-    stack = StackFiles(settings.dev.state_dir).load()
+
+    async def read(system: str) -> Snapshot:
+        try:
+            return await read_system(settings, system, peer_defaults(settings, system, dev))
+        except ValidationError as exc:
+            raise missing_settings(system, exc) from None
 
     async def read_both() -> list[str]:
-        crm = await read_system(settings, cfg.crm_system, stack.get(cfg.crm_system, {}))
-        erp = await read_system(settings, cfg.erp_system, stack.get(cfg.erp_system, {}))
+        crm = await read(cfg.crm_system)
+        erp = await read(cfg.erp_system)
         found = compare(crm, erp, cfg.trigger, currency)
         click.echo(
             f"{cfg.crm_system}: {len(crm.customers)} accounts, {len(crm.quotes)} deals, "

@@ -6,25 +6,17 @@ import asyncio
 
 import click
 
-from q2c.devstack.stack import StackFiles
-from q2c.settings import Settings
+from q2c.cli.resolve import dev_option, resolved_settings
 from q2c.telemetry import configure_logging, configure_tracing
 from q2c.topics import Topics
 
-
-def resolved_settings() -> Settings:
-    """Settings, with the local broker of `q2c dev up` when no bootstrap is configured."""
-    settings = Settings()
-    if not settings.kafka.bootstrap:
-        local = StackFiles(settings.dev.state_dir).load().get("kafka")
-        if local:
-            settings.kafka.bootstrap = str(local["bootstrap"])
-    return settings
+__all__ = ["resolved_settings", "status", "worker"]
 
 
 @click.command()
 @click.option("--loglevel", default=None, help="Overrides Q2C_TELEMETRY__LOG_LEVEL.")
-def worker(loglevel: str | None) -> None:
+@dev_option
+def worker(loglevel: str | None, dev: bool) -> None:
     """Run the q2c stream workers (a Faust worker; scale out by running more).
 
     Workers with the same app id share the work as one consumer group; table state lives
@@ -38,7 +30,7 @@ def worker(loglevel: str | None) -> None:
     from streams.app import create_app
     from streams.config import SyncConfig
 
-    settings = resolved_settings()
+    settings = resolved_settings(dev)
     if loglevel:
         settings.telemetry.log_level = loglevel
     configure_logging(settings.telemetry)
@@ -61,18 +53,15 @@ def worker(loglevel: str | None) -> None:
 
 
 @click.command()
-def status() -> None:
+@dev_option
+def status(dev: bool) -> None:
     """Show the Kafka cluster q2c is configured for, its topics, and how far behind each
     q2c consumer group (workers, normalizers, sinks) is."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     from q2c.kafka_admin import group_lags
 
-    settings = resolved_settings()
-    if not settings.kafka.bootstrap:
-        raise click.ClickException(
-            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
-        )
+    settings = resolved_settings(dev)
 
     async def show() -> None:
         admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
