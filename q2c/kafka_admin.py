@@ -3,10 +3,116 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from q2c.settings import Settings
+from q2c.topic_catalog import TopicSpec, config_changes, q2c_topics
+
+log = logging.getLogger(__name__)
+
+# DescribeConfigs' config_source for a value set on the topic itself (not a default).
+_DYNAMIC_TOPIC_CONFIG = 1
+
+
+@dataclass
+class EnsuredTopics:
+    """What :func:`ensure_q2c_topics` did, topic by topic."""
+
+    created: list[str] = field(default_factory=list)
+    altered: dict[str, dict[str, str]] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    fewer_partitions: dict[str, int] = field(default_factory=dict)
+
+
+async def ensure_q2c_topics(settings: Settings, systems: Iterable[str]) -> EnsuredTopics:
+    """Create every topic q2c uses for ``systems`` (see :mod:`q2c.topic_catalog`) and give
+    existing ones the catalog's configs where theirs differ. Idempotent: running it again
+    changes nothing. Partition counts of existing topics are never changed (that would move
+    keys to other partitions and break their order); fewer than configured is reported."""
+    specs = q2c_topics(settings.kafka, systems)
+    done = EnsuredTopics()
+    admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            done.created = await _create(admin, missing)
+        present = [s for s in specs if s.name in existing or s.name not in done.created]
+        if present:
+            await _align(admin, present, done)
+    finally:
+        await admin.close()
+    for name, partitions in done.fewer_partitions.items():
+        log.warning("topic %s has %d partitions, fewer than configured", name, partitions)
+    return done
+
+
+async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> list[str]:
+    """Create ``specs``; the names created (one created meanwhile by another process is not)."""
+    response = await admin.create_topics(
+        [
+            NewTopic(s.name, s.partitions, s.replication, topic_configs=dict(s.configs))
+            for s in specs
+        ]
+    )
+    created = []
+    for name, code, message in response.topic_errors:
+        if code == 0:
+            created.append(name)
+        elif code != TopicAlreadyExistsError.errno:
+            raise for_code(code)(f"cannot create topic {name}: {message}")
+    return created
+
+
+async def _align(admin: AIOKafkaAdminClient, specs: list[TopicSpec], done: EnsuredTopics) -> None:
+    by_name = {s.name: s for s in specs}
+    for description in await admin.describe_topics(list(by_name)):
+        partitions = len(description.get("partitions") or [])
+        if partitions < by_name[description["topic"]].partitions:
+            done.fewer_partitions[description["topic"]] = partitions
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in by_name]
+    )
+    for response in responses:
+        for resource in response.to_object()["resources"]:
+            name = resource["resource_name"]
+            if resource["error_code"]:
+                raise for_code(resource["error_code"])(
+                    f"cannot read the configs of topic {name}: {resource['error_message']}"
+                )
+            entries = resource["config_entries"]
+            current = {e["config_names"]: e["config_value"] for e in entries}
+            changes = config_changes(by_name[name], current)
+            if not changes:
+                done.unchanged.append(name)
+                continue
+            # AlterConfigs replaces every value set on the topic: keep the ones set before.
+            keep = {
+                e["config_names"]: e["config_value"]
+                for e in entries
+                if e["config_source"] == _DYNAMIC_TOPIC_CONFIG
+            }
+            await _alter(admin, name, {**keep, **changes})
+            done.altered[name] = changes
+
+
+async def _alter(admin: AIOKafkaAdminClient, name: str, configs: dict[str, str]) -> None:
+    (response, *_) = await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name, configs=configs)]
+    )
+    for resource in response.to_object()["resources"]:
+        if resource["error_code"]:
+            raise for_code(resource["error_code"])(
+                f"cannot change the configs of topic {name}: {resource['error_message']}"
+            )
 
 
 async def ensure_compacted(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +41,42 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = Field(default="q2c", description="Prefix of every topic q2c creates.")
     replication_factor: int = Field(default=1, ge=1)
     partitions: int = Field(default=6, ge=1)
+    ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the brokers' certificates; unset = system CAs.",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="PEM client certificate, for brokers that require one."
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="PEM key of ssl_certfile.")
+    ssl_key_password: SecretStr | None = None
+    retention_days: int = Field(
+        default=7,
+        ge=1,
+        description="Raw changes, canonical changes, commands, results, control and sync.",
+    )
+    dead_letter_retention_days: int = Field(default=30, ge=1)
+    audit_retention_days: int = Field(default=365, ge=1)
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for SSL and SASL_SSL: verifies the brokers against ``ssl_cafile``
+        (the system's CAs when unset) and presents the client certificate when one is set."""
+        if not self.uses_ssl:
+            return None
+        context = ssl.create_default_context(
+            cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+        )
+        if self.ssl_certfile is not None:
+            context.load_cert_chain(
+                str(self.ssl_certfile),
+                str(self.ssl_keyfile) if self.ssl_keyfile else None,
+                self.ssl_key_password.get_secret_value() if self.ssl_key_password else None,
+            )
+        return context
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for aiokafka clients (the only place the password is revealed)."""
@@ -52,6 +89,9 @@ class KafkaSettings(BaseModel):
             kwargs["sasl_plain_username"] = self.sasl_username
             if self.sasl_password is not None:
                 kwargs["sasl_plain_password"] = self.sasl_password.get_secret_value()
+        context = self.ssl_context()
+        if context is not None:
+            kwargs["ssl_context"] = context
         return kwargs
 
 
@@ -90,7 +130,14 @@ class WorkerSettings(BaseModel):
     app_id: str = "q2c"
     data_dir: Path = Field(default=Path(".q2c/worker"), description="RocksDB table state.")
     web_port: int = Field(default=6066, ge=0, le=65535)
-    web_host: str = "127.0.0.1"
+    web_host: str = Field(default="127.0.0.1", description="The address the web server listens on.")
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token of every route but health, readiness and metrics; unset, those "
+            "routes are refused."
+        ),
+    )
     session_timeout: float = Field(
         default=10.0,
         ge=6.0,

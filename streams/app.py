@@ -1,4 +1,5 @@
-"""The Faust application: built from typed settings, with health, readiness and metrics."""
+"""The Faust application: built from typed settings, with health, readiness and metrics open
+and every other web route behind the admin token (see :mod:`streams.web_guard`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from faust.tables.manager import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from q2c.settings import Settings
+from streams.web_guard import admin_guard
 
 
 def broker_urls(bootstrap: str) -> list[str]:
@@ -47,8 +49,12 @@ def create_app(settings: Settings) -> faust.App:
         broker_credentials=_credentials(settings),
         store="rocksdb://",
         datadir=str(settings.worker.data_dir),
+        # web_bind is the address the server listens on (Faust's default: every interface);
+        # web_host is only the name it advertises to other workers.
+        web_bind=settings.worker.web_host,
         web_host=settings.worker.web_host,
         web_port=settings.worker.web_port,
+        web_application_options={"middlewares": [admin_guard(settings.worker.admin_token)]},
         web_in_thread=False,
         topic_partitions=settings.kafka.partitions,
         topic_replication_factor=settings.kafka.replication_factor,

@@ -10,6 +10,7 @@ from q2c.cli.connector import connector
 from q2c.cli.dev import dev
 from q2c.cli.operate import approve, decline, reconcile, replay
 from q2c.cli.schemas import schemas_group
+from q2c.cli.topics import topics_group
 from q2c.cli.worker import status, worker
 from q2c.devstack.errors import DevStackError
 from q2c.telemetry import redact
@@ -34,6 +35,7 @@ cli.add_command(approve)
 cli.add_command(decline)
 cli.add_command(replay)
 cli.add_command(reconcile)
+cli.add_command(topics_group)
 
 
 def main() -> None:

@@ -63,6 +63,7 @@ def run(system: str, source: bool, sink: bool, dev: bool) -> None:
     from connectors.base.health import serving
     from connectors.base.runtime import run_connector
     from connectors.registry import builder
+    from q2c.kafka_admin import ensure_q2c_topics
 
     _known(system)
     settings = resolved_settings(dev)
@@ -78,6 +79,7 @@ def run(system: str, source: bool, sink: bool, dev: bool) -> None:
             loop.add_signal_handler(sig, stop.set)
         web = settings.connector
         async with serving(system, web.web_host, web.web_port, ready):
+            await ensure_q2c_topics(settings, [system])
             try:
                 parts = await builder(system)(settings, defaults)
             except ValidationError as exc:

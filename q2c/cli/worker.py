@@ -8,7 +8,6 @@ import click
 
 from q2c.cli.resolve import dev_option, resolved_settings
 from q2c.telemetry import configure_logging, configure_tracing
-from q2c.topics import Topics
 
 __all__ = ["resolved_settings", "status", "worker"]
 
@@ -24,7 +23,7 @@ def worker(loglevel: str | None, dev: bool) -> None:
     """
     import faust
 
-    from q2c.kafka_admin import ensure_topics
+    from q2c.kafka_admin import ensure_q2c_topics
     from q2c.settings import load_section
     from streams.agents import register
     from streams.app import create_app
@@ -36,17 +35,7 @@ def worker(loglevel: str | None, dev: bool) -> None:
     configure_logging(settings.telemetry)
     configure_tracing(settings.telemetry)
     cfg = load_section(SyncConfig, "sync")
-    topics = Topics(settings.kafka.topic_prefix)
-    shared = [topics.changes, topics.control, topics.audit, topics.dead_letter]
-    for system in (cfg.crm_system, cfg.erp_system):
-        shared += [topics.commands(system), topics.results(system)]
-    asyncio.run(
-        ensure_topics(
-            settings.kafka.client_kwargs(),
-            dict.fromkeys(shared, settings.kafka.partitions),
-            settings.kafka.replication_factor,
-        )
-    )
+    asyncio.run(ensure_q2c_topics(settings, (cfg.crm_system, cfg.erp_system)))
     app = create_app(settings)
     register(app, settings, cfg)
     faust.Worker(app, loglevel=settings.telemetry.log_level, quiet=True).execute_from_commandline()

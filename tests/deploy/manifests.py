@@ -61,7 +61,8 @@ def setting_variables() -> set[str]:
     names = {"Q2C_CONFIG"}
     for section, field in Settings.model_fields.items():
         model = field.annotation
-        assert isinstance(model, type) and issubclass(model, BaseModel)
+        assert isinstance(model, type)
+        assert issubclass(model, BaseModel)
         names |= _env_names(f"Q2C_{section.upper()}", model)
     names |= _env_names("Q2C_TRYTON", TrytonSettings)
     names |= _env_names("Q2C_BOTTLECRM", BottleCrmSettings)
