@@ -51,7 +51,7 @@ async def run_connector(
     ready: asyncio.Event | None = None,
 ) -> None:
     publisher = Publisher(client_kwargs, topics)
-    cursors = CursorStore(topics.cursors, client_kwargs)
+    cursors = CursorStore(topics.cursors, client_kwargs, owner=f"{topics.cursors}.{parts.system}")
     await publisher.start()
     tasks: list[asyncio.Task[None]] = []
     try:

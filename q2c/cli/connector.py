@@ -79,11 +79,16 @@ def run(system: str, source: bool, sink: bool, dev: bool) -> None:
             loop.add_signal_handler(sig, stop.set)
         web = settings.connector
         async with serving(system, web.web_host, web.web_port, ready):
-            await ensure_q2c_topics(settings, [system])
             try:
                 parts = await builder(system)(settings, defaults)
             except ValidationError as exc:
                 raise missing_settings(system, exc) from None
+            try:
+                await ensure_q2c_topics(settings, [system])
+            except BaseException:
+                if parts.close is not None:
+                    await parts.close()
+                raise
             await run_connector(
                 parts,
                 settings.kafka.client_kwargs(),

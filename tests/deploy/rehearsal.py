@@ -120,6 +120,16 @@ class Process:
             time.sleep(0.5)
         raise AssertionError(f"{self.name}: {path} answered {status}:\n{tail(self.log, 40)}")
 
+    def usage(self) -> tuple[float, float]:
+        """(peak resident memory in MiB, CPU seconds used so far), from /proc."""
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        peak = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+        assert peak is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return int(peak.group(1)) / 1024, (int(fields[11]) + int(fields[12])) / ticks
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

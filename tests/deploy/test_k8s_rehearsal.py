@@ -113,6 +113,10 @@ async def test_the_test_overlay_runs_and_syncs_a_won_deal(
             shown = [(d["event"], d["status"], d["error"]) for d in deliveries["results"]]
             assert ("deal.won", "succeeded", "") in shown, shown
 
+        # The figures behind the manifests' requests and limits (shown with pytest -s).
+        for process in processes.values():
+            rss, cpu = process.usage()
+            print(f"{process.name}: peak RSS {rss:.0f} MiB, CPU {cpu:.1f} s")
         for container in running:
             process = processes[container.name]
             status, metrics = process.get(container.port("http"), "/q2c/metrics")
