@@ -54,5 +54,10 @@ class Topics:
         return f"{self.prefix}.dead-letter"
 
     @property
+    def dead_letter_resolutions(self) -> str:
+        """What operators did with each dead letter (compacted), keyed by its id."""
+        return f"{self.prefix}.dead-letter.resolutions"
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}.audit"

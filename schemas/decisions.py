@@ -1,8 +1,10 @@
 """Messages people and timers send into the sync: an approval (or refusal) of a deal held
-for a discount beyond policy, and the nudge that re-examines a parked deal."""
+for a discount beyond policy, the nudge that re-examines a parked deal, and what an operator
+did with a dead letter."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field
@@ -31,4 +33,25 @@ class RecheckDeal(Contract):
     schema_version: ClassVar[int] = 1
 
     deal_crm_id: NonEmptyStr
+    at: UtcDateTime
+
+
+class LetterAction(StrEnum):
+    RETRIED = "retried"
+    RESOLVED = "resolved"
+
+
+class DeadLetterResolution(Contract):
+    """Someone dealt with a dead letter (`q2c dead-letters retry` / `resolve`): it no longer
+    counts as open. Kept on a compacted topic keyed by the letter's id."""
+
+    schema_subject: ClassVar[str] = "dead_letter_resolution"
+    schema_version: ClassVar[int] = 1
+
+    letter_id: NonEmptyStr = Field(
+        description="The dead letter's position on the dead-letter topic: 'partition:offset'."
+    )
+    action: LetterAction
+    actor: NonEmptyStr = Field(description="Who, as they identified themselves.")
+    note: str = ""
     at: UtcDateTime

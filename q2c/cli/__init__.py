@@ -7,8 +7,10 @@ import sys
 import click
 
 from q2c.cli.connector import connector
+from q2c.cli.deadletters import dead_letters
 from q2c.cli.dev import dev
 from q2c.cli.operate import approve, decline, reconcile, replay
+from q2c.cli.resync import resync
 from q2c.cli.schemas import schemas_group
 from q2c.cli.topics import topics_group
 from q2c.cli.worker import status, worker
@@ -36,6 +38,8 @@ cli.add_command(decline)
 cli.add_command(replay)
 cli.add_command(reconcile)
 cli.add_command(topics_group)
+cli.add_command(dead_letters)
+cli.add_command(resync)
 
 
 def main() -> None:

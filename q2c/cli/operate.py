@@ -1,4 +1,4 @@
-"""Operating commands: approve or decline held deals, replay a topic."""
+"""Operating commands: approve or decline held deals, replay a topic, reconcile."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolve
 from q2c.topics import Topics
 
 
-def _kafka_or_fail(dev: bool) -> tuple[dict[str, object], Topics]:
+def kafka_or_fail(dev: bool = False) -> tuple[dict[str, object], Topics]:
     settings = resolved_settings(dev)
     return settings.kafka.client_kwargs(), Topics(settings.kafka.topic_prefix)
 
@@ -23,7 +23,7 @@ def _decide(deal: str, approved: bool, actor: str, reason: str, dev: bool) -> No
     from schemas.decisions import DealApproval
     from streams.keys import deal_key
 
-    kwargs, topics = _kafka_or_fail(dev)
+    kwargs, topics = kafka_or_fail(dev)
     decision = DealApproval(
         deal_crm_id=deal, approved=approved, actor=actor, reason=reason, at=datetime.now(UTC)
     )
@@ -89,7 +89,7 @@ def replay(
     """
     from q2c.replay import plan_and_move
 
-    kwargs, _ = _kafka_or_fail(dev)
+    kwargs, _ = kafka_or_fail(dev)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     try:
@@ -107,46 +107,72 @@ def replay(
 
 @click.command()
 @click.option("--currency", default="USD", show_default=True, help="Price-book currency compared.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Send the records behind discrepancies, and rejected deals, through the sync again "
+    "(as `q2c resync` does); run reconcile again once the sync has caught up.",
+)
 @dev_option
-def reconcile(currency: str, dev: bool) -> None:
+def reconcile(currency: str, as_json: bool, repair: bool, dev: bool) -> None:
     """Compare the CRM and the ERP record by record; print every discrepancy.
 
-    Won deals must have exactly one ERP sale with the same customer, lines and total; every
-    ERP sale must come from a CRM deal; accounts of won deals must be ERP customers with the
-    same name; saleable ERP items must be CRM products at the same price. Exits 0 only when
-    nothing differs.
+    Won deals must have exactly one confirmed ERP sale with the same customer, lines and
+    total; every ERP sale must come from a CRM deal; accounts of ordered deals must be ERP
+    customers with the same name; saleable ERP items must be CRM products at the same price;
+    the outstanding balance on each CRM account must be what the ERP's open invoices (net of
+    payments) add up to.
+
+    A won deal q2c rejected, holds for approval or is waiting on (its status and reason are
+    on the CRM deal) is explained, not a discrepancy: it is listed in its own section. Exits
+    0 when every difference is explained, 1 otherwise.
     """
+    import json
+    import sys
+
     from pydantic import ValidationError
 
     from q2c.reconcile import read_system
+    from q2c.reconcile_report import as_json as render_json
+    from q2c.reconcile_report import as_text
+    from q2c.resync import resend
     from q2c.settings import load_section
+    from schemas.changes import SystemRole
     from streams.config import SyncConfig
-    from streams.rules.reconcile import Snapshot
     from streams.rules.reconcile import reconcile as compare
 
     settings = resolved_settings(dev)
     cfg = load_section(SyncConfig, "sync")
+    progress = _progress_line if sys.stderr.isatty() else None
 
-    async def read(system: str) -> Snapshot:
-        try:
-            return await read_system(settings, system, peer_defaults(settings, system, dev))
-        except ValidationError as exc:
-            raise missing_settings(system, exc) from None
+    async def run() -> tuple[list[str], int]:
+        reads = {}
+        for role in (SystemRole.CRM, SystemRole.ERP):
+            system = cfg.system(role)
+            try:
+                defaults = peer_defaults(settings, system, dev)
+                reads[role] = await read_system(settings, system, defaults, progress)
+            except ValidationError as exc:
+                raise missing_settings(system, exc) from None
+        if progress is not None:
+            click.echo("\r\033[K", nl=False, err=True)
+        crm = (cfg.crm_system, reads[SystemRole.CRM].snapshot)
+        erp = (cfg.erp_system, reads[SystemRole.ERP].snapshot)
+        today = datetime.now(UTC).date()
+        result = compare(crm[1], erp[1], cfg.trigger, currency, today)
+        repairs = await resend(settings, reads, result.repairs()) if repair else None
+        if as_json:
+            document = render_json(crm, erp, result, repairs)
+            return [json.dumps(document, indent=2)], len(result.discrepancies)
+        return as_text(crm, erp, result, repairs), len(result.discrepancies)
 
-    async def read_both() -> list[str]:
-        crm = await read(cfg.crm_system)
-        erp = await read(cfg.erp_system)
-        found = compare(crm, erp, cfg.trigger, currency)
-        click.echo(
-            f"{cfg.crm_system}: {len(crm.customers)} accounts, {len(crm.quotes)} deals, "
-            f"{len(crm.items)} products; {cfg.erp_system}: {len(erp.customers)} customers, "
-            f"{len(erp.orders)} sales, {len(erp.items)} items"
-        )
-        return [str(d) for d in found]
-
-    lines = asyncio.run(read_both())
+    lines, drift = asyncio.run(run())
     for line in lines:
         click.echo(line)
-    if lines:
-        raise click.ClickException(f"{len(lines)} discrepancies")
-    click.echo("no discrepancy")
+    if drift:
+        raise click.ClickException(f"{drift} discrepancies")
+
+
+def _progress_line(label: str, done: int, total: int) -> None:
+    click.echo(f"\r\033[Kreading {label} ({done + 1}/{total})", nl=False, err=True)

@@ -40,6 +40,9 @@ def local_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ["approve", "deal-1", "--by", "cfo"],
         ["replay", "--group", "q2c", "--topic", "q2c.changes", "--offset", "0"],
         ["reconcile"],
+        ["resync", "--rejected"],
+        ["dead-letters", "list"],
+        ["dead-letters", "resolve", "0:1", "--by", "ops", "--note", "n"],
     ],
 )
 def test_a_production_command_does_not_read_the_local_stack(
