@@ -193,6 +193,19 @@ def load_section(model: type[M], name: str, defaults: Mapping[str, Any] | None =
     return model.model_validate(data)
 
 
+class DeadLetterSettings(BaseModel):
+    max_payload_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=512 * 1024,
+        description=(
+            "Bytes of a failed message a dead letter keeps; beyond them only the start is "
+            "kept, with the whole size, sha256 and the topic, partition and offset to read "
+            "it from (a dead letter must fit in the producer's 1 MiB request)."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """All of q2c's configuration."""
 
@@ -205,6 +218,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = TelemetrySettings()
     worker: WorkerSettings = WorkerSettings()
     connector: ConnectorSettings = ConnectorSettings()
+    dead_letters: DeadLetterSettings = DeadLetterSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -65,6 +65,19 @@ def _validation_error(
     return DecodeError(reason, path=path_prefix + path, subject=subject, version=version)
 
 
+def not_json(data: bytes | bytearray | memoryview | str, exc: Exception) -> DecodeError:
+    """Why ``data`` is not a message, in words: binary bytes are not described as a JSON
+    syntax error."""
+    if len(data) == 0:
+        return DecodeError("an empty message (no value)")
+    if not isinstance(data, str):
+        try:
+            bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            return DecodeError(f"not a q2c message: {len(data)} bytes that are not UTF-8 text")
+    return DecodeError(f"not valid JSON: {exc}")
+
+
 class MessageCodec:
     """Encodes and decodes the contracts of one catalog."""
 
@@ -93,7 +106,7 @@ class MessageCodec:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise DecodeError(f"not valid JSON: {exc}") from None
+            raise not_json(data, exc) from None
         if not isinstance(obj, dict):
             raise DecodeError(f"a message is a JSON object, not {type(obj).__name__}")
         subject, version = self._header(obj)

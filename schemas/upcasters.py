@@ -1,6 +1,7 @@
 """The upcasters of q2c's own subjects (see :mod:`schemas.upcasting`).
 
-Every subject is at version 1 so far, so there is nothing to upcast yet. When a model
+Nothing needs upcasting yet: every subject is at version 1 but ``dead_letter``, whose v2
+only added optional fields (v1 letters read as they are). When a model
 changes in a way readers of the new version cannot read as-is (a renamed field, a new
 required field whose value can be derived), register the step here, with a test beside the
 subject's other tests.

@@ -24,12 +24,22 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import faust
+from aiokafka import ConsumerRecord
+from mode import CrashingSupervisor
 from pydantic import BaseModel
 
 from q2c.settings import Settings
 from q2c.topics import Topics
 from q2c.tracing import span_from_headers, with_trace_headers
-from schemas import CODEC, AuditRecord, CommandResult, Contract, DeadLetter, DecodeError
+from schemas import (
+    CODEC,
+    AuditRecord,
+    CommandResult,
+    Contract,
+    DeadLetter,
+    DecodeError,
+    MessageOrigin,
+)
 from schemas.changes import EntityChange, SystemRole
 from schemas.decisions import DealApproval, RecheckDeal
 from schemas.entities import EntityKind
@@ -71,8 +81,17 @@ def route_key(message: Contract, kafka_key: bytes | None) -> str | None:
     if isinstance(message, DealApproval | RecheckDeal):
         return deal_key(message.deal_crm_id)
     if isinstance(message, CommandResult) and kafka_key:
-        return kafka_key.decode()
+        return _text_key(kafka_key)
     return None
+
+
+def _text_key(kafka_key: bytes | None) -> str:
+    """A Kafka key as the text q2c keys are (DecodeError: not a key q2c wrote)."""
+    raw = bytes(kafka_key or b"")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError(f"a key of {len(raw)} bytes that are not UTF-8 text") from None
 
 
 class SyncApp:
@@ -104,49 +123,67 @@ class SyncApp:
             self.topics.reference("customers"),
             self.topics.reference("items"),
             settings.kafka.client_kwargs(),
+            on_unreadable=self._unreadable_reference,
         )
         self.recheck_interval = cfg.recheck_interval.total_seconds()
-        app.agent(self.inputs, name="q2c.route")(self.route)
-        app.agent(self.sync_topic, name="q2c.sync")(self.sync)
+        self.max_dead_letter_payload = settings.dead_letters.max_payload_bytes
+        app.agent(self.inputs, name="q2c.route", supervisor_strategy=CrashingSupervisor)(self.route)
+        app.agent(self.sync_topic, name="q2c.sync", supervisor_strategy=CrashingSupervisor)(
+            self.sync
+        )
         app.task(self.follow_views)
         app.task(self.recheck_loop)
 
     # -- agents -------------------------------------------------------------------------
+    # Events are acknowledged by hand, once what they produced was sent: Faust acknowledges
+    # an event in a ``finally`` when the agent body raises, and its commit timer then
+    # commits the offset of an event whose outputs were never sent. An exception escaping
+    # a body crashes the worker (CrashingSupervisor) with that event unacknowledged, so its
+    # offset is never committed and the event is processed again after the restart.
     async def route(self, stream: Any) -> AsyncIterator[None]:
-        async for event in stream.events():
-            value = bytes(event.value or b"")
-            try:
-                message = CODEC.decode(value)
-            except DecodeError as exc:
-                await self._dead_letter(value, event, exc, "route")
-                yield None
-                continue
+        events = stream.noack()
+        async for event in events.events():
+            await self.route_one(event)
+            await events.ack(event)
+            yield None
+
+    async def route_one(self, event: Any) -> None:
+        value = bytes(event.value or b"")
+        try:
+            message = CODEC.decode(value)
             key = route_key(message, event.key)
             if key is None:
-                await self._dead_letter(
-                    value, event, ValueError("no record to route it to"), "route"
-                )
-            else:
-                with span_from_headers(f"route {message.schema_subject}", _headers(event)):
-                    await self._attach(self.sync_topic, key, value)
-            yield None
+                raise DecodeError(f"{message.schema_subject} names no record to route it to")
+        except Exception as exc:  # pure decoding: a bad message, dead-lettered
+            await self._dead_letter(value, event, exc, "route")
+            return
+        with span_from_headers(f"route {message.schema_subject}", _headers(event)):
+            await self._attach(self.sync_topic, key, value)
 
     async def sync(self, stream: Any) -> AsyncIterator[None]:
         await self.views.ready.wait()
-        async for event in stream.events():
-            value = bytes(event.value or b"")
-            key = bytes(event.key or b"").decode()
-            try:
-                message = CODEC.decode(value)
-            except DecodeError as exc:
-                await self._dead_letter(value, event, exc, "sync")
-                yield None
-                continue
-            with span_from_headers(
-                f"sync {message.schema_subject}", _headers(event), {"q2c.key": key}
-            ):
-                await self.handle(key, message, datetime.now(UTC))
+        events = stream.noack()
+        async for event in events.events():
+            await self.sync_one(event, datetime.now(UTC))
+            await events.ack(event)
             yield None
+
+    async def sync_one(self, event: Any, now: datetime) -> None:
+        value = bytes(event.value or b"")
+        try:
+            key = _text_key(event.key)
+            message = CODEC.decode(value)
+        except DecodeError as exc:
+            await self._dead_letter(value, event, exc, "sync")
+            return
+        with span_from_headers(f"sync {message.schema_subject}", _headers(event), {"q2c.key": key}):
+            try:
+                step, writes = self.step(key, message, now)
+            except Exception as exc:  # the handlers are pure: the message is at fault
+                await self._dead_letter(value, event, exc, "sync")
+                return
+            await self.publish(step)
+            self.store(writes)
 
     async def handle(self, key: str, message: Contract, now: datetime) -> None:
         """One event: its outputs, acknowledged, and only then its new state."""
@@ -182,8 +219,7 @@ class SyncApp:
             return step, [(self.orders, key, state)]
         if isinstance(message, CommandResult):
             return self._result(key, message, now)
-        log.warning("sync: %s on %s is not handled", message.schema_subject, key)
-        return Step(), []
+        raise DecodeError(f"{message.schema_subject} is not a message the sync handles")
 
     def _result(self, key: str, result: CommandResult, now: datetime) -> tuple[Step, list[Write]]:
         if result.command == "create_sales_order" and key.startswith("deal:"):
@@ -266,10 +302,29 @@ class SyncApp:
             error=error,
             stage=f"streams.{stage}",
             failed_at=datetime.now(UTC),
-            key=event.key,
+            origin=MessageOrigin.of(event.message),
+            key=None if event.key is None else bytes(event.key),
+            reason=_reason(error),
+            max_payload_bytes=self.max_dead_letter_payload,
         )
         log.warning("dead letter from streams.%s: %s", stage, letter.reason)
         await self._attach(self.dead_letters, stage, CODEC.encode(letter))
+
+    async def _unreadable_reference(
+        self, record: ConsumerRecord[bytes, bytes], error: DecodeError
+    ) -> None:
+        """A reference record the views cannot read: dead letter, acknowledged."""
+        letter = DeadLetter.of(
+            payload=record.value,
+            error=error,
+            stage="streams.views",
+            failed_at=datetime.now(UTC),
+            origin=MessageOrigin.of(record),
+            key=record.key,
+            max_payload_bytes=self.max_dead_letter_payload,
+        )
+        log.warning("dead letter from streams.views: %s", letter.reason)
+        await self._send(self.dead_letters, "views", CODEC.encode(letter))
 
     # -- background ----------------------------------------------------------------------
     async def follow_views(self) -> None:
@@ -290,6 +345,14 @@ class SyncApp:
                 if state.status is OrderStatus.WAITING:
                     nudge = RecheckDeal(deal_crm_id=state.deal, at=datetime.now(UTC))
                     await self._send(self.control, deal_key(state.deal), CODEC.encode(nudge))
+
+
+def _reason(error: Exception) -> str:
+    """A DecodeError says what is wrong; anything else a handler tripped over is named."""
+    if isinstance(error, DecodeError):
+        return str(error)
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _audit_key(audit: AuditRecord) -> str:

@@ -6,15 +6,19 @@ customer and item it learns about to a compacted reference topic, and each worke
 those topics from the beginning and keeps following them (Faust's GlobalTable is not
 relied on: its standby assignment is unreliable with several workers). A deal that arrives
 before its customer or items parks and is looked at again when the view changes.
+
+A record on a reference topic that is not a customer or an item q2c can read is handed to
+``on_unreadable`` (the worker dead-letters it) and the view goes on without it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from q2c.kafka_admin import ensure_compacted
 from schemas import CODEC, DecodeError
@@ -22,12 +26,19 @@ from schemas.entities import Customer, ExternalIds, Item
 
 log = logging.getLogger(__name__)
 
+Unreadable = Callable[[ConsumerRecord[bytes, bytes], DecodeError], Awaitable[None]]
+
 
 class JoinViews:
     def __init__(
-        self, customers_topic: str, items_topic: str, client_kwargs: dict[str, Any]
+        self,
+        customers_topic: str,
+        items_topic: str,
+        client_kwargs: dict[str, Any],
+        on_unreadable: Unreadable | None = None,
     ) -> None:
         self.customers_topic = customers_topic
+        self.on_unreadable = on_unreadable
         self.items_topic = items_topic
         self._client_kwargs = client_kwargs
         self._customers: dict[str, Customer] = {}
@@ -53,11 +64,12 @@ class JoinViews:
 
     # -- updates ----------------------------------------------------------------------
     def apply(self, value: bytes) -> None:
-        try:
-            message = CODEC.decode(value)
-        except DecodeError as exc:
-            log.error("unreadable reference record skipped: %s", exc)
-            return
+        """Take in a reference record; DecodeError when it is not a customer or an item."""
+        message = CODEC.decode(value)
+        if not isinstance(message, Customer | Item):
+            raise DecodeError(
+                f"a reference record is a customer or an item, not {message.schema_subject}"
+            )
         if isinstance(message, Customer):
             if message.ids.crm_id:
                 self._customers[message.ids.crm_id] = message
@@ -89,11 +101,27 @@ class JoinViews:
                 batch = await consumer.getmany(*tps, timeout_ms=500)
                 for records in batch.values():
                     for record in records:
-                        if record.value is not None:
-                            self.apply(record.value)
+                        await self._take(record)
                 if not self.ready.is_set():
                     behind = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
                     if not behind:
                         self.ready.set()
         finally:
             await consumer.stop()
+
+    async def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if record.value is None:
+            return  # a tombstone: compaction's business, not a record
+        try:
+            self.apply(record.value)
+        except DecodeError as exc:
+            if self.on_unreadable is None:
+                log.error(
+                    "unreadable reference record at %s/%d/%d: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc,
+                )
+            else:
+                await self.on_unreadable(record, exc)

@@ -4,24 +4,58 @@ A cursor is written only after the broker acknowledged every event it covers, so
 restarted at any moment resumes at or before the last change it published: it may publish a
 change twice (absorbed downstream by fingerprint), never skip one.
 
+A cursor record that cannot be read (not JSON, no ``cursor`` text, a key that is not UTF-8)
+counts as no cursor: the stream starts over with a snapshot, whose repeats are absorbed the
+same way. When it is the record in force for one of this system's streams, it is
+dead-lettered with the reason, once per load.
+
 One source per system owns its cursors. Given an ``owner``, the store writes them in Kafka
 transactions under that transactional id: a second source started for the same system
 fences the first (Kafka bumps the id's epoch), so the first cannot store another cursor and
 stops, and the second reads the cursors only after that (committed writes only). Two
-sources may briefly publish the same changes, never advance one cursor both.
+sources may briefly publish the same changes, never advance one cursor both. (A source
+killed inside its transaction hides the cursors written after it from readers until Kafka
+aborts it, within the transaction timeout; a source starting then resumes from an earlier
+cursor: it repeats changes, never skips one.)
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import InvalidProducerEpoch, ProducerFenced
 
 from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.base.publish import Publisher
 from q2c.kafka_admin import ensure_compacted
+from schemas import DecodeError, MessageOrigin
+from schemas.codec import not_json
+
+log = logging.getLogger(__name__)
+
+
+def read_cursor(record: ConsumerRecord[bytes, bytes]) -> tuple[str, str | None]:
+    """The key and cursor of a record (None: a tombstone); DecodeError when unreadable."""
+    if record.key is None:
+        raise DecodeError("a cursor record without a key")
+    try:
+        key = record.key.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError(f"a cursor key of {len(record.key)} bytes that are not UTF-8") from None
+    if record.value is None:
+        return key, None
+    try:
+        value = orjson.loads(record.value)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"cursor {key[:200]!r}: {not_json(record.value, exc).reason}") from None
+    cursor = value.get("cursor") if isinstance(value, dict) else None
+    if not isinstance(cursor, str):
+        raise DecodeError(f"cursor {key[:200]!r} has no 'cursor' text", path="cursor")
+    return key, cursor
 
 
 class CursorsTakenOver(ConnectorError):
@@ -36,10 +70,20 @@ class CursorsTakenOver(ConnectorError):
 class CursorStore:
     """Cursors keyed by ``system/stream``; ``load`` reads the topic to its end."""
 
-    def __init__(self, topic: str, client_kwargs: dict[str, Any], owner: str | None = None) -> None:
+    def __init__(
+        self,
+        topic: str,
+        client_kwargs: dict[str, Any],
+        publisher: Publisher | None = None,
+        system: str | None = None,
+        owner: str | None = None,
+    ) -> None:
         self.topic = topic
         self.owner = owner
         self._client_kwargs = client_kwargs
+        self._publisher = publisher
+        self._system = system
+        self._unreadable: dict[bytes | None, tuple[ConsumerRecord[bytes, bytes], DecodeError]] = {}
         self._cursors: dict[str, str] = {}
         self._producer: AIOKafkaProducer | None = None
 
@@ -53,6 +97,7 @@ class CursorStore:
         )
         await self._producer.start()  # with an owner, this fences any earlier one
         await self.load()
+        await self._reject_unreadable()
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -60,6 +105,8 @@ class CursorStore:
             self._producer = None
 
     async def load(self) -> dict[str, str]:
+        """Read the topic to its end; the cursors in force, by key."""
+        self._unreadable = {}
         consumer = AIOKafkaConsumer(
             **self._client_kwargs,
             enable_auto_commit=False,
@@ -77,16 +124,39 @@ class CursorStore:
                 batch = await consumer.getmany(*tps, timeout_ms=500)
                 for records in batch.values():
                     for record in records:
-                        if record.key is None:
+                        self._unreadable.pop(record.key, None)
+                        try:
+                            key, cursor = read_cursor(record)
+                        except DecodeError as exc:
+                            self._unreadable[record.key] = (record, exc)
+                            if record.key is not None:
+                                self._cursors.pop(record.key.decode("utf-8", "replace"), None)
                             continue
-                        key = record.key.decode()
-                        if record.value is None:
+                        if cursor is None:
                             self._cursors.pop(key, None)
                         else:
-                            self._cursors[key] = orjson.loads(record.value)["cursor"]
+                            self._cursors[key] = cursor
         finally:
             await consumer.stop()
         return dict(self._cursors)
+
+    def unreadable(self) -> list[tuple[ConsumerRecord[bytes, bytes], DecodeError]]:
+        """The records in force for their key that could not be read, at the last load."""
+        return list(self._unreadable.values())
+
+    async def _reject_unreadable(self) -> None:
+        for record, error in self.unreadable():
+            owner = (record.key or b"").split(b"/", 1)[0].decode("utf-8", "replace")
+            if self._publisher is None or owner != self._system:
+                log.warning("cursor record ignored, %s: %s", MessageOrigin.of(record), error)
+                continue
+            await self._publisher.reject(
+                stage=f"cursors.{self._system}",
+                error=error,
+                payload=record.value,
+                key=record.key,
+                origin=MessageOrigin.of(record),
+            )
 
     def get(self, key: str) -> str | None:
         return self._cursors.get(key)

@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
+from pydantic import ValidationError
+
 from schemas import EntityKind, ExternalIds, RawChange
 from schemas.changes import EntityChange, SystemRole
 
@@ -28,6 +30,26 @@ class Mapper(ABC):
     def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
         """The canonical changes a raw change stands for (none when it does not matter to
         the sync); :class:`MappingError` when the record cannot be mapped."""
+
+    def canonical(self, change: RawChange) -> Sequence[EntityChange]:
+        """:meth:`to_canonical`, with every failure a :class:`MappingError`.
+
+        Records come from outside and a mapper cannot foresee every shape (a number where a
+        list belongs, ``"NaN"`` where an amount does): whatever the pure mapping trips over
+        is a property of the record, named with the error's class so people can find it.
+        """
+        try:
+            return self.to_canonical(change)
+        except MappingError:
+            raise
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise MappingError(error["msg"], field=where) from None
+        except Exception as exc:  # pure code: see the docstring
+            text = str(exc)[:500]
+            detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+            raise MappingError(f"unexpected record shape ({detail})") from None
 
     def report_target(self, change: RawChange) -> tuple[EntityKind, ExternalIds] | None:
         """Which record of this system should say why ``change`` did not sync (CRM mappers

@@ -1,7 +1,8 @@
 """Writing to Kafka from connectors: change events, results and dead letters.
 
 Every send waits for the broker's acknowledgement (acks=all, idempotent producer) before
-the caller moves a cursor or commits an offset past what was sent.
+the caller moves a cursor or commits an offset past what was sent. A send that fails is an
+infrastructure failure: it raises, and nothing is committed past it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from aiokafka import AIOKafkaProducer
 
 from q2c.topics import Topics
 from q2c.tracing import Headers, tracer, with_trace_headers
-from schemas import CODEC, Contract, DeadLetter, RawChange
+from schemas import CODEC, Contract, DeadLetter, MessageOrigin, RawChange
+from schemas.records import DEFAULT_MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,14 @@ def change_key(change: RawChange) -> bytes:
 class Publisher:
     """One acknowledged producer for a connector."""
 
-    def __init__(self, client_kwargs: dict[str, Any], topics: Topics) -> None:
+    def __init__(
+        self,
+        client_kwargs: dict[str, Any],
+        topics: Topics,
+        max_dead_letter_payload: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    ) -> None:
         self.topics = topics
+        self.max_dead_letter_payload = max_dead_letter_payload
         self._producer = AIOKafkaProducer(
             **client_kwargs, acks="all", enable_idempotence=True, linger_ms=5
         )
@@ -44,9 +52,12 @@ class Publisher:
     async def send(
         self, topic: str, key: bytes | None, message: Contract, headers: Headers | None = None
     ) -> None:
-        await self._producer.send_and_wait(
-            topic, key=key, value=CODEC.encode(message), headers=headers or []
-        )
+        await self.send_encoded(topic, key, CODEC.encode(message), headers)
+
+    async def send_encoded(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
+    ) -> None:
+        await self._producer.send_and_wait(topic, key=key, value=value, headers=headers or [])
 
     async def publish_changes(self, changes: Sequence[RawChange]) -> None:
         """Publish ``changes`` to their system's raw topic; returns when all are acknowledged.
@@ -87,19 +98,23 @@ class Publisher:
         stage: str,
         error: BaseException,
         payload: bytes | None,
+        origin: MessageOrigin | None,
         key: bytes | None = None,
         reason: str | None = None,
         attempts: int = 1,
     ) -> None:
-        """Send what could not be processed to the dead-letter topic with the reason."""
+        """Send what could not be processed to the dead-letter topic with the reason and
+        where it was read."""
         await self.dead_letter(
             DeadLetter.of(
                 payload=payload,
                 error=error,
                 stage=stage,
                 failed_at=datetime.now(UTC),
+                origin=origin,
                 key=key,
                 reason=reason,
                 attempts=attempts,
+                max_payload_bytes=self.max_dead_letter_payload,
             )
         )

@@ -19,6 +19,7 @@ from connectors.base.normalize import Normalizer
 from connectors.base.publish import Publisher
 from connectors.base.sink import Sink, SinkRunner
 from connectors.base.source import SourceRunner, Stream
+from q2c.settings import DeadLetterSettings
 from q2c.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,17 @@ async def run_connector(
     source: bool = True,
     sink: bool = True,
     ready: asyncio.Event | None = None,
+    dead_letters: DeadLetterSettings | None = None,
 ) -> None:
-    publisher = Publisher(client_kwargs, topics)
-    cursors = CursorStore(topics.cursors, client_kwargs, owner=f"{topics.cursors}.{parts.system}")
+    limits = dead_letters or DeadLetterSettings()
+    publisher = Publisher(client_kwargs, topics, limits.max_payload_bytes)
+    cursors = CursorStore(
+        topics.cursors,
+        client_kwargs,
+        publisher,
+        parts.system,
+        owner=f"{topics.cursors}.{parts.system}",
+    )
     await publisher.start()
     tasks: list[asyncio.Task[None]] = []
     try:

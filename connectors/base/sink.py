@@ -5,7 +5,9 @@ natural key before creating, so the same command applied twice leaves one record
 :class:`SinkRunner` consumes the system's command topic and, for each command, retries
 retriable failures with backoff (never giving up on them), sends permanent failures to the
 dead-letter topic with the reason, publishes a :class:`CommandResult`, and commits the
-offset only after that result or dead letter was acknowledged.
+offset only after that result or dead letter was acknowledged. A command that cannot be
+decoded, or whose fields cannot be turned into a request, is dead-lettered too; a failure
+of Kafka or of the network stops the runner without committing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import aiohttp
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.publish import Publisher
@@ -29,11 +33,13 @@ from schemas import (
     DecodeError,
     EntityKind,
     ExternalIds,
+    MessageOrigin,
     Outcome,
     ReportSyncStatus,
 )
 
 log = logging.getLogger(__name__)
+_MAX_RESULT_MESSAGE = 1000
 
 
 class Sink(ABC):
@@ -75,6 +81,14 @@ def entity_of(command: Command) -> EntityKind:
     return _ENTITY_OF_COMMAND[command.schema_subject]
 
 
+def decode_command(value: bytes | None) -> Command:
+    """The command in a record's value; DecodeError for anything else."""
+    message = CODEC.decode(value or b"")
+    if not isinstance(message, Command):
+        raise DecodeError(f"{message.schema_subject} is not a command")
+    return message
+
+
 def failed_result(command: Command, system: str, reason: str) -> CommandResult:
     entity = entity_of(command)
     return CommandResult(
@@ -86,6 +100,20 @@ def failed_result(command: Command, system: str, reason: str) -> CommandResult:
         message=reason,
         completed_at=datetime.now(UTC),
     )
+
+
+INFRASTRUCTURE: tuple[type[BaseException], ...] = (
+    aiohttp.ClientError,
+    TimeoutError,
+    OSError,
+    KafkaError,
+)
+"""Failures of the world, not of the command: they stop the runner with nothing committed.
+
+Whatever else a sink raises while applying a command (a ``ValueError`` from ``int()`` of an
+id, an ``InvalidOperation`` from a decimal, a ``KeyError``) comes from turning that command
+into a request: the command is at fault, and it is dead-lettered like a SKIPPABLE error.
+The peers' own failures reach the runner as classified :class:`ConnectorError`."""
 
 
 class SinkRunner:
@@ -129,13 +157,16 @@ class SinkRunner:
             await self._consumer.stop()
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        origin = MessageOrigin.of(record)
         try:
-            command = CODEC.decode(record.value or b"")
-            if not isinstance(command, Command):
-                raise DecodeError(f"{command.schema_subject} is not a command")
+            command = decode_command(record.value)
         except DecodeError as exc:
             await self.publisher.reject(
-                stage=f"{self.stage}.decode", error=exc, payload=record.value, key=record.key
+                stage=f"{self.stage}.decode",
+                error=exc,
+                payload=record.value,
+                key=record.key,
+                origin=origin,
             )
             return
         with span_from_headers(
@@ -160,15 +191,8 @@ class SinkRunner:
                 if exc.kind is ErrorKind.FATAL:
                     raise
                 if exc.kind is ErrorKind.SKIPPABLE:
-                    await self.publisher.reject(
-                        stage=self.stage,
-                        error=exc,
-                        payload=record.value,
-                        key=record.key,
-                        reason=exc.describe() + (f": {exc.detail}" if exc.detail else ""),
-                        attempts=attempt,
-                    )
-                    return failed_result(command, self.sink.system, exc.describe())
+                    reason = exc.describe() + (f": {exc.detail}" if exc.detail else "")
+                    return await self._give_up(command, record, exc, reason, attempt)
                 wait = self.retry.delay(attempt, exc.retry_after)
                 log.warning(
                     "%s: %s failed (attempt %d), retrying in %.1fs: %s",
@@ -179,3 +203,30 @@ class SinkRunner:
                     exc.describe(),
                 )
                 await asyncio.sleep(wait)
+            except INFRASTRUCTURE:
+                raise
+            except Exception as exc:  # building the request: see INFRASTRUCTURE
+                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                return await self._give_up(
+                    command, record, exc, f"the command cannot be applied: {reason}", attempt
+                )
+
+    async def _give_up(
+        self,
+        command: Command,
+        record: ConsumerRecord[bytes, bytes],
+        error: Exception,
+        reason: str,
+        attempts: int,
+    ) -> CommandResult:
+        """A command that can never succeed as it is: dead letter, and a failed result."""
+        await self.publisher.reject(
+            stage=self.stage,
+            error=error,
+            payload=record.value,
+            key=record.key,
+            origin=MessageOrigin.of(record),
+            reason=reason,
+            attempts=attempts,
+        )
+        return failed_result(command, self.sink.system, reason[:_MAX_RESULT_MESSAGE])

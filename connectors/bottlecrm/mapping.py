@@ -73,9 +73,38 @@ def _text(record: Mapping[str, Any], key: str) -> str | None:
 
 def _decimal(value: Any, field: str) -> Decimal:
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value)) if not isinstance(value, bool | list | dict) else None
     except (InvalidOperation, ValueError):
-        raise MappingError(f"{value!r} is not a number", field=field) from None
+        number = None
+    if number is None or not number.is_finite():
+        raise MappingError(f"{str(value)[:80]!r} is not a number", field=field)
+    return number
+
+
+def _record_id(record: Mapping[str, Any]) -> str:
+    """The record's own id, which every BottleCRM record has."""
+    value = record.get("id")
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise MappingError("the record has no id", field="id")
+    return str(value)
+
+
+def _line_items(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A deal's line items in their order; each must be an object."""
+    items = record.get("line_items") or []
+    if not isinstance(items, list):
+        raise MappingError("line items are not a list", field="line_items")
+    for n, line in enumerate(items):
+        if not isinstance(line, Mapping):
+            raise MappingError("a line item is not an object", field=f"line_items.{n}")
+
+    def position(line: Mapping[str, Any]) -> tuple[str, str, str]:
+        order = line.get("order", 0)
+        # Numbers sort as numbers (zero-padded), anything else after them, as text.
+        rank = f"{order:020d}" if isinstance(order, int) and order >= 0 else f"~{order}"
+        return rank, type(line.get("id")).__name__, str(line.get("id"))
+
+    return sorted(items, key=position)
 
 
 def _id(value: Any) -> str | None:
@@ -97,7 +126,7 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
         country=country.upper() if country else None,
     )
     return Customer(
-        ids=ExternalIds(crm_id=str(record["id"])),
+        ids=ExternalIds(crm_id=_record_id(record)),
         name=name,
         status=CustomerStatus.ACTIVE if record.get("is_active", True) else CustomerStatus.INACTIVE,
         email=_text(record, "email"),
@@ -118,14 +147,11 @@ def to_item(record: Mapping[str, Any], updated_at: datetime, default_currency: s
     prices: tuple[PriceBookPrice, ...] = ()
     price = record.get("price")
     if price not in (None, ""):
-        try:
-            amount = Decimal(str(price))
-        except InvalidOperation:
-            raise MappingError(f"{price!r} is not a price", field="price") from None
+        amount = _decimal(price, "price")
         currency = _text(record, "currency") or default_currency
         prices = (PriceBookPrice(unit_price=Money(amount=amount, currency=currency)),)
     return Item(
-        ids=ExternalIds(crm_id=str(record["id"])),
+        ids=ExternalIds(crm_id=_record_id(record)),
         sku=sku,
         name=name,
         description=_text(record, "description"),
@@ -138,7 +164,7 @@ def to_item(record: Mapping[str, Any], updated_at: datetime, default_currency: s
 def to_contact(record: Mapping[str, Any], updated_at: datetime) -> Contact:
     account = _id(record.get("account"))
     return Contact(
-        ids=ExternalIds(crm_id=str(record["id"])),
+        ids=ExternalIds(crm_id=_record_id(record)),
         customer=ExternalIds(crm_id=account) if account else None,
         first_name=_text(record, "first_name"),
         last_name=_text(record, "last_name") or "",
@@ -182,9 +208,7 @@ def to_quote(record: Mapping[str, Any], updated_at: datetime, default_currency: 
     if account is None:
         raise MappingError("a deal needs an account before it can become an order", field="account")
     currency = _text(record, "currency") or default_currency
-    items = sorted(
-        record.get("line_items") or [], key=lambda line: (line.get("order", 0), line.get("id"))
-    )
+    items = _line_items(record)
     lines = tuple(to_line(line, n, currency) for n, line in enumerate(items))
     amount = record.get("amount")
     total = (
@@ -194,7 +218,7 @@ def to_quote(record: Mapping[str, Any], updated_at: datetime, default_currency: 
     )
     stage = _text(record, "stage")
     return Quote(
-        ids=ExternalIds(crm_id=str(record["id"])),
+        ids=ExternalIds(crm_id=_record_id(record)),
         customer=ExternalIds(crm_id=account),
         currency=currency,
         status=_QUOTE_STATUS.get(stage or "", QuoteStatus.DRAFT),

@@ -84,9 +84,20 @@ def _decimal(value: Any, field: str) -> Decimal:
         raise MappingError("a number is missing", field=field)
     try:
         # Floats (Tryton's quantities) through repr: 2.5 stays 2.5, not 2.4999...
-        return Decimal(repr(value) if isinstance(value, float) else str(value))
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
     except (InvalidOperation, ValueError):
-        raise MappingError(f"{value!r} is not a number", field=field) from None
+        number = None
+    if number is None or isinstance(value, bool | list | dict) or not number.is_finite():
+        raise MappingError(f"{str(value)[:80]!r} is not a number", field=field)
+    return number
+
+
+def _rows(record: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
+    """A one-to-many field read whole: a list of objects (others are ignored)."""
+    rows = record.get(field) or []
+    if not isinstance(rows, list):
+        raise MappingError(f"a list was expected, not {type(rows).__name__}", field=field)
+    return [row for row in rows if isinstance(row, Mapping)]
 
 
 def _money(value: Any, currency: str, field: str) -> Money:
@@ -139,8 +150,8 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
     name = str(record.get("name") or "").strip()
     if not name:
         raise MappingError("a party needs a name", field="name")
-    addresses = [a for a in record.get("addresses") or () if isinstance(a, Mapping)]
-    mechanisms = [m for m in record.get("contact_mechanisms") or () if isinstance(m, Mapping)]
+    addresses = _rows(record, "addresses")
+    mechanisms = _rows(record, "contact_mechanisms")
     billing, shipping = _pick(addresses, "invoice"), _pick(addresses, "delivery")
     active = bool(record.get("active", True))
     return Customer(
@@ -185,7 +196,7 @@ def to_item(record: Mapping[str, Any], updated_at: datetime, currency: str) -> I
 def _lines(record: Mapping[str, Any], currency: str, sign: Decimal) -> tuple[DocumentLine, ...]:
     lines: list[DocumentLine] = []
     ordered = sorted(
-        (line for line in record.get("lines") or () if isinstance(line, Mapping)),
+        _rows(record, "lines"),
         key=lambda line: (line.get("sequence") is None, line.get("sequence") or 0, line["id"]),
     )
     for line in ordered:

@@ -48,6 +48,15 @@ def _skip(reason: str) -> ConnectorError:
     return ConnectorError(ErrorKind.SKIPPABLE, reason, system=SYSTEM)
 
 
+def record_id(erp_id: str, what: str) -> int:
+    """A command's ERP id as a Tryton record id; a command naming anything else cannot be
+    applied (SKIPPABLE: dead-lettered with the reason)."""
+    text = erp_id.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise _skip(f"the ERP id {erp_id[:40]!r} of the {what} is not a Tryton record id")
+    return int(text)
+
+
 def crm_identifier_domain(crm_id: str) -> list[Any]:
     """Parties whose untyped identifier is ``crm_id`` (typed ones are tax numbers)."""
     return [("identifiers", "where", [("code", "=", crm_id), ("type", "=", None)])]
@@ -113,7 +122,7 @@ class TrytonSink(Sink):
     async def find_party(self, ids: ExternalIds) -> int | None:
         if ids.erp_id is not None:
             found = await self.client.search(
-                "party.party", [("id", "=", int(ids.erp_id))], context=_EVERYTHING
+                "party.party", [("id", "=", record_id(ids.erp_id, "party"))], context=_EVERYTHING
             )
             if found:
                 return found[0]
@@ -278,7 +287,9 @@ class TrytonSink(Sink):
     async def find_product(self, ids: ExternalIds | None, sku: str | None) -> int | None:
         if ids is not None and ids.erp_id is not None:
             found = await self.client.search(
-                "product.product", [("id", "=", int(ids.erp_id))], context=_EVERYTHING
+                "product.product",
+                [("id", "=", record_id(ids.erp_id, "product"))],
+                context=_EVERYTHING,
             )
             if found:
                 return found[0]

@@ -97,6 +97,7 @@ def run(system: str, source: bool, sink: bool, dev: bool) -> None:
                 source=source,
                 sink=sink,
                 ready=ready,
+                dead_letters=settings.dead_letters,
             )
 
     asyncio.run(main())

@@ -60,7 +60,8 @@ def _body(**changes: object) -> bytes:
 @pytest.mark.parametrize(
     ("payload", "reason", "path"),
     [
-        (b"\xff\x00", "not valid JSON", ""),
+        (b"\xff\x00", "not a q2c message: 2 bytes that are not UTF-8 text", ""),
+        (b"", "an empty message", ""),
         (b'{"schema": "quote", ', "not valid JSON", ""),
         (b"42", "a message is a JSON object, not int", ""),
         (b'{"schema_version": 1}', "missing or empty schema name", "schema"),

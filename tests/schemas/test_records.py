@@ -1,6 +1,9 @@
 import base64
+import hashlib
+import os
 from datetime import timedelta
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -88,3 +91,68 @@ def test_secrets_in_error_text_do_not_reach_the_dead_letter() -> None:
     assert "hunter2" not in letter.reason
     assert "abcdef123456" not in letter.reason
     assert letter.reason.startswith("401 from https://svc:***@erp.example/rpc")
+
+
+def test_a_large_payload_is_kept_cut_with_its_size_digest_and_origin() -> None:
+    payload = os.urandom(900_000)
+    origin = s.MessageOrigin(topic="q2c.changes", partition=3, offset=41)
+    try:
+        s.decode(payload)
+    except s.DecodeError as error:
+        letter = s.DeadLetter.of(
+            payload=payload,
+            error=error,
+            stage="streams.route",
+            failed_at=AT,
+            origin=origin,
+            key=b"\xff" * 5000,
+            max_payload_bytes=1000,
+        )
+    assert letter.reason == "not a q2c message: 900000 bytes that are not UTF-8 text"
+    assert letter.payload_truncated
+    assert letter.payload_size == 900_000
+    assert letter.payload_sha256 == hashlib.sha256(payload).hexdigest()
+    assert base64.b64decode(letter.payload_base64 or "") == payload[:1000]
+    assert letter.payload() is None  # only the start: the whole is read at origin
+    assert letter.origin == origin
+    assert letter.key_text is not None
+    assert len(letter.key_text) == 1024
+    encoded = s.encode(letter)
+    assert len(encoded) < 5000
+    assert s.decode(encoded) == letter
+
+
+def test_a_cut_text_payload_stays_text_without_a_split_character() -> None:
+    payload = ("é" * 100).encode()  # two bytes each: a cut at 51 splits one
+    letter = s.DeadLetter.of(
+        payload=payload, error=ValueError("x"), stage="s", failed_at=AT, max_payload_bytes=51
+    )
+    assert letter.payload_text == "é" * 25
+    assert letter.payload_truncated
+    assert letter.payload_size == 200
+
+
+def test_a_small_payload_is_kept_whole() -> None:
+    letter = s.DeadLetter.of(payload=b"{}", error=ValueError("x"), stage="s", failed_at=AT)
+    assert not letter.payload_truncated
+    assert letter.payload_size == 2
+    assert letter.payload() == b"{}"
+
+
+def test_a_version_1_dead_letter_still_decodes() -> None:
+    v1 = {
+        "schema": "dead_letter",
+        "schema_version": 1,
+        "key_text": "k",
+        "payload_text": "{}",
+        "error_class": "DecodeError",
+        "reason": "r",
+        "stage": "normalize.tryton",
+        "attempts": 1,
+        "first_failure_at": "2026-11-26T12:00:00Z",
+        "last_failure_at": "2026-11-26T12:00:00Z",
+    }
+    letter = s.CODEC.decode_as(orjson.dumps(v1), s.DeadLetter)
+    assert letter.payload() == b"{}"
+    assert letter.payload_size is None
+    assert not letter.payload_truncated
