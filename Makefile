@@ -4,7 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run down test lint unit bench clean
+# kustomize renders k8s/ in the deployment tests; built from the Go module proxy, pinned.
+KUSTOMIZE_VERSION := v5.7.1
+Q2C_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/q2c
+KUSTOMIZE := $(Q2C_CACHE)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+
+.PHONY: install run down test lint unit bench clean tools kustomize-path
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +26,14 @@ $(CHROMIUM):
 
 install: $(STAMP) $(CHROMIUM)
 
+$(KUSTOMIZE):
+	GOBIN=$(dir $(KUSTOMIZE)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+tools: $(KUSTOMIZE)
+
+kustomize-path:
+	@echo $(KUSTOMIZE)
+
 ## Start the local stack (Kafka, peers, workers) and print where everything listens.
 run: install
 	$(BIN)/q2c dev up
@@ -34,7 +47,7 @@ lint: install
 	$(BIN)/mypy
 
 ## Lint, type-check, check the schemas, run every test (integration tests start real servers).
-test: lint
+test: lint tools
 	$(BIN)/q2c schemas check
 	$(BIN)/pytest -q
 

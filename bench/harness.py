@@ -32,6 +32,7 @@ import aiohttp
 from connectors.base.errors import ConnectorError
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
+from connectors.bottlecrm.provision import WEBHOOK_EVENTS
 from connectors.tryton.client import TrytonClient
 from connectors.tryton.settings import TrytonSettings
 from q2c.devstack import bottlecrm, tryton
@@ -259,7 +260,7 @@ class PeerStack:
             async with BottleCrmClient(org.settings()) as crm:
                 _, secret = await crm.register_webhook(
                     f"http://127.0.0.1:{port}/bottlecrm/webhook",
-                    bottlecrm.WEBHOOK_EVENTS,
+                    WEBHOOK_EVENTS,
                     description="q2c connector",
                 )
             env["Q2C_BOTTLECRM__WEBHOOK_PORT"] = str(port)

@@ -15,7 +15,6 @@ from typing import Any
 
 from connectors.base.runtime import ConnectorParts
 from connectors.registry import builder
-from q2c.devstack.stack import StackFiles
 from q2c.settings import Settings
 from schemas import RawChange
 from schemas.changes import Entity
@@ -127,8 +126,3 @@ async def read_system(
     finally:
         if parts.close is not None:
             await parts.close()
-
-
-def recorded_defaults(settings: Settings, system: str) -> Mapping[str, Any]:
-    """What the local stack recorded for ``system`` (URL, credentials), if it runs."""
-    return StackFiles(settings.dev.state_dir).load().get(system, {})

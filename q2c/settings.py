@@ -149,6 +149,15 @@ class WorkerSettings(BaseModel):
     )
 
 
+class ConnectorSettings(BaseModel):
+    """The web endpoint of `q2c connector run`: health, readiness and metrics."""
+
+    web_host: str = Field(default="127.0.0.1", description="0.0.0.0 in a container.")
+    web_port: int | None = Field(
+        default=None, ge=1, le=65535, description="None = no endpoint (several run on one host)."
+    )
+
+
 def _config_file() -> dict[str, Any]:
     path = os.environ.get("Q2C_CONFIG")
     if not path:
@@ -208,6 +217,7 @@ class Settings(BaseSettings):
     dev: DevSettings = DevSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     worker: WorkerSettings = WorkerSettings()
+    connector: ConnectorSettings = ConnectorSettings()
     dead_letters: DeadLetterSettings = DeadLetterSettings()
 
     @classmethod

@@ -8,6 +8,15 @@ A cursor record that cannot be read (not JSON, no ``cursor`` text, a key that is
 counts as no cursor: the stream starts over with a snapshot, whose repeats are absorbed the
 same way. When it is the record in force for one of this system's streams, it is
 dead-lettered with the reason, once per load.
+
+One source per system owns its cursors. Given an ``owner``, the store writes them in Kafka
+transactions under that transactional id: a second source started for the same system
+fences the first (Kafka bumps the id's epoch), so the first cannot store another cursor and
+stops, and the second reads the cursors only after that (committed writes only). Two
+sources may briefly publish the same changes, never advance one cursor both. (A source
+killed inside its transaction hides the cursors written after it from readers until Kafka
+aborts it, within the transaction timeout; a source starting then resumes from an earlier
+cursor: it repeats changes, never skips one.)
 """
 
 from __future__ import annotations
@@ -18,7 +27,9 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import InvalidProducerEpoch, ProducerFenced
 
+from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.publish import Publisher
 from q2c.kafka_admin import ensure_compacted
 from schemas import DecodeError, MessageOrigin
@@ -47,6 +58,15 @@ def read_cursor(record: ConsumerRecord[bytes, bytes]) -> tuple[str, str | None]:
     return key, cursor
 
 
+class CursorsTakenOver(ConnectorError):
+    """Another source started with the same owner: this one must stop."""
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(
+            ErrorKind.FATAL, f"another source took over the cursors of {owner}; stopping"
+        )
+
+
 class CursorStore:
     """Cursors keyed by ``system/stream``; ``load`` reads the topic to its end."""
 
@@ -56,8 +76,10 @@ class CursorStore:
         client_kwargs: dict[str, Any],
         publisher: Publisher | None = None,
         system: str | None = None,
+        owner: str | None = None,
     ) -> None:
         self.topic = topic
+        self.owner = owner
         self._client_kwargs = client_kwargs
         self._publisher = publisher
         self._system = system
@@ -68,9 +90,12 @@ class CursorStore:
     async def start(self) -> None:
         await ensure_compacted(self._client_kwargs, self.topic)
         self._producer = AIOKafkaProducer(
-            **self._client_kwargs, acks="all", enable_idempotence=True
+            **self._client_kwargs,
+            acks="all",
+            enable_idempotence=True,
+            transactional_id=self.owner,
         )
-        await self._producer.start()
+        await self._producer.start()  # with an owner, this fences any earlier one
         await self.load()
         await self._reject_unreadable()
 
@@ -83,7 +108,10 @@ class CursorStore:
         """Read the topic to its end; the cursors in force, by key."""
         self._unreadable = {}
         consumer = AIOKafkaConsumer(
-            **self._client_kwargs, enable_auto_commit=False, auto_offset_reset="earliest"
+            **self._client_kwargs,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         await consumer.start()
         try:
@@ -140,5 +168,12 @@ class CursorStore:
         if self._cursors.get(key) == cursor:
             return
         value = orjson.dumps({"cursor": cursor, "saved_at": datetime.now(UTC).isoformat()})
-        await self._producer.send_and_wait(self.topic, key=key.encode(), value=value)
+        if self.owner is None:
+            await self._producer.send_and_wait(self.topic, key=key.encode(), value=value)
+        else:
+            try:
+                async with self._producer.transaction():
+                    await self._producer.send(self.topic, key=key.encode(), value=value)
+            except (ProducerFenced, InvalidProducerEpoch) as exc:
+                raise CursorsTakenOver(self.owner) from exc
         self._cursors[key] = cursor

@@ -49,11 +49,18 @@ async def run_connector(
     *,
     source: bool = True,
     sink: bool = True,
+    ready: asyncio.Event | None = None,
     dead_letters: DeadLetterSettings | None = None,
 ) -> None:
     limits = dead_letters or DeadLetterSettings()
     publisher = Publisher(client_kwargs, topics, limits.max_payload_bytes)
-    cursors = CursorStore(topics.cursors, client_kwargs, publisher, parts.system)
+    cursors = CursorStore(
+        topics.cursors,
+        client_kwargs,
+        publisher,
+        parts.system,
+        owner=f"{topics.cursors}.{parts.system}",
+    )
     await publisher.start()
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -70,6 +77,8 @@ async def run_connector(
             sink_runner = SinkRunner(parts.sink, publisher, client_kwargs)
             tasks.append(asyncio.create_task(sink_runner.run(stop), name="sink"))
         log.info("connector %s running: %s", parts.system, [t.get_name() for t in tasks])
+        if ready is not None:
+            ready.set()
         done, _ = await asyncio.wait(
             [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )

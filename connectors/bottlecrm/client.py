@@ -460,5 +460,22 @@ class BottleCrmClient:
             raise unexpected("the webhook list has no endpoints")
         return [self._parse(WebhookEndpoint, item, "a webhook") for item in items]
 
+    async def update_webhook(self, endpoint_id: str, events: Iterable[str]) -> None:
+        """Subscribes the endpoint to ``events`` and switches it on."""
+        payload = {"events": list(events), "is_active": True}
+        await self.call(
+            "PATCH", f"/api/webhooks/{endpoint_id}/", json=payload, credential=self._jwt()
+        )
+
+    async def rotate_webhook_secret(self, endpoint_id: str) -> SecretStr:
+        """A new signing secret for the endpoint (shown only this once); the old one stops."""
+        body = await self.call(
+            "POST", f"/api/webhooks/{endpoint_id}/rotate-secret/", credential=self._jwt(), once=True
+        )
+        secret = body.get("secret") if isinstance(body, dict) else None
+        if not isinstance(secret, str) or not secret:
+            raise unexpected("the rotated webhook came without its secret")
+        return SecretStr(secret)
+
     async def delete_webhook(self, endpoint_id: str) -> None:
         await self.call("DELETE", f"/api/webhooks/{endpoint_id}/", credential=self._jwt())

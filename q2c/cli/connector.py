@@ -1,15 +1,20 @@
-"""`q2c connector`: run the connectors of the peer systems."""
+"""`q2c connector`: run the connectors of the peer systems, and set their systems up."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import click
+from pydantic import SecretStr, ValidationError
 
-from q2c.cli.worker import resolved_settings
-from q2c.devstack.stack import StackFiles
+from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
 from q2c.kafka_access import run_with_kafka
+from q2c.settings import Settings
 from q2c.telemetry import configure_logging, configure_tracing
 from q2c.topics import Topics
 
@@ -21,7 +26,8 @@ def connector() -> None:
     A connector reads its system's changes (polling from a cursor kept in Kafka, or
     webhooks), maps them to canonical entities, and applies the commands addressed to its
     system. Each system's settings come from its config-file section and Q2C_<SYSTEM>__*
-    variables (e.g. Q2C_TRYTON__URL), over what `q2c dev up` recorded for the local peers.
+    variables (e.g. Q2C_TRYTON__URL); with --dev, over what `q2c dev up` recorded for the
+    local peers.
     """
 
 
@@ -34,44 +40,162 @@ def list_connectors() -> None:
         click.echo(system)
 
 
+def _known(system: str) -> None:
+    from connectors.registry import CONNECTORS
+
+    if system not in CONNECTORS:
+        known = ", ".join(sorted(CONNECTORS))
+        raise click.ClickException(f"no connector for {system!r}; known: {known}")
+
+
 @connector.command()
 @click.argument("system")
 @click.option("--source/--no-source", default=True, help="Read the system's changes.")
 @click.option("--sink/--no-sink", default=True, help="Apply commands to the system.")
-def run(system: str, source: bool, sink: bool) -> None:
-    """Run the connector of SYSTEM until SIGTERM or Ctrl-C."""
+@dev_option
+def run(system: str, source: bool, sink: bool, dev: bool) -> None:
+    """Run the connector of SYSTEM until SIGTERM or Ctrl-C.
+
+    --no-sink runs the source (with its webhook receiver) and the normalizer: one such
+    process per system, as it owns the source's cursors. --no-source runs the sink alone;
+    any number share its consumer group. With Q2C_CONNECTOR__WEB_PORT set, /q2c/health,
+    /q2c/ready and /q2c/metrics are served on Q2C_CONNECTOR__WEB_HOST.
+    """
+    from connectors.base.health import serving
     from connectors.base.runtime import run_connector
     from connectors.registry import builder
     from q2c.kafka_admin import ensure_q2c_topics
 
-    settings = resolved_settings()
+    _known(system)
+    settings = resolved_settings(dev)
     configure_logging(settings.telemetry)
     configure_tracing(settings.telemetry)
-    if not settings.kafka.bootstrap:
-        raise click.ClickException(
-            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
-        )
-    try:
-        build = builder(system)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    defaults = StackFiles(settings.dev.state_dir).load().get(system, {})
+    defaults = peer_defaults(settings, system, dev)
 
     async def main() -> None:
         stop = asyncio.Event()
+        ready = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await ensure_q2c_topics(settings, [system])
-        parts = await build(settings, defaults)
-        await run_connector(
-            parts,
-            settings.kafka.client_kwargs(),
-            Topics(settings.kafka.topic_prefix),
-            stop,
-            source=source,
-            sink=sink,
-            dead_letters=settings.dead_letters,
-        )
+        web = settings.connector
+        async with serving(system, web.web_host, web.web_port, ready):
+            try:
+                parts = await builder(system)(settings, defaults)
+            except ValidationError as exc:
+                raise missing_settings(system, exc) from None
+            try:
+                await ensure_q2c_topics(settings, [system])
+            except BaseException:
+                if parts.close is not None:
+                    await parts.close()
+                raise
+            await run_connector(
+                parts,
+                settings.kafka.client_kwargs(),
+                Topics(settings.kafka.topic_prefix),
+                stop,
+                source=source,
+                sink=sink,
+                ready=ready,
+                dead_letters=settings.dead_letters,
+            )
 
     run_with_kafka(settings.kafka, main)
+
+
+@connector.command()
+@click.argument("system")
+@click.option(
+    "--webhook-url",
+    help="bottlecrm: the public URL of the connector's webhook receiver, to subscribe.",
+)
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="bottlecrm: where a newly minted webhook secret is written (mode 0600).",
+)
+@click.option(
+    "--rotate-secret", is_flag=True, help="bottlecrm: mint a new secret for the existing webhook."
+)
+@dev_option
+def setup(
+    system: str, webhook_url: str | None, secret_file: Path | None, rotate_secret: bool, dev: bool
+) -> None:
+    """Make what SYSTEM needs before q2c syncs with it; safe to run again.
+
+    bottlecrm: q2c's custom fields, and with --webhook-url the webhook subscription.
+    BottleCRM shows a webhook's secret only when it is made: the first run needs
+    --secret-file, and the secret then goes in Q2C_BOTTLECRM__WEBHOOK_SECRET; later runs
+    check the configured secret against the webhook's. tryton: checks the company, the
+    currency, the unit and the product category q2c uses (nothing is created).
+    """
+    _known(system)
+    if rotate_secret and secret_file is None:
+        raise click.BadParameter("--rotate-secret needs --secret-file", param_hint="--secret-file")
+    settings = Settings()
+    configure_logging(settings.telemetry)
+    defaults = peer_defaults(settings, system, dev)
+    try:
+        if system == "bottlecrm":
+            lines, secret = asyncio.run(
+                _setup_bottlecrm(defaults, webhook_url, secret_file is not None, rotate_secret)
+            )
+            if secret is not None and secret_file is not None:
+                _keep(secret, secret_file)
+                lines.append(
+                    f"bottlecrm: its signing secret is in {secret_file}; "
+                    "put it in Q2C_BOTTLECRM__WEBHOOK_SECRET"
+                )
+        elif system == "tryton":
+            lines = asyncio.run(_setup_tryton(defaults))
+        else:
+            lines = [f"{system}: nothing to set up"]
+    except ValidationError as exc:
+        raise missing_settings(system, exc) from None
+    for line in lines:
+        click.echo(line)
+
+
+def _keep(secret: SecretStr, path: Path) -> None:
+    path.touch(mode=0o600)
+    os.chmod(path, 0o600)
+    path.write_text(secret.get_secret_value())
+
+
+async def _setup_bottlecrm(
+    defaults: Mapping[str, Any], webhook_url: str | None, mint: bool, rotate: bool
+) -> tuple[list[str], SecretStr | None]:
+    from connectors.base.errors import ConnectorError
+    from connectors.bottlecrm.client import BottleCrmClient
+    from connectors.bottlecrm.connector import configured
+    from connectors.bottlecrm.provision import provision
+
+    async with BottleCrmClient(configured(defaults)) as client:
+        try:
+            done = await provision(client, webhook_url, mint=mint, rotate=rotate)
+        except ConnectorError as exc:
+            raise click.ClickException(exc.describe()) from None
+    lines = [f"bottlecrm: {done.fields} custom fields defined"]
+    if done.webhook is not None:
+        state = "made" if done.created else "present"
+        lines.append(f"bottlecrm: webhook {done.webhook} to {webhook_url} {state}")
+    return lines, done.secret
+
+
+async def _setup_tryton(defaults: Mapping[str, Any]) -> list[str]:
+    from connectors.base.errors import ConnectorError
+    from connectors.tryton.client import TrytonClient
+    from connectors.tryton.connector import configured
+    from connectors.tryton.provision import provision
+
+    config = configured(defaults)
+    async with TrytonClient(config) as client:
+        try:
+            checked = await provision(client, config)
+        except ConnectorError as exc:
+            raise click.ClickException(exc.describe()) from None
+    return [
+        f"tryton: company currency {checked.currency}, unit {checked.unit!r}, "
+        f"category {checked.account_category!r} present"
+    ]

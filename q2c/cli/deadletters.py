@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from q2c.cli.operate import kafka_or_fail
+from q2c.cli.resolve import dev_option
 
 _TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
 
@@ -45,8 +46,9 @@ def dead_letters() -> None:
 @click.option("--stage", help="Only letters from this stage (a prefix: normalize, sink.tryton).")
 @click.option("--reason", help="Only letters whose reason contains this text (any case).")
 @click.option("--all", "everything", is_flag=True, help="Also letters retried or resolved.")
+@dev_option
 def list_letters(
-    since: datetime | None, stage: str | None, reason: str | None, everything: bool
+    since: datetime | None, stage: str | None, reason: str | None, everything: bool, dev: bool
 ) -> None:
     """The open dead letters, oldest first: id, when, stage, error class, reason.
 
@@ -56,7 +58,7 @@ def list_letters(
     from q2c.deadletter_views import LetterFilter, select, table
     from q2c.deadletters import read_letters, read_resolutions
 
-    kwargs, topics = kafka_or_fail()
+    kwargs, topics = kafka_or_fail(dev)
 
     async def read() -> tuple[list[str], int]:
         letters = await read_letters(kwargs, topics)
@@ -75,7 +77,8 @@ def list_letters(
 
 @dead_letters.command("show")
 @click.argument("letter")
-def show(letter: str) -> None:
+@dev_option
+def show(letter: str, dev: bool) -> None:
     """Everything about one dead letter, its payload pretty-printed when it is JSON.
 
     LETTER is the dead letter's id, PARTITION:OFFSET on the dead-letter topic.
@@ -83,7 +86,7 @@ def show(letter: str) -> None:
     from q2c.deadletter_views import describe
     from q2c.deadletters import LetterNotFound, read_letter, read_resolutions
 
-    kwargs, topics = kafka_or_fail()
+    kwargs, topics = kafka_or_fail(dev)
 
     async def read() -> list[str]:
         found = await read_letter(kwargs, topics, letter)
@@ -104,8 +107,14 @@ def show(letter: str) -> None:
 @click.option("--stage", help="With --matching: only letters from this stage (a prefix).")
 @click.option("--reason", help="With --matching: only letters whose reason contains this.")
 @click.option("--by", "actor", default=_default_actor, help="Who retries (default: your login).")
+@dev_option
 def retry(
-    letter: str | None, matching: bool, stage: str | None, reason: str | None, actor: str
+    letter: str | None,
+    matching: bool,
+    stage: str | None,
+    reason: str | None,
+    actor: str,
+    dev: bool,
 ) -> None:
     """Send a dead letter's message again, with its key, to the topic it came from.
 
@@ -127,7 +136,7 @@ def retry(
         raise click.UsageError("give either a LETTER id or --matching")
     if not matching and (stage or reason):
         raise click.UsageError("--stage and --reason go with --matching")
-    kwargs, topics = kafka_or_fail()
+    kwargs, topics = kafka_or_fail(dev)
 
     async def run() -> tuple[list[str], list[str]]:
         if letter is not None:
@@ -167,14 +176,15 @@ def retry(
 @click.argument("letter")
 @click.option("--by", "actor", required=True, help="Who resolves it (kept with the letter).")
 @click.option("--note", required=True, help="What was done about it.")
-def resolve(letter: str, actor: str, note: str) -> None:
+@dev_option
+def resolve(letter: str, actor: str, note: str, dev: bool) -> None:
     """Mark a dead letter resolved: it no longer counts as open.
 
     LETTER is the dead letter's id, PARTITION:OFFSET on the dead-letter topic.
     """
     from q2c.deadletters import LetterDesk, LetterNotFound, read_letter
 
-    kwargs, topics = kafka_or_fail()
+    kwargs, topics = kafka_or_fail(dev)
 
     async def run() -> None:
         found = await read_letter(kwargs, topics, letter)

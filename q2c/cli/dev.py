@@ -46,8 +46,9 @@ def watch_hint(running: dict[str, stack.Entry]) -> list[str]:
         "     and the deal's custom fields show q2c_sync_status and the ERP order number.",
         "  4. Post and pay the invoice in Tryton: amounts due and payments show on the deal and",
         "     the account.",
-        "  `q2c status` shows what is still in flight; `q2c reconcile` compares both systems;",
-        "  held deals are released with `q2c approve DEAL --by NAME`; `q2c dev down` stops all.",
+        "  `q2c status --dev` shows what is still in flight; `q2c reconcile --dev` compares both",
+        "  systems; held deals are released with `q2c approve DEAL --by NAME --dev` (--dev: the",
+        "  commands use this local stack); `q2c dev down` stops all.",
     ]
 
 

@@ -7,23 +7,19 @@ from datetime import UTC, datetime
 
 import click
 
-from q2c.cli.worker import resolved_settings
+from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
 from q2c.topics import Topics
 
 
-def kafka_or_fail() -> tuple[dict[str, object], Topics]:
-    settings = resolved_settings()
-    if not settings.kafka.bootstrap:
-        raise click.ClickException(
-            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
-        )
+def kafka_or_fail(dev: bool = False) -> tuple[dict[str, object], Topics]:
+    settings = resolved_settings(dev)
     return settings.kafka.client_kwargs(), Topics(settings.kafka.topic_prefix)
 
 
-def _decide(deal: str, approved: bool, actor: str, reason: str) -> None:
+def _decide(deal: str, approved: bool, actor: str, reason: str, dev: bool) -> None:
     from q2c.approvals import decision, send_decision
 
-    kwargs, topics = kafka_or_fail()
+    kwargs, topics = kafka_or_fail(dev)
     asyncio.run(send_decision(kwargs, topics, decision(deal, approved, actor, reason)))
     click.echo(f"deal {deal}: {'approved' if approved else 'declined'} by {actor}")
 
@@ -32,18 +28,20 @@ def _decide(deal: str, approved: bool, actor: str, reason: str) -> None:
 @click.argument("deal")
 @click.option("--by", "actor", required=True, help="Who approves (kept in the audit trail).")
 @click.option("--reason", default="", help="Why, for the audit trail.")
-def approve(deal: str, actor: str, reason: str) -> None:
+@dev_option
+def approve(deal: str, actor: str, reason: str, dev: bool) -> None:
     """Approve DEAL (its CRM id), held for a discount beyond policy: its order goes ahead."""
-    _decide(deal, True, actor, reason)
+    _decide(deal, True, actor, reason, dev)
 
 
 @click.command()
 @click.argument("deal")
 @click.option("--by", "actor", required=True, help="Who declines (kept in the audit trail).")
 @click.option("--reason", default="", help="Shown on the CRM deal.")
-def decline(deal: str, actor: str, reason: str) -> None:
+@dev_option
+def decline(deal: str, actor: str, reason: str, dev: bool) -> None:
     """Decline DEAL, held for approval: it is marked rejected in the CRM with the reason."""
-    _decide(deal, False, actor, reason)
+    _decide(deal, False, actor, reason, dev)
 
 
 @click.command()
@@ -62,7 +60,10 @@ def decline(deal: str, actor: str, reason: str) -> None:
 )
 @click.option("--offset", type=int, help="Restart every partition at this offset.")
 @click.option("--apply", is_flag=True, help="Commit the new offsets (without it, only show them).")
-def replay(group: str, topic: str, since: datetime | None, offset: int | None, apply: bool) -> None:
+@dev_option
+def replay(
+    group: str, topic: str, since: datetime | None, offset: int | None, apply: bool, dev: bool
+) -> None:
     """Reprocess TOPIC from a time or an offset by moving GROUP back.
 
     Stop the group's workers first; start them again afterwards. Processing is idempotent,
@@ -70,7 +71,7 @@ def replay(group: str, topic: str, since: datetime | None, offset: int | None, a
     """
     from q2c.replay import plan_and_move
 
-    kwargs, _ = kafka_or_fail()
+    kwargs, _ = kafka_or_fail(dev)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     try:
@@ -95,7 +96,8 @@ def replay(group: str, topic: str, since: datetime | None, offset: int | None, a
     help="Send the records behind discrepancies, and rejected deals, through the sync again "
     "(as `q2c resync` does); run reconcile again once the sync has caught up.",
 )
-def reconcile(currency: str, as_json: bool, repair: bool) -> None:
+@dev_option
+def reconcile(currency: str, as_json: bool, repair: bool, dev: bool) -> None:
     """Compare the CRM and the ERP record by record; print every discrepancy.
 
     Won deals must have exactly one confirmed ERP sale with the same customer, lines and
@@ -111,7 +113,9 @@ def reconcile(currency: str, as_json: bool, repair: bool) -> None:
     import json
     import sys
 
-    from q2c.reconcile import read_system, recorded_defaults
+    from pydantic import ValidationError
+
+    from q2c.reconcile import read_system
     from q2c.reconcile_report import as_json as render_json
     from q2c.reconcile_report import as_text
     from q2c.resync import resend
@@ -120,17 +124,19 @@ def reconcile(currency: str, as_json: bool, repair: bool) -> None:
     from streams.config import SyncConfig
     from streams.rules.reconcile import reconcile as compare
 
-    settings = resolved_settings()
+    settings = resolved_settings(dev)
     cfg = load_section(SyncConfig, "sync")
     progress = _progress_line if sys.stderr.isatty() else None
 
     async def run() -> tuple[list[str], int]:
-        reads = {
-            role: await read_system(
-                settings, cfg.system(role), recorded_defaults(settings, cfg.system(role)), progress
-            )
-            for role in (SystemRole.CRM, SystemRole.ERP)
-        }
+        reads = {}
+        for role in (SystemRole.CRM, SystemRole.ERP):
+            system = cfg.system(role)
+            try:
+                defaults = peer_defaults(settings, system, dev)
+                reads[role] = await read_system(settings, system, defaults, progress)
+            except ValidationError as exc:
+                raise missing_settings(system, exc) from None
         if progress is not None:
             click.echo("\r\033[K", nl=False, err=True)
         crm = (cfg.crm_system, reads[SystemRole.CRM].snapshot)

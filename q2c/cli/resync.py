@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from q2c.cli.worker import resolved_settings
+from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
 
 
 @click.command()
@@ -18,8 +18,13 @@ from q2c.cli.worker import resolved_settings
     is_flag=True,
     help="Every deal the CRM shows as rejected by q2c (its q2c_sync_status).",
 )
+@dev_option
 def resync(
-    system: str | None, entity: str | None, record_ids: tuple[str, ...], rejected: bool
+    system: str | None,
+    entity: str | None,
+    record_ids: tuple[str, ...],
+    rejected: bool,
+    dev: bool,
 ) -> None:
     """Read records from their system and send them through the sync again.
 
@@ -30,17 +35,15 @@ def resync(
     the ERP, a line corrected) goes through without another edit. A record in step changes
     nothing.
     """
-    from q2c.reconcile import read_system, recorded_defaults
+    from pydantic import ValidationError
+
+    from q2c.reconcile import read_system
     from q2c.resync import UnknownRecord, rejected_deals, resend, resync_records
     from q2c.settings import load_section
     from schemas.changes import SystemRole
     from streams.config import SyncConfig
 
-    settings = resolved_settings()
-    if not settings.kafka.bootstrap:
-        raise click.ClickException(
-            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
-        )
+    settings = resolved_settings(dev)
     if rejected == bool(system):
         raise click.UsageError("give SYSTEM ENTITY ID... or --rejected")
     if system is not None and (entity is None or not record_ids):
@@ -49,12 +52,12 @@ def resync(
     async def run() -> list[str]:
         if system is not None and entity is not None:
             sent = await resync_records(
-                settings, system, recorded_defaults(settings, system), entity, record_ids
+                settings, system, peer_defaults(settings, system, dev), entity, record_ids
             )
             return [f"resynced {c.system} {c.object} {c.record_id}" for c in sent]
         cfg = load_section(SyncConfig, "sync")
         crm = await read_system(
-            settings, cfg.crm_system, recorded_defaults(settings, cfg.crm_system)
+            settings, cfg.crm_system, peer_defaults(settings, cfg.crm_system, dev)
         )
         repairs = await resend(settings, {SystemRole.CRM: crm}, rejected_deals(crm))
         lines = [f"resynced {c.system} {c.object} {c.record_id}" for c in repairs.sent]
@@ -62,6 +65,9 @@ def resync(
 
     try:
         lines = asyncio.run(run())
+    except ValidationError as exc:  # a ValueError too: its text would show the values
+        failed = system or load_section(SyncConfig, "sync").crm_system
+        raise missing_settings(failed, exc) from None
     except (UnknownRecord, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:

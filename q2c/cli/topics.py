@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from q2c.cli.worker import resolved_settings
+from q2c.cli.resolve import dev_option, resolved_settings
 from q2c.kafka_access import run_with_kafka
 
 
@@ -20,18 +20,15 @@ def topics_group() -> None:
     multiple=True,
     help="A connected system (repeatable); default: the CRM and ERP of the [sync] config.",
 )
-def ensure_command(systems: tuple[str, ...]) -> None:
+@dev_option
+def ensure_command(systems: tuple[str, ...], dev: bool) -> None:
     """Create the missing topics and set the configured retention and cleanup policy on the
     existing ones. Safe to run any number of times; partition counts are never changed."""
     from q2c.kafka_admin import ensure_q2c_topics
     from q2c.settings import load_section
     from streams.config import SyncConfig
 
-    settings = resolved_settings()
-    if not settings.kafka.bootstrap:
-        raise click.ClickException(
-            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
-        )
+    settings = resolved_settings(dev)
     if not systems:
         cfg = load_section(SyncConfig, "sync")
         systems = (cfg.crm_system, cfg.erp_system)

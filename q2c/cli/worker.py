@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import click
 
-from q2c.devstack.stack import StackFiles
+from q2c.cli.resolve import dev_option, peer_defaults, resolved_settings
 from q2c.kafka_access import run_with_kafka
-from q2c.settings import Settings
 from q2c.telemetry import configure_logging, configure_tracing
 
-
-def resolved_settings() -> Settings:
-    """Settings, with the local broker of `q2c dev up` when no bootstrap is configured."""
-    settings = Settings()
-    if not settings.kafka.bootstrap:
-        local = StackFiles(settings.dev.state_dir).load().get("kafka")
-        if local:
-            settings.kafka.bootstrap = str(local["bootstrap"])
-    return settings
+__all__ = ["resolved_settings", "status", "worker"]
 
 
 @click.command()
 @click.option("--loglevel", default=None, help="Overrides Q2C_TELEMETRY__LOG_LEVEL.")
-def worker(loglevel: str | None) -> None:
+@dev_option
+def worker(loglevel: str | None, dev: bool) -> None:
     """Run the q2c stream workers (a Faust worker; scale out by running more).
 
     Workers with the same app id share the work as one consumer group; table state lives
@@ -37,7 +29,7 @@ def worker(loglevel: str | None) -> None:
     from streams.app import create_app
     from streams.config import SyncConfig
 
-    settings = resolved_settings()
+    settings = resolved_settings(dev)
     if loglevel:
         settings.telemetry.log_level = loglevel
     configure_logging(settings.telemetry)
@@ -47,23 +39,21 @@ def worker(loglevel: str | None) -> None:
     run_with_kafka(settings.kafka, lambda: ensure_q2c_topics(settings, systems))
     app = create_app(settings)
     register(app, settings, cfg)
-    register_console(app, settings, cfg)
+    peers = {system: peer_defaults(settings, system, dev) for system in systems}
+    register_console(app, settings, cfg, peers)
     faust.Worker(app, loglevel=settings.telemetry.log_level, quiet=True).execute_from_commandline()
 
 
 @click.command()
-def status() -> None:
+@dev_option
+def status(dev: bool) -> None:
     """Show the Kafka cluster q2c is configured for, its topics, and how far behind each
     q2c consumer group (workers, normalizers, sinks) is."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     from q2c.kafka_admin import group_lags
 
-    settings = resolved_settings()
-    if not settings.kafka.bootstrap:
-        raise click.ClickException(
-            "no Kafka configured: set Q2C_KAFKA__BOOTSTRAP or run `q2c dev up`"
-        )
+    settings = resolved_settings(dev)
 
     async def show() -> None:
         admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())

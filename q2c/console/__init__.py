@@ -4,6 +4,9 @@ command line."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import faust
 from faust.web.drivers.aiohttp import Web
 
@@ -13,9 +16,14 @@ from q2c.settings import Settings
 from streams.config import SyncConfig
 
 
-def register(app: faust.App, settings: Settings, cfg: SyncConfig) -> None:
+def register(
+    app: faust.App,
+    settings: Settings,
+    cfg: SyncConfig,
+    peers: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
     """Serve the console from ``app``'s (a Faust app's) web server."""
     server = app.web
     if not isinstance(server, Web):
         raise TypeError(f"the console needs Faust's aiohttp web server, not {type(server)}")
-    install(server.web_app, Console(settings, cfg), settings.worker.admin_token)
+    install(server.web_app, Console(settings, cfg, peers=peers), settings.worker.admin_token)

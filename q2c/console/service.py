@@ -5,6 +5,7 @@ does. Pages call these; nothing here renders."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from q2c.console.overview import CursorMark, Freshness, LetterCounts, freshness,
 from q2c.deadletter_views import Letter
 from q2c.deadletters import LetterDesk, read_letter, read_letters, read_resolutions, read_topic
 from q2c.kafka_admin import group_lags
-from q2c.reconcile import SystemRead, read_system, recorded_defaults
+from q2c.reconcile import SystemRead, read_system
 from q2c.resync import resend
 from q2c.settings import Settings
 from q2c.topics import Topics
@@ -54,8 +55,16 @@ class Report:
 class Console:
     """The operations behind the console's pages, for one worker's settings."""
 
-    def __init__(self, settings: Settings, cfg: SyncConfig, currency: str = "USD") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        cfg: SyncConfig,
+        currency: str = "USD",
+        peers: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.settings = settings
+        # Each system's connector settings beyond Q2C_<SYSTEM>__* (the local stack's, with --dev).
+        self.peers = peers or {}
         self.cfg = cfg
         self.currency = currency
         self.topics = Topics(settings.kafka.topic_prefix)
@@ -95,7 +104,7 @@ class Console:
 
     async def _read(self, role: SystemRole) -> SystemRead:
         system = self.cfg.system(role)
-        return await read_system(self.settings, system, recorded_defaults(self.settings, system))
+        return await read_system(self.settings, system, self.peers.get(system, {}))
 
     async def deals(self) -> list[DealRow]:
         crm = await self._read(SystemRole.CRM)

@@ -39,6 +39,7 @@ from pydantic import SecretStr
 from connectors.bottlecrm import BottleCrmClient, BottleCrmSettings
 from connectors.bottlecrm.fields import Q2C_FIELDS
 from connectors.bottlecrm.models import CustomFieldSpec
+from connectors.bottlecrm.provision import ensure_fields, provision
 from q2c.devstack import procs
 from q2c.devstack.errors import DevStackError
 
@@ -341,24 +342,8 @@ async def provision_org(
             ) from exc
     access = OrgAccess(url=url, org_id=org_id, token=token, jwt=jwt)
     async with BottleCrmClient(access.settings()) as crm:
-        await crm.ensure_custom_fields(fields)
+        await ensure_fields(crm, fields)
     return access
-
-
-# Every event of the objects the connector reads (`q2c connector run bottlecrm`).
-WEBHOOK_EVENTS = (
-    "account.created",
-    "account.updated",
-    "account.deleted",
-    "contact.created",
-    "contact.updated",
-    "contact.deleted",
-    "deal.created",
-    "deal.updated",
-    "deal.deleted",
-    "deal.won",
-    "deal.lost",
-)
 
 
 async def _provision_stack_org(
@@ -368,8 +353,10 @@ async def _provision_stack_org(
     (deliveries while the connector is not running fail; its scans catch up)."""
     access = await provision_org(url, user_jwt, "q2c")
     async with BottleCrmClient(access.settings()) as crm:
-        _, secret = await crm.register_webhook(hook, WEBHOOK_EVENTS, description="q2c connector")
-    return access, secret
+        done = await provision(crm, hook)
+    if done.secret is None:
+        raise DevStackError(f"BottleCRM's new org already had a webhook to {hook}")
+    return access, done.secret
 
 
 def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, Any]:

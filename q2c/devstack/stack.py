@@ -171,7 +171,7 @@ class ConnectorComponent(Component):
         log = files.logs / f"{self.name}.log"
         start = log.stat().st_size if log.exists() else 0
         proc = procs.spawn(
-            [sys.executable, "-m", "q2c", "connector", "run", self.system], log, env=env
+            [sys.executable, "-m", "q2c", "connector", "run", self.system, "--dev"], log, env=env
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from connectors.bottlecrm import BottleCrmClient, BottleCrmSettings
 from connectors.bottlecrm.fields import Q2C_FIELDS
+from connectors.bottlecrm.provision import WEBHOOK_EVENTS
 from q2c.devstack import bottlecrm as devstack
 from q2c.devstack import procs
 from q2c.devstack.bottlecrm import BottleCrmServer
@@ -58,7 +59,7 @@ def test_stack_entry_serves_an_org_ready_for_q2c(
                 # The JWT is bound to the org; the connector's webhook is registered there.
                 hooks = await crm.webhooks()
                 assert [h.url for h in hooks] == [entry["webhook_url"]]
-                assert set(hooks[0].events) == set(devstack.WEBHOOK_EVENTS)
+                assert set(hooks[0].events) == set(WEBHOOK_EVENTS)
 
         # `q2c dev up` is synchronous and runs its own event loop, so this test is too.
         asyncio.run(org_is_ready())
