@@ -54,7 +54,8 @@ def down() -> None:
 
 @dev.command("status")
 def dev_status() -> None:
-    """Show each local component, where it listens and whether it answers."""
+    """Show each local component, where it listens and whether it answers; for the
+    supervised q2c processes also their pid, restarts and last error line."""
     lines = stack.describe(Settings())
     if not lines:
         click.echo("the local stack is not running (start it with `q2c dev up`)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -39,6 +40,8 @@ _EXCEPTION_LINE = re.compile(
 _ERROR_LEVEL = re.compile(r"\b(?:ERROR|CRITICAL|FATAL)\b")
 _LOG_WINDOW = 256 * 1024  # bytes of a run's log searched for its last error
 _MAX_LINE = 300
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,13 @@ class Supervisor:
             if stop.is_set():
                 break
             delay = self.backoff.delay(delay, time.monotonic() - started)
+            log.warning(
+                "%s exited (%s; last error: %s); starting it again in %.1fs",
+                program.name,
+                state.last_exit,
+                state.last_error,
+                delay,
+            )
             state.status, state.next_start = "backoff", time.time() + delay
             self._save()
             with contextlib.suppress(TimeoutError):
@@ -291,6 +301,7 @@ def spec_of(programs: Sequence[Program], backoff: Backoff) -> dict[str, Any]:
 
 
 async def _serve(programs: list[Program], backoff: Backoff, state_file: Path) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

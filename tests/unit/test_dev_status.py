@@ -92,32 +92,29 @@ def test_a_dead_supervisor_and_its_programs_show_as_down(tmp_path: Path) -> None
 
 
 @pytest.fixture
-def default_port_taken() -> Iterator[int]:
-    """The worker's default port, held by this test unless something else holds it."""
-    default = WorkerSettings().web_port
+def taken_port() -> Iterator[int]:
+    """A port this test holds (the real default may be held, or not, by other stacks)."""
     with socket.socket() as holder:
-        try:
-            holder.bind(("127.0.0.1", default))
-            holder.listen()
-        except OSError:
-            pass  # another stack has it: taken either way
-        yield default
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
 
 
-def test_the_default_worker_port_gives_way_to_a_free_one(
-    tmp_path: Path, default_port_taken: int
-) -> None:
-    settings = Settings(dev=DevSettings(state_dir=tmp_path))
+def test_the_default_worker_port_gives_way_to_a_free_one(tmp_path: Path, taken_port: int) -> None:
+    # As if the taken port were the default: a value not set by any configuration.
+    worker = WorkerSettings.model_construct(_fields_set=set(), web_port=taken_port)
+    settings = Settings(dev=DevSettings(state_dir=tmp_path), worker=worker)
+    assert "web_port" not in settings.worker.model_fields_set
     port = worker_port(settings)
-    assert port != default_port_taken
+    assert port != taken_port
     assert procs.port_is_free(port)
 
 
 def test_a_configured_worker_port_that_is_taken_is_a_clear_error(
-    tmp_path: Path, default_port_taken: int
+    tmp_path: Path, taken_port: int
 ) -> None:
     settings = Settings(
-        dev=DevSettings(state_dir=tmp_path), worker=WorkerSettings(web_port=default_port_taken)
+        dev=DevSettings(state_dir=tmp_path), worker=WorkerSettings(web_port=taken_port)
     )
-    with pytest.raises(DevStackError, match=f"port {default_port_taken} .* already in use"):
+    with pytest.raises(DevStackError, match=f"port {taken_port} .* already in use"):
         worker_port(settings)
