@@ -1,7 +1,7 @@
 """Effectively once across a broker restart, on the real peers: deals closed won before,
-during and after the local broker is stopped and started again (same port, same data) each
-become exactly one confirmed Tryton sale, with the worker and both connectors run under the
-local stack's supervisor, so nothing needs a manual restart.
+during and after the local broker is stopped (or SIGKILLed) and started again (same port,
+same data) each become exactly one confirmed Tryton sale, with the worker and both
+connectors run under the local stack's supervisor, so nothing needs a manual restart.
 
 The broker is this test's own: the session's broker is shared by every other test.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import urllib.request
 import uuid
@@ -173,8 +174,19 @@ async def _until(stack: Stack, condition: Callable[[], bool], what: str) -> None
     await stack.eventually(probe, what)
 
 
+def crash(broker: KafkaBroker) -> None:
+    """SIGKILL the broker: no controlled shutdown, its logs are recovered at the next start."""
+    assert broker.pid is not None
+    os.killpg(broker.pid, signal.SIGKILL)
+    os.waitpid(broker.pid, 0)
+    broker.pid = None
+
+
+@pytest.mark.parametrize("halt", [KafkaBroker.stop, crash], ids=["stopped", "killed"])
 async def test_every_won_deal_is_one_sale_across_a_broker_restart(
-    supervised_stack: tuple[Stack, Supervised], own_broker: KafkaBroker
+    supervised_stack: tuple[Stack, Supervised],
+    own_broker: KafkaBroker,
+    halt: Callable[[KafkaBroker], None],
 ) -> None:
     stack, supervised = supervised_stack
     await _until(stack, supervised.worker_ready, "the supervised worker ready")
@@ -194,7 +206,7 @@ async def test_every_won_deal_is_one_sale_across_a_broker_restart(
     for n in range(1, BEFORE + 1):
         await close(n)
     logs = supervised.log_sizes()
-    await asyncio.to_thread(own_broker.stop)
+    await asyncio.to_thread(halt, own_broker)
     for n in range(BEFORE + 1, BEFORE + DURING + 1):
         await close(n)
     # Back only once every process has felt the outage, so none slips through it.
