@@ -143,7 +143,7 @@ def up(settings: Settings, report: Report, components: list[Component] | None = 
 def describe(settings: Settings) -> list[str]:
     files = StackFiles(settings.dev.state_dir)
     stack = files.load()
-    programs = supervised_programs(files, stack)
+    programs = supervised_programs(files)
     sup = stack.get(SUPERVISOR)
     lines: list[str] = []
     for component in COMPONENTS:
@@ -151,7 +151,7 @@ def describe(settings: Settings) -> list[str]:
         if entry is None:
             continue
         if isinstance(component, SupervisedComponent) and sup is not None:
-            state = "up" if programs else "DOWN"
+            state = "up" if procs.pid_alive(int(sup["pid"])) else "DOWN"
             lines.append(f"[{state:>4}] supervisor  pid {sup['pid']}  (log: {sup['log']})")
             sup = None  # one line, above the programs it runs
         up, facts = component.status(entry, programs)

@@ -154,11 +154,9 @@ def _answers_200(url: str) -> bool:
         return False
 
 
-def supervised_programs(files: StackFiles, stack: dict[str, Entry]) -> dict[str, Entry]:
-    """What the running supervisor says of each program; empty when it does not run."""
-    sup = stack.get(SUPERVISOR)
-    if not sup or not procs.pid_alive(int(sup["pid"])):
-        return {}
+def supervised_programs(files: StackFiles) -> dict[str, Entry]:
+    """What the supervisor last said of each program (also after it died: why it died may
+    be there)."""
     programs: dict[str, Entry] = read_state(files.supervisor_state).get("programs", {})
     return programs
 
