@@ -13,7 +13,8 @@ def dev() -> None:
     """Start, stop and show the local stack (a real Kafka broker, the peers, the workers).
 
     Everything listens on 127.0.0.1; where, and the credentials, are written to
-    .q2c/stack.json. Downloads are cached under ~/.cache/q2c and reused.
+    .q2c/stack.json. q2c's own processes run under a supervisor that restarts whichever
+    exits. Downloads are cached under ~/.cache/q2c and reused.
     """
 
 

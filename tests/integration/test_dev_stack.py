@@ -125,6 +125,24 @@ def test_a_killed_worker_is_restarted_and_status_says_so(tmp_path: Path) -> None
         stack.down(settings, lambda _: None)
 
 
+def test_a_dead_broker_comes_back_on_its_port(tmp_path: Path) -> None:
+    settings = Settings(dev=DevSettings(state_dir=tmp_path / ".q2c"))
+    files = stack.StackFiles(settings.dev.state_dir)
+    stack.up(settings, lambda _: None, [stack.KafkaComponent()])
+    try:
+        before = orjson.loads(files.stack_json.read_bytes())["kafka"]
+        os.killpg(before["pid"], signal.SIGKILL)
+        eventually(lambda: None if procs.pid_alive(before["pid"]) else True, "the broker dead")
+        lines: list[str] = []
+        stack.up(settings, lines.append, [stack.KafkaComponent()])
+        after = orjson.loads(files.stack_json.read_bytes())["kafka"]
+        assert "kafka: starting" in lines
+        assert after["pid"] != before["pid"]
+        assert after["bootstrap"] == before["bootstrap"]  # what running clients know
+    finally:
+        stack.down(settings, lambda _: None)
+
+
 def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
