@@ -51,9 +51,9 @@ async def run_connector(
 ) -> None:
     publisher = Publisher(client_kwargs, topics)
     cursors = CursorStore(topics.cursors, client_kwargs)
-    await publisher.start()
     tasks: list[asyncio.Task[None]] = []
     try:
+        await publisher.start()  # inside: a broker that is away still closes the clients
         if source:
             await cursors.start()
             runner = SourceRunner(parts.streams, publisher, cursors, parts.poll_interval)
