@@ -38,6 +38,7 @@ _EXCEPTION_LINE = re.compile(
     r"^(?:[A-Za-z_]\w*\.)*\w*(?:Error|Exception|Exit|Interrupt)\b(?::.*)?$"
 )
 _ERROR_LEVEL = re.compile(r"\b(?:ERROR|CRITICAL|FATAL)\b")
+_LOGGING_ERROR = re.compile(r"^--- Logging error ---$.*?^Arguments: .*?$", re.M | re.S)
 _LOG_WINDOW = 256 * 1024  # bytes of a run's log searched for its last error
 _MAX_LINE = 300
 
@@ -86,8 +87,10 @@ class ProgramState:
 
 def error_line(text: str) -> str | None:
     """The last line of ``text`` that reads as an error: a traceback's final line, a log
-    record at level ERROR or above (a JSON record's exception, else its message)."""
-    for raw in reversed(text.splitlines()):
+    record at level ERROR or above (a JSON record's exception, else its message). What the
+    logging module prints when it fails to write a record at interpreter shutdown is left
+    out: it buries the error the process died of."""
+    for raw in reversed(_LOGGING_ERROR.sub("", text).splitlines()):
         line = raw.strip()
         if not line:
             continue

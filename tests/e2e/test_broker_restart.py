@@ -1,7 +1,9 @@
 """Effectively once across a broker restart, on the real peers: deals closed won before,
 during and after the local broker is stopped (or SIGKILLed) and started again (same port,
 same data) each become exactly one confirmed Tryton sale, with the worker and both
-connectors run under the local stack's supervisor, so nothing needs a manual restart.
+connectors run under the local stack's supervisor, so nothing needs a manual restart: the
+processes ride out the outage, and those killed during it (they cannot start without the
+broker) are started again until they can.
 
 The broker is this test's own: the session's broker is shared by every other test.
 """
@@ -9,6 +11,7 @@ The broker is this test's own: the session's broker is shared by every other tes
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
@@ -111,6 +114,16 @@ class Supervised:
                     return False
         return True
 
+    def kill(self, name: str) -> None:
+        pid = self.supervisor.states[name].pid
+        assert pid is not None, f"{name} is not running"
+        os.killpg(pid, signal.SIGKILL)
+
+    def failed_without_kafka(self, name: str) -> bool:
+        """True once ``name`` was started again after its kill and exited for want of Kafka."""
+        state = self.supervisor.states[name]
+        return state.restarts >= 2 and "KafkaConnectionError" in (state.last_error or "")
+
     def restarts(self) -> dict[str, int]:
         return {name: s.restarts for name, s in self.supervisor.states.items()}
 
@@ -160,11 +173,21 @@ def crash(broker: KafkaBroker) -> None:
     broker.pid = None
 
 
-@pytest.mark.parametrize("halt", [KafkaBroker.stop, crash], ids=["stopped", "killed"])
+@pytest.mark.parametrize(
+    ("halt", "victims"),
+    [
+        (KafkaBroker.stop, ()),
+        # Processes killed while the broker is away cannot start until it is back: the
+        # supervisor starts them again until they can.
+        (crash, ("worker", "connector-tryton")),
+    ],
+    ids=["stopped", "killed-with-processes"],
+)
 async def test_every_won_deal_is_one_sale_across_a_broker_restart(
     supervised_stack: tuple[Stack, Supervised],
     own_broker: KafkaBroker,
     halt: Callable[[KafkaBroker], None],
+    victims: tuple[str, ...],
 ) -> None:
     stack, supervised = supervised_stack
     await _until(stack, supervised.worker_ready, "the supervised worker ready")
@@ -187,6 +210,11 @@ async def test_every_won_deal_is_one_sale_across_a_broker_restart(
         await close(n)
     # Back only once every process has felt the outage, so none slips through it.
     await _until(stack, lambda: supervised.all_saw_outage(logs), "every process losing Kafka")
+    for name in victims:
+        supervised.kill(name)
+    for name in victims:
+        failed = functools.partial(supervised.failed_without_kafka, name)
+        await _until(stack, failed, f"{name} started again and failing without Kafka")
     port = own_broker.port
     await asyncio.to_thread(own_broker.start)
     assert own_broker.port == port  # the clients know only this address
@@ -198,4 +226,5 @@ async def test_every_won_deal_is_one_sale_across_a_broker_restart(
 
     await _until(stack, supervised.all_running, "every supervised process running")
     await _until(stack, supervised.worker_ready, "the worker ready after the restart")
+    assert all(supervised.restarts()[name] >= 2 for name in victims)
     print(f"restarts across the broker restart: {supervised.restarts()}")

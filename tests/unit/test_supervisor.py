@@ -75,6 +75,12 @@ def test_the_last_error_line_is_a_tracebacks_last_line_or_an_error_record() -> N
     )
     assert error_line('{"level": "CRITICAL", "msg": "gone"}') == "CRITICAL gone"
     assert error_line("all good\nstill fine\n") is None
+    shutdown_noise = (
+        "--- Logging error ---\nTraceback (most recent call last):\n  File x\n"
+        "ImportError: sys.meta_path is None, Python is likely shutting down\nCall stack:\n"
+        "  File y\nMessage: 'Unclosed client session'\nArguments: ()\n"
+    )
+    assert error_line(traceback + shutdown_noise) == "aiokafka.errors.KafkaError: down"
     assert error_line("Error: password=hunter2 refused") == "Error: password=*** refused"
 
 
