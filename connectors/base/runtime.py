@@ -61,9 +61,9 @@ async def run_connector(
         parts.system,
         owner=f"{topics.cursors}.{parts.system}",
     )
-    await publisher.start()
     tasks: list[asyncio.Task[None]] = []
     try:
+        await publisher.start()  # inside: a broker that is away still closes the clients
         if source:
             await cursors.start()
             runner = SourceRunner(parts.streams, publisher, cursors, parts.poll_interval)

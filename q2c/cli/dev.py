@@ -13,7 +13,8 @@ def dev() -> None:
     """Start, stop and show the local stack (a real Kafka broker, the peers, the workers).
 
     Everything listens on 127.0.0.1; where, and the credentials, are written to
-    .q2c/stack.json. Downloads are cached under ~/.cache/q2c and reused.
+    .q2c/stack.json. q2c's own processes run under a supervisor that restarts whichever
+    exits. Downloads are cached under ~/.cache/q2c and reused.
     """
 
 
@@ -24,9 +25,10 @@ def up() -> None:
     stack.up(settings, click.echo)
     running = stack.StackFiles(settings.dev.state_dir).load()
     if running.get("console_url"):
-        enabled = settings.worker.admin_token is not None
-        how = "sign in with" if enabled else "off until the worker is started with"
-        click.echo(f"console: {running['console_url']} ({how} Q2C_WORKER__ADMIN_TOKEN)")
+        click.echo(
+            f"console: {running['console_url']} (sign in with the admin token: "
+            f"worker.admin_token in {stack.StackFiles(settings.dev.state_dir).stack_json})"
+        )
     for line in watch_hint(running):
         click.echo(line)
 
@@ -60,7 +62,8 @@ def down() -> None:
 
 @dev.command("status")
 def dev_status() -> None:
-    """Show each local component, where it listens and whether it answers."""
+    """Show each local component, where it listens and whether it answers; for the
+    supervised q2c processes also their pid, restarts and last error line."""
     lines = stack.describe(Settings())
     if not lines:
         click.echo("the local stack is not running (start it with `q2c dev up`)")

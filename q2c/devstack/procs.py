@@ -90,10 +90,14 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie still answers kill(0); look at its state.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    # A zombie still answers kill(0); look at its state. A process whose main thread has
+    # exited shows as a zombie while its other threads still run and hold its sockets
+    # (a JVM's, say): it has exited only once one thread is left.
+    with contextlib.suppress(OSError, KeyError, ValueError):
+        status = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        )
+        return status["State"].split()[0] != "Z" or int(status["Threads"]) > 1
     return True
 
 

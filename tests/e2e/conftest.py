@@ -105,20 +105,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.fixture
-async def stack(
-    request: pytest.FixtureRequest,
-    kafka_bootstrap: str,
-    tryton_db: TrytonPeer,
-    bottlecrm_org: OrgAccess,
-    tmp_path: Path,
-) -> AsyncIterator[Stack]:
+def stack_env(
+    bootstrap: str, tryton_db: TrytonPeer, bottlecrm_org: OrgAccess, tmp_path: Path
+) -> dict[str, str]:
+    """The environment of a stack's q2c processes: its own topics, group, state and port."""
     run = uuid.uuid4().hex[:8]
     prefix = f"e2e{run}"
     erp = tryton_db.settings()
-    env = {
+    return {
         **os.environ,
-        "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,
+        "Q2C_KAFKA__BOOTSTRAP": bootstrap,
         "Q2C_KAFKA__TOPIC_PREFIX": prefix,
         "Q2C_KAFKA__PARTITIONS": "1",
         "Q2C_DEV__STATE_DIR": str(tmp_path / "state"),
@@ -137,6 +133,19 @@ async def stack(
         "Q2C_BOTTLECRM__JWT": bottlecrm_org.jwt.get_secret_value(),
         "Q2C_BOTTLECRM__SCAN_INTERVAL": "1",
     }
+
+
+@pytest.fixture
+async def stack(
+    request: pytest.FixtureRequest,
+    kafka_bootstrap: str,
+    tryton_db: TrytonPeer,
+    bottlecrm_org: OrgAccess,
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    env = stack_env(kafka_bootstrap, tryton_db, bottlecrm_org, tmp_path)
+    prefix = env["Q2C_KAFKA__TOPIC_PREFIX"]
+    erp = tryton_db.settings()
     if "otlp_collector" in request.fixturenames:  # the test follows traces: export them
         env["Q2C_TELEMETRY__OTLP_ENDPOINT"] = request.getfixturevalue("otlp_collector").url
     marker = request.node.get_closest_marker("q2c_env")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +82,22 @@ async def sale_of(stack: Stack, deal: str, states: tuple[str, ...]) -> dict[str,
         return rows[0] if rows and rows[0]["state"] in states else None
 
     return await stack.eventually(probe, f"a {'/'.join(states)} sale for deal {deal}")
+
+
+CONFIRMED = ("confirmed", "processing")
+
+
+async def one_confirmed_sale_each(stack: Stack, party: int, totals: dict[str, int]) -> None:
+    """Each deal of ``totals`` (deal: total) is exactly one confirmed sale of ``party`` for its
+    total, and Tryton holds no other sale."""
+    for deal, total in totals.items():  # sale_of fails as soon as it sees two sales for one deal
+        sale = await sale_of(stack, deal, CONFIRMED)
+        assert sale["party"] == party
+        assert sale["total_amount"] == total
+    rows = await stack.erp.search_read("sale.sale", [], ["reference", "state"])
+    per_deal = Counter(str(row["reference"]) for row in rows)
+    assert per_deal == Counter(dict.fromkeys(totals, 1)), stack.diagnostics()
+    assert all(row["state"] in CONFIRMED for row in rows)
 
 
 def _same(value: Any, expected: str) -> bool:
