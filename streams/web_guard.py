@@ -11,15 +11,12 @@ so a new route is behind the token without code of its own: register admin route
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from pydantic import SecretStr
 
 OPEN_ROUTES = frozenset({"/q2c/health", "/q2c/ready", "/q2c/metrics"})
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="q2c"'}
 
