@@ -19,20 +19,18 @@ form for a browser); the decision stays here.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
+from aiohttp.typedefs import Handler, Middleware
 from pydantic import SecretStr
 
 LOGIN_ROUTE = "/q2c/console/login"
 OPEN_ROUTES = frozenset({"/q2c/health", "/q2c/ready", "/q2c/metrics", LOGIN_ROUTE})
 ADMIN_COOKIE = "q2c_admin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Refusal(StrEnum):

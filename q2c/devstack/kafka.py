@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import secrets
 import shutil
 import subprocess
@@ -98,6 +99,7 @@ def _cluster_id(data_dir: Path) -> str:
 
 SCRAM = "SCRAM-SHA-512"
 _BROKER_USER = "q2c-broker"
+_SCRAM_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 @dataclass(frozen=True)
@@ -207,13 +209,23 @@ class KafkaBroker:
         }
 
     def _scram_users(self) -> list[str]:
-        """StorageTool arguments creating the SCRAM users (only when storage is formatted)."""
+        """StorageTool arguments creating the SCRAM users (only when storage is formatted).
+
+        The passwords are on StorageTool's command line while it runs, on this machine
+        only; the broker keeps salted SCRAM hashes of them."""
         if self.security is None:
             return []
         users = {
             _BROKER_USER: _secret_file(self.data_dir / "broker-user.secret"),
             self.security.username: self.security.password.get_secret_value(),
         }
+        for name, password in users.items():
+            # StorageTool's "[name=..,password=..]" syntax has no escapes.
+            if not _SCRAM_SAFE.fullmatch(name) or not _SCRAM_SAFE.fullmatch(password):
+                raise DevStackError(
+                    f"the SCRAM user {name!r} and its password may only hold letters, digits "
+                    "and . _ ~ -"
+                )
         return [
             arg
             for name, password in users.items()
