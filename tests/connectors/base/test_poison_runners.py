@@ -38,15 +38,18 @@ from schemas import (
 from schemas.changes import EntityChange
 from tests.connectors.base.test_normalize import AccountMapper, raw
 from tests.connectors.base.test_runners import read_topic
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def topics(kafka_bootstrap: str) -> Topics:
-    del kafka_bootstrap  # the topics live on the session's broker
-    return Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+async def topics(kafka_bootstrap: str) -> Topics:
+    """Topics of their own on the session's broker, created as `q2c topics ensure` does (the
+    broker creates none on first use)."""
+    prefix = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
+    return await create_q2c_topics(kafka_bootstrap, prefix, "memcrm", "memory")
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
