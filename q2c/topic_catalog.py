@@ -55,6 +55,7 @@ def q2c_topics(kafka: KafkaSettings, systems: Iterable[str]) -> list[TopicSpec]:
         partitioned(topics.control),
         partitioned(topics.dead_letter, _deleting(kafka.dead_letter_retention_days)),
         partitioned(topics.audit, _deleting(kafka.audit_retention_days)),
+        compacted(topics.dead_letter_resolutions),
         compacted(topics.cursors),
         compacted(topics.reference("customers")),
         compacted(topics.reference("items")),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner, Result
 
@@ -18,6 +18,7 @@ from q2c.cli import cli
 from q2c.deadletters import RETRY_HEADER
 from q2c.topics import Topics
 from schemas import CODEC, DeadLetter, DecodeError, MessageOrigin
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +70,7 @@ def test_dead_letters_are_listed_shown_retried_and_resolved(
     topics = Topics(f"dl{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("Q2C_KAFKA__BOOTSTRAP", kafka_bootstrap)
     monkeypatch.setenv("Q2C_KAFKA__TOPIC_PREFIX", topics.prefix)
+    asyncio.run(create_q2c_topics(kafka_bootstrap, topics, "bottlecrm", "tryton"))
 
     async def publish() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
@@ -172,6 +174,12 @@ def test_reading_creates_no_topic_and_resolutions_are_compacted(
     assert asyncio.run(existing()) == set()
 
     async def publish() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:  # only the dead-letter topic: resolving must make its own, compacted
+            await admin.create_topics([NewTopic(topics.dead_letter, 1, 1)])
+        finally:
+            await admin.close()
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
         await producer.start()
         try:

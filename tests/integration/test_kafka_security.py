@@ -181,6 +181,20 @@ async def test_worker_and_connector_exchange_messages_over_sasl_ssl(
 COMMANDS = [["worker"], ["connector", "run", "tryton"], ["status"], ["topics", "ensure"]]
 
 
+def _peer_env(args: list[str], request: pytest.FixtureRequest) -> dict[str, str]:
+    """A connector builds its parts (and reaches its peer) before it reaches Kafka: give the
+    Tryton connector a real Tryton, so what fails is the broker."""
+    if args[:2] != ["connector", "run"]:
+        return {}
+    erp = request.getfixturevalue("tryton_db").settings()
+    return {
+        "Q2C_TRYTON__URL": erp.url,
+        "Q2C_TRYTON__DATABASE": erp.database,
+        "Q2C_TRYTON__USER": erp.user,
+        "Q2C_TRYTON__PASSWORD": erp.password.get_secret_value(),
+    }
+
+
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "q2c", *args],
@@ -195,9 +209,17 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a) for a in COMMANDS])
 def test_a_refused_password_ends_with_one_line_naming_the_settings(
-    kafka_sasl_broker: KafkaBroker, tmp_path: Path, args: list[str]
+    kafka_sasl_broker: KafkaBroker,
+    tmp_path: Path,
+    args: list[str],
+    request: pytest.FixtureRequest,
 ) -> None:
-    env = _env(kafka_sasl_broker, tmp_path, Q2C_KAFKA__SASL_PASSWORD=WRONG_PASSWORD)
+    env = _env(
+        kafka_sasl_broker,
+        tmp_path,
+        Q2C_KAFKA__SASL_PASSWORD=WRONG_PASSWORD,
+        **_peer_env(args, request),
+    )
     done = _run(args, env)
     assert done.returncode == 1, done.stderr
     assert done.stderr.splitlines()[-1] == (
@@ -210,10 +232,18 @@ def test_a_refused_password_ends_with_one_line_naming_the_settings(
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a) for a in COMMANDS])
 def test_a_ca_that_did_not_sign_the_broker_ends_with_one_line_naming_it(
-    kafka_sasl_broker: KafkaBroker, tmp_path: Path, args: list[str]
+    kafka_sasl_broker: KafkaBroker,
+    tmp_path: Path,
+    args: list[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     other = make_broker_tls(tmp_path / "other-ca")
-    env = _env(kafka_sasl_broker, tmp_path, Q2C_KAFKA__SSL_CAFILE=str(other.ca_file))
+    env = _env(
+        kafka_sasl_broker,
+        tmp_path,
+        Q2C_KAFKA__SSL_CAFILE=str(other.ca_file),
+        **_peer_env(args, request),
+    )
     done = _run(args, env)
     assert done.returncode == 1, done.stderr
     assert done.stderr.splitlines()[-1] == (

@@ -14,10 +14,12 @@ from connectors.bottlecrm.source import change_of
 from q2c.reconcile import SystemRead
 from q2c.resync import resend
 from q2c.settings import Settings
+from q2c.topics import Topics
 from schemas import CODEC, Operation, RawChange
 from schemas.changes import SystemRole
 from schemas.entities import EntityKind
 from streams.rules.reconcile import Resync, Snapshot
+from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +33,7 @@ async def test_resent_records_reach_the_raw_topic_as_new_changes(
     monkeypatch.setenv("Q2C_KAFKA__BOOTSTRAP", kafka_bootstrap)
     monkeypatch.setenv("Q2C_KAFKA__TOPIC_PREFIX", prefix)
     settings = Settings()
+    await create_q2c_topics(kafka_bootstrap, Topics(prefix), "bottlecrm")
     deal = change_of(
         "deal", "d-1", Operation.UPDATE, {"id": "d-1", "name": "Deal"}, SEEN, "scan@t", SEEN
     )
