@@ -38,6 +38,8 @@ _EXCEPTION_LINE = re.compile(
     r"^(?:[A-Za-z_]\w*\.)*\w*(?:Error|Exception|Exit|Interrupt)\b(?::.*)?$"
 )
 _ERROR_LEVEL = re.compile(r"\b(?:ERROR|CRITICAL|FATAL)\b")
+# The one line a q2c command ends with when it gives up (its own, or click's usage error).
+_EXIT_LINE = re.compile(r"^(?:q2c|Error): ")
 _LOGGING_ERROR = re.compile(r"^--- Logging error ---$.*?^Arguments: .*?$", re.M | re.S)
 _LOG_WINDOW = 256 * 1024  # bytes of a run's log searched for its last error
 _MAX_LINE = 300
@@ -86,10 +88,10 @@ class ProgramState:
 
 
 def error_line(text: str) -> str | None:
-    """The last line of ``text`` that reads as an error: a traceback's final line, a log
-    record at level ERROR or above (a JSON record's exception, else its message). What the
-    logging module prints when it fails to write a record at interpreter shutdown is left
-    out: it buries the error the process died of."""
+    """The last line of ``text`` that reads as an error: the line a q2c command ends with,
+    a traceback's final line, a log record at level ERROR or above (a JSON record's
+    exception, else its message). What the logging module prints when it fails to write a
+    record at interpreter shutdown is left out: it buries the error the process died of."""
     for raw in reversed(_LOGGING_ERROR.sub("", text).splitlines()):
         line = raw.strip()
         if not line:
@@ -99,7 +101,7 @@ def error_line(text: str) -> str | None:
             if found:
                 return _clip(found)
             continue
-        if _EXCEPTION_LINE.match(line) or _ERROR_LEVEL.search(line):
+        if _EXIT_LINE.match(line) or _EXCEPTION_LINE.match(line) or _ERROR_LEVEL.search(line):
             return _clip(line)
     return None
 

@@ -122,7 +122,12 @@ class Supervised:
     def failed_without_kafka(self, name: str) -> bool:
         """True once ``name`` was started again after its kill and exited for want of Kafka."""
         state = self.supervisor.states[name]
-        return state.restarts >= 2 and "KafkaConnectionError" in (state.last_error or "")
+        # Either the one line q2c ends with when no broker answers, or (while still starting)
+        # the client's own error.
+        last = state.last_error or ""
+        return state.restarts >= 2 and any(
+            sign in last for sign in ("check Q2C_KAFKA__BOOTSTRAP", "KafkaConnectionError")
+        )
 
     def restarts(self) -> dict[str, int]:
         return {name: s.restarts for name, s in self.supervisor.states.items()}

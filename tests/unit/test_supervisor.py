@@ -75,6 +75,8 @@ def test_the_last_error_line_is_a_tracebacks_last_line_or_an_error_record() -> N
     )
     assert error_line('{"level": "CRITICAL", "msg": "gone"}') == "CRITICAL gone"
     assert error_line("all good\nstill fine\n") is None
+    gave_up = "2026 ERROR aiokafka Unable connect\nq2c: nothing listens at 127.0.0.1:9: check it\n"
+    assert error_line(gave_up) == "q2c: nothing listens at 127.0.0.1:9: check it"
     shutdown_noise = (
         "--- Logging error ---\nTraceback (most recent call last):\n  File x\n"
         "ImportError: sys.meta_path is None, Python is likely shutting down\nCall stack:\n"
