@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from connectors.base.mapping import Mapper, MappingError
 from connectors.base.publish import Publisher
+from q2c import metrics
 from q2c.tracing import span_from_headers, with_trace_headers
 from schemas import (
     CODEC,
@@ -109,6 +110,7 @@ class Normalizer:
             headers = with_trace_headers()
             for key, value in result.changes:
                 await self.publisher.send_encoded(self.topics.changes, key, value, headers)
+        metrics.CHANGES_NORMALIZED.labels(raw.system).inc()
 
     async def _report_to_crm(self, raw: RawChange, reason: str) -> None:
         try:
