@@ -12,9 +12,12 @@ CRM confirmed as an ERP order within 15 minutes. Freshness gauges hold Unix time
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 # Seconds, from a second to two hours: the 15-minute target sits in the middle.
 FLOW_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0)
@@ -133,10 +136,29 @@ CONNECTOR_RUNNING = Gauge(
     "1 while the connector's parts (source, normalize, sink) are running.",
     ["system"],
 )
-WORKER_READY = Gauge(
-    "q2c_worker_ready",
-    "1 while the worker has recovered its tables and is not rebalancing.",
-)
+
+
+class WorkerReadiness:
+    """``q2c_worker_ready``: 1 while the worker has recovered its tables and is not
+    rebalancing. Exported only by a process that is a worker (one that set ``probe``): a
+    plain gauge would show connectors as workers never ready."""
+
+    name = "q2c_worker_ready"
+    documentation = "1 while the worker has recovered its tables and is not rebalancing."
+
+    def __init__(self) -> None:
+        self.probe: Callable[[], bool] | None = None
+
+    def describe(self) -> list[Metric]:
+        return [GaugeMetricFamily(self.name, self.documentation)]
+
+    def collect(self) -> Iterator[Metric]:
+        if self.probe is not None:
+            yield GaugeMetricFamily(self.name, self.documentation, value=float(self.probe()))
+
+
+WORKER_READY = WorkerReadiness()
+REGISTRY.register(WORKER_READY)
 
 
 def seconds_between(start: datetime | None, end: datetime) -> float | None:

@@ -89,7 +89,7 @@ def create_app(settings: Settings) -> faust.App:
             return web.json({"status": "rebalancing"}, status=503)
         return web.json({"status": "ready"})
 
-    WORKER_READY.set_function(lambda: float(is_ready(app)))
+    WORKER_READY.probe = lambda: is_ready(app)
 
     @app.page("/q2c/metrics")
     async def metrics(web: Any, request: Any) -> Any:

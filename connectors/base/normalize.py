@@ -51,6 +51,7 @@ class Normalizer:
         self.mapper = mapper
         self.publisher = publisher
         self.topics = publisher.topics
+        self._normalized = metrics.CHANGES_NORMALIZED.labels(mapper.system)
         self._consumer = AIOKafkaConsumer(
             self.topics.raw(mapper.system),
             **client_kwargs,
@@ -110,7 +111,7 @@ class Normalizer:
             headers = with_trace_headers()
             for key, value in result.changes:
                 await self.publisher.send_encoded(self.topics.changes, key, value, headers)
-        metrics.CHANGES_NORMALIZED.labels(raw.system).inc()
+        self._normalized.inc()
 
     async def _report_to_crm(self, raw: RawChange, reason: str) -> None:
         try:

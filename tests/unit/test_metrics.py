@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from prometheus_client import CollectorRegistry, generate_latest
+
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.http import _cause
-from q2c.metrics import seconds_between
+from q2c.metrics import WorkerReadiness, seconds_between
 from schemas import CreateSalesOrder, UpsertItem
 from schemas.changes import SystemRole
 from streams.agents import _with_source_time
@@ -61,3 +63,15 @@ def test_an_api_error_cause_is_a_bounded_label() -> None:
     assert _cause(error(429)) == "4xx"
     assert _cause(error(None, "the request timed out")) == "timeout"
     assert _cause(error(None, "connection failed: ClientConnectorError")) == "connection"
+
+
+def test_only_a_worker_exports_its_readiness() -> None:
+    registry = CollectorRegistry()
+    readiness = WorkerReadiness()
+    registry.register(readiness)
+    assert b"q2c_worker_ready" not in generate_latest(registry)  # a connector's process
+    ready = False
+    readiness.probe = lambda: ready
+    assert b"q2c_worker_ready 0.0" in generate_latest(registry)
+    ready = True
+    assert b"q2c_worker_ready 1.0" in generate_latest(registry)

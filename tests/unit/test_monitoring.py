@@ -31,9 +31,12 @@ def exported() -> dict[str, frozenset[str]]:
     """Every sample name q2c.metrics exports, with the labels its samples carry."""
     names: dict[str, frozenset[str]] = dict(SCRAPE)
     for value in vars(metrics).values():
-        if not isinstance(value, MetricWrapperBase):
+        if isinstance(value, MetricWrapperBase):
+            labels = frozenset(value._labelnames)
+        elif isinstance(value, metrics.WorkerReadiness):
+            labels = frozenset()
+        else:
             continue
-        labels = frozenset(value._labelnames)
         for family in value.describe():
             for suffix in SUFFIXES[family.type]:
                 extra = {"le"} if suffix == "_bucket" else set()
