@@ -93,6 +93,7 @@ async def test_metrics_count_what_a_won_deal_and_a_bad_command_did(stack: Stack)
         newest = max(samples.matching("q2c_source_newest_change_timestamp_seconds").values())
         assert newest > time.time() - 3600
         assert samples.value("q2c_connector_running", system=system) == 1
+        assert samples.matching("q2c_worker_ready") == {}  # a connector is no worker
 
     # Dead letters: exactly the one bad command, where it was refused.
     assert tryton.matching("q2c_dead_letters_total") == {
