@@ -8,8 +8,12 @@ STAMP  := $(VENV)/.installed-stamp
 KUSTOMIZE_VERSION := v5.7.1
 Q2C_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/q2c
 KUSTOMIZE := $(Q2C_CACHE)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+# promtool parses the alert rules and dashboard queries of k8s/monitoring in the tests; built
+# from the Go module proxy (Prometheus 3.x's module version), pinned.
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL := $(Q2C_CACHE)/promtool-$(PROMTOOL_VERSION)/promtool
 
-.PHONY: install run down test lint unit bench clean tools kustomize-path
+.PHONY: install run down test lint unit bench clean tools kustomize-path promtool-path
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +33,16 @@ install: $(STAMP) $(CHROMIUM)
 $(KUSTOMIZE):
 	GOBIN=$(dir $(KUSTOMIZE)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-tools: $(KUSTOMIZE)
+$(PROMTOOL):
+	GOBIN=$(dir $(PROMTOOL)) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+
+tools: $(KUSTOMIZE) $(PROMTOOL)
 
 kustomize-path:
 	@echo $(KUSTOMIZE)
+
+promtool-path:
+	@echo $(PROMTOOL)
 
 ## Start the local stack (Kafka, peers, workers) and print where everything listens.
 run: install

@@ -53,27 +53,32 @@ class Command(Contract):
     caused_by: str | None = Field(
         default=None, description="Fingerprint of the change that led to this command."
     )
+    source_ts: UtcDateTime | None = Field(
+        default=None,
+        description="When the source change that led to this command happened (added in "
+        "v2 of each command; v3 of the financial updates).",
+    )
 
 
 class UpsertCustomer(Command):
     """Create the customer in the target, or update it if it exists (by natural key)."""
 
     schema_subject: ClassVar[str] = "upsert_customer"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     customer: Customer
 
 
 class UpsertContact(Command):
     schema_subject: ClassVar[str] = "upsert_contact"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     contact: Contact
 
 
 class UpsertItem(Command):
     schema_subject: ClassVar[str] = "upsert_item"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     item: Item
 
@@ -82,7 +87,7 @@ class CreateSalesOrder(Command):
     """Turn a validated quote into a sales order; ``reference`` is the natural key."""
 
     schema_subject: ClassVar[str] = "create_sales_order"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     reference: NonEmptyStr = Field(description="The CRM deal id; the sink looks it up first.")
     quote: Quote
@@ -103,7 +108,7 @@ class UpdateDealFinancialStatus(Command):
     """Write the ERP's view of a deal (order, invoicing, payment) back to the CRM."""
 
     schema_subject: ClassVar[str] = "update_deal_financial_status"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     deal: ExternalIds
     order_number: str | None = None
@@ -123,7 +128,7 @@ class UpdateAccountBalance(Command):
     """Write a customer's outstanding and overdue balance back to the CRM."""
 
     schema_subject: ClassVar[str] = "update_account_balance"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     account: ExternalIds
     outstanding: Money
@@ -143,7 +148,7 @@ class ReportSyncStatus(Command):
     """Show a record's sync status in the CRM, with a readable message when it is held."""
 
     schema_subject: ClassVar[str] = "report_sync_status"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     entity: EntityKind
     record: ExternalIds
@@ -162,7 +167,7 @@ class CommandResult(Contract):
     """What a sink did with one command, and the ids the target system now uses."""
 
     schema_subject: ClassVar[str] = "command_result"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     idempotency_key: IdempotencyKey
     command: NonEmptyStr = Field(description="Subject of the command, e.g. 'upsert_customer'.")
@@ -174,3 +179,7 @@ class CommandResult(Contract):
     )
     message: str = ""
     completed_at: UtcDateTime
+    source_ts: UtcDateTime | None = Field(
+        default=None,
+        description="The command's source_ts: when the change that led to it happened (v2).",
+    )

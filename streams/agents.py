@@ -28,6 +28,7 @@ from aiokafka import ConsumerRecord
 from mode import CrashingSupervisor
 from pydantic import BaseModel
 
+from q2c import metrics
 from q2c.settings import Settings
 from q2c.topics import Topics
 from q2c.tracing import span_from_headers, with_trace_headers
@@ -36,6 +37,7 @@ from schemas import (
     AuditRecord,
     CommandResult,
     Contract,
+    CreateSalesOrder,
     DeadLetter,
     DecodeError,
     MessageOrigin,
@@ -44,7 +46,7 @@ from schemas.changes import EntityChange, SystemRole
 from schemas.decisions import DealApproval, RecheckDeal
 from schemas.entities import EntityKind
 from streams.config import SyncConfig
-from streams.handlers.common import Step
+from streams.handlers.common import Emit, Step
 from streams.handlers.deals import (
     OrderState,
     OrderStatus,
@@ -127,6 +129,8 @@ class SyncApp:
         )
         self.recheck_interval = cfg.recheck_interval.total_seconds()
         self.max_dead_letter_payload = settings.dead_letters.max_payload_bytes
+        self._confirmed: list[float] = []
+        """Won-to-order latencies of the current step, observed once its state is stored."""
         app.agent(self.inputs, name="q2c.route", supervisor_strategy=CrashingSupervisor)(self.route)
         app.agent(self.sync_topic, name="q2c.sync", supervisor_strategy=CrashingSupervisor)(
             self.sync
@@ -194,7 +198,16 @@ class SyncApp:
     # -- one step: table state in; outputs, then the table state to store ----------------
     def step(self, key: str, message: Contract, now: datetime) -> tuple[Step, list[Write]]:
         """What ``message`` produces, and the state to store once that is acknowledged
-        (the tables are only read here)."""
+        (the tables are only read here). Its commands carry the source time of the change
+        that caused them, for the latency the sinks measure."""
+        self._confirmed.clear()
+        step, writes = self._step(key, message, now)
+        source_ts = getattr(message, "source_ts", None)
+        if step.commands:
+            step.commands[:] = [_with_source_time(emit, source_ts) for emit in step.commands]
+        return step, writes
+
+    def _step(self, key: str, message: Contract, now: datetime) -> tuple[Step, list[Write]]:
         cfg = self.cfg
         if isinstance(message, EntityChange) and message.entity in MASTER:
             golden, step = on_master_change(
@@ -223,7 +236,12 @@ class SyncApp:
 
     def _result(self, key: str, result: CommandResult, now: datetime) -> tuple[Step, list[Write]]:
         if result.command == "create_sales_order" and key.startswith("deal:"):
-            state, step = on_order_result(self._order(key), result, self.cfg, now)
+            before = self._order(key)
+            state, step = on_order_result(before, result, self.cfg, now)
+            if before.status is not OrderStatus.ORDERED and state.status is OrderStatus.ORDERED:
+                latency = metrics.seconds_between(result.source_ts, result.completed_at)
+                if latency is not None:
+                    self._confirmed.append(latency)
             return step, [(self.orders, key, state)]
         if result.command.startswith("upsert_"):
             golden, step = on_master_result(
@@ -237,6 +255,11 @@ class SyncApp:
     def store(self, writes: Iterable[Write]) -> None:
         for table, key, state in writes:
             table[key.encode()] = state.model_dump_json().encode()
+        # Observed with the state that records the order: a repeat of the result after a
+        # restart finds the deal ordered already and is not observed twice.
+        for latency in self._confirmed:
+            metrics.DEAL_WON_TO_ORDER.observe(latency)
+        self._confirmed.clear()
 
     def _order(self, key: str) -> OrderState:
         return self._load(self.orders, key, OrderState) or OrderState(
@@ -274,6 +297,9 @@ class SyncApp:
             pending.append(await self._enqueue(self.ref_items, item.sku, encoded))
         if pending:
             await asyncio.gather(*pending)
+        for emit in step.commands:
+            system = self.cfg.system(emit.role)
+            metrics.COMMANDS_SENT.labels(system, emit.command.schema_subject).inc()
 
     @staticmethod
     async def _enqueue(topic: Any, key: str, value: bytes) -> Any:
@@ -309,6 +335,7 @@ class SyncApp:
         )
         log.warning("dead letter from streams.%s: %s", stage, letter.reason)
         await self._attach(self.dead_letters, stage, CODEC.encode(letter))
+        metrics.DEAD_LETTERS.labels(letter.stage, letter.error_class).inc()
 
     async def _unreadable_reference(
         self, record: ConsumerRecord[bytes, bytes], error: DecodeError
@@ -325,6 +352,7 @@ class SyncApp:
         )
         log.warning("dead letter from streams.views: %s", letter.reason)
         await self._send(self.dead_letters, "views", CODEC.encode(letter))
+        metrics.DEAD_LETTERS.labels(letter.stage, letter.error_class).inc()
 
     # -- background ----------------------------------------------------------------------
     async def follow_views(self) -> None:
@@ -340,11 +368,38 @@ class SyncApp:
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - last)))
             self.views.changed.clear()
             last = time.monotonic()
+            statuses = dict.fromkeys(DEAL_STATUS.values(), 0)
             for raw in list(self.orders.values()):
                 state = OrderState.model_validate_json(raw)
+                if state.status in DEAL_STATUS:
+                    statuses[DEAL_STATUS[state.status]] += 1
                 if state.status is OrderStatus.WAITING:
                     nudge = RecheckDeal(deal_crm_id=state.deal, at=datetime.now(UTC))
                     await self._send(self.control, deal_key(state.deal), CODEC.encode(nudge))
+            for status, count in statuses.items():
+                metrics.DEALS.labels(status).set(count)
+
+
+DEAL_STATUS = {
+    OrderStatus.ORDERED: "synced",
+    OrderStatus.ORDERING: "ordering",
+    OrderStatus.WAITING: "waiting",
+    OrderStatus.APPROVAL: "held",
+    OrderStatus.REJECTED: "rejected",
+}
+"""The ``q2c_deals`` status of a won deal's order state (a deal not won is not counted)."""
+
+
+def _with_source_time(emit: Emit, source_ts: datetime | None) -> Emit:
+    """``emit`` with the source time of the change that caused it (``source_ts``: that of
+    the message handled). A sales order's cause is the won quote it carries, also when an
+    approval or a recheck released it later."""
+    command = emit.command
+    if isinstance(command, CreateSalesOrder):
+        source_ts = command.quote.updated_at
+    if command.source_ts is not None or source_ts is None:
+        return emit
+    return Emit(emit.role, emit.key, command.model_copy(update={"source_ts": source_ts}))
 
 
 def _reason(error: Exception) -> str:

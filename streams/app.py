@@ -9,6 +9,7 @@ import faust
 from faust.tables.manager import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from q2c.metrics import WORKER_READY
 from q2c.settings import Settings
 from streams.web_guard import admin_guard
 
@@ -35,6 +36,15 @@ def _credentials(settings: Settings) -> Any:
     if ssl_context is not None:
         return faust.SSLCredentials(ssl_context)
     return None
+
+
+def is_ready(app: faust.App) -> bool:
+    """The web server answers before the worker has joined its group (one started in place
+    of a killed worker waits there for the session timeout): not ready until its first
+    table recovery completed, nor while a rebalance is under way."""
+    tables = app.tables
+    recovered = isinstance(tables, TableManager) and tables.recovery.completed.is_set()
+    return recovered and not app.rebalancing
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -75,14 +85,11 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/q2c/ready")
     async def ready(web: Any, request: Any) -> Any:
-        # The web server answers before the worker has joined its group (one started in
-        # place of a killed worker waits there for the session timeout): not ready until
-        # its first table recovery completed, nor while a rebalance is under way.
-        tables = app.tables
-        recovered = isinstance(tables, TableManager) and tables.recovery.completed.is_set()
-        if app.rebalancing or not recovered:
+        if not is_ready(app):
             return web.json({"status": "rebalancing"}, status=503)
         return web.json({"status": "ready"})
+
+    WORKER_READY.probe = lambda: is_ready(app)
 
     @app.page("/q2c/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -15,21 +15,17 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from q2c.metrics import CONNECTOR_RUNNING
 
 HEALTH = "/q2c/health"
 READY = "/q2c/ready"
 METRICS = "/q2c/metrics"
 
-RUNNING = Gauge(
-    "q2c_connector_running",
-    "1 while the connector's parts (source, normalize, sink) are running.",
-    ["system"],
-)
-
 
 def app(system: str, ready: asyncio.Event) -> web.Application:
-    RUNNING.labels(system=system).set_function(lambda: float(ready.is_set()))
+    CONNECTOR_RUNNING.labels(system=system).set_function(lambda: float(ready.is_set()))
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ import orjson
 
 from connectors.base.errors import ConnectorError, ErrorKind, ErrorResolution, resolve_http_status
 from connectors.base.retry import RateLimiter, RetryPolicy, parse_retry_after
+from q2c import metrics
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +93,24 @@ class HttpClient:
         while True:
             attempt += 1
             if self.limiter is not None:
-                await self.limiter.acquire()
+                await self._acquire(self.limiter)
+            started = time.monotonic()
             try:
                 error = await self._once(method, url, json, data, params, merged)
             except ConnectorError as exc:
                 error = exc
+            metrics.API_REQUEST_DURATION.labels(self.system).observe(time.monotonic() - started)
             if isinstance(error, HttpResponse):
                 return error
+            metrics.API_ERRORS.labels(self.system, error.kind.value, _cause(error)).inc()
             if not error.retriable or attempt >= policy.max_attempts:
                 raise error
+            metrics.API_RETRIES.labels(self.system).inc()
             wait = policy.delay(attempt, error.retry_after)
-            if error.retry_after is not None and self.limiter is not None:
-                self.limiter.pause(error.retry_after)
+            if error.retry_after is not None:
+                metrics.API_RETRY_AFTER.labels(self.system).inc()
+                if self.limiter is not None:
+                    self.limiter.pause(error.retry_after)
             log.warning(
                 "retrying %s %s in %.2fs (attempt %d/%d): %s",
                 method,
@@ -113,6 +121,15 @@ class HttpClient:
                 error.describe(),
             )
             await asyncio.sleep(wait)
+
+    async def _acquire(self, limiter: RateLimiter) -> None:
+        """The limiter's permission; a call that had to wait for it is counted."""
+        started = time.monotonic()
+        await limiter.acquire()
+        waited = time.monotonic() - started
+        if waited > 0.001:  # the lock and the bucket alone take microseconds
+            metrics.RATE_LIMIT_WAITS.labels(self.system).inc()
+            metrics.RATE_LIMIT_WAIT_SECONDS.labels(self.system).inc(waited)
 
     async def _once(
         self,
@@ -155,3 +172,10 @@ class HttpClient:
             detail=body,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
+
+
+def _cause(error: ConnectorError) -> str:
+    """A bounded label for what went wrong: the status class, or the call's own failure."""
+    if error.status is None:
+        return "timeout" if "timed out" in error.reason else "connection"
+    return f"{error.status // 100}xx"

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from connectors.base.mapping import Mapper, MappingError
 from connectors.base.publish import Publisher
+from q2c import metrics
 from q2c.tracing import span_from_headers, with_trace_headers
 from schemas import (
     CODEC,
@@ -50,6 +51,7 @@ class Normalizer:
         self.mapper = mapper
         self.publisher = publisher
         self.topics = publisher.topics
+        self._normalized = metrics.CHANGES_NORMALIZED.labels(mapper.system)
         self._consumer = AIOKafkaConsumer(
             self.topics.raw(mapper.system),
             **client_kwargs,
@@ -109,6 +111,7 @@ class Normalizer:
             headers = with_trace_headers()
             for key, value in result.changes:
                 await self.publisher.send_encoded(self.topics.changes, key, value, headers)
+        self._normalized.inc()
 
     async def _report_to_crm(self, raw: RawChange, reason: str) -> None:
         try:

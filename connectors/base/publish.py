@@ -15,6 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from q2c import metrics
 from q2c.topics import Topics
 from q2c.tracing import Headers, tracer, with_trace_headers
 from schemas import CODEC, Contract, DeadLetter, MessageOrigin, RawChange
@@ -85,12 +86,14 @@ class Publisher:
                 )
         if pending:
             await asyncio.gather(*pending)
+        _count_published(changes)
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         log.warning(
             "dead letter from %s: %s", letter.stage, letter.reason, extra={"stage": letter.stage}
         )
         await self.send(self.topics.dead_letter, None, letter, with_trace_headers())
+        metrics.DEAD_LETTERS.labels(letter.stage, letter.error_class).inc()
 
     async def reject(
         self,
@@ -118,3 +121,22 @@ class Publisher:
                 max_payload_bytes=self.max_dead_letter_payload,
             )
         )
+
+
+_newest_seen: dict[tuple[str, str], float] = {}
+
+
+def _count_published(changes: Sequence[RawChange]) -> None:
+    """Acknowledged changes per stream, and the newest source time each stream has seen."""
+    counts: dict[tuple[str, str], int] = {}
+    newest: dict[tuple[str, str], float] = {}
+    for change in changes:
+        stream = (change.system, change.object)
+        counts[stream] = counts.get(stream, 0) + 1
+        newest[stream] = max(newest.get(stream, 0.0), change.source_ts.timestamp())
+    for stream, count in counts.items():
+        metrics.CHANGES_PUBLISHED.labels(*stream).inc(count)
+        # A batch repeated after a restart, or a late record, must not turn the clock back.
+        if newest[stream] > _newest_seen.get(stream, 0.0):
+            _newest_seen[stream] = newest[stream]
+            metrics.SOURCE_NEWEST_CHANGE.labels(*stream).set(newest[stream])

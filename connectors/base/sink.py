@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.publish import Publisher
 from connectors.base.retry import RetryPolicy
+from q2c import metrics
 from q2c.tracing import span_from_headers, with_trace_headers
 from schemas import (
     CODEC,
@@ -61,6 +62,7 @@ class Sink(ABC):
             outcome=outcome,
             ids=ids,
             completed_at=datetime.now(UTC),
+            source_ts=command.source_ts,
         )
 
 
@@ -99,6 +101,7 @@ def failed_result(command: Command, system: str, reason: str) -> CommandResult:
         outcome=Outcome.FAILED,
         message=reason,
         completed_at=datetime.now(UTC),
+        source_ts=command.source_ts,
     )
 
 
@@ -178,6 +181,16 @@ class SinkRunner:
             await self.publisher.send(
                 self.topics.results(self.sink.system), record.key, result, with_trace_headers()
             )
+        self._count(result)
+
+    def _count(self, result: CommandResult) -> None:
+        """A finished command, once its result was acknowledged."""
+        system = self.sink.system
+        metrics.COMMAND_RESULTS.labels(system, result.command, result.outcome.value).inc()
+        if result.outcome is not Outcome.FAILED:
+            latency = metrics.seconds_between(result.source_ts, result.completed_at)
+            if latency is not None:
+                metrics.CHANGE_TO_APPLIED.labels(system, result.command).observe(latency)
 
     async def _apply_with_retries(
         self, command: Command, record: ConsumerRecord[bytes, bytes]
@@ -194,6 +207,7 @@ class SinkRunner:
                     reason = exc.describe() + (f": {exc.detail}" if exc.detail else "")
                     return await self._give_up(command, record, exc, reason, attempt)
                 wait = self.retry.delay(attempt, exc.retry_after)
+                metrics.COMMAND_RETRIES.labels(self.sink.system, command.schema_subject).inc()
                 log.warning(
                     "%s: %s failed (attempt %d), retrying in %.1fs: %s",
                     self.stage,

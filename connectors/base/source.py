@@ -24,6 +24,7 @@ from connectors.base.cursors import CursorStore
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.publish import Publisher
 from connectors.base.retry import RetryPolicy
+from q2c import metrics
 from schemas import DeadLetter, RawChange
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class SourceRunner:
     async def poll_once(self, stream: Stream) -> bool:
         """Publish one batch of ``stream``; True when it has more ready."""
         batch = await stream.read(self.cursors.get(stream.cursor_key))
+        metrics.SOURCE_LAST_POLL.labels(stream.system, stream.name).set_to_current_time()
+        metrics.CHANGES_READ.labels(stream.system, stream.name).inc(len(batch.changes))
         await self.publisher.publish_changes(batch.changes)
         for letter in batch.dead_letters:
             await self.publisher.dead_letter(letter)
@@ -98,6 +101,7 @@ class SourceRunner:
                     # A stream's read failed as a whole: it is retried from the same cursor.
                     attempt = self._failures.get(stream.cursor_key, 0) + 1
                     self._failures[stream.cursor_key] = attempt
+                    metrics.SOURCE_POLL_FAILURES.labels(stream.system, stream.name).inc()
                     wait = max(wait, self.retry.delay(attempt, exc.retry_after))
                     log.warning("polling %s failed: %s", stream.cursor_key, exc.describe())
             if not busy:

@@ -153,7 +153,12 @@ async def stack(
         env.update({str(k): str(v) for k, v in marker.kwargs.items()})
     worker = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
     connectors = {
-        system: ConnectorProcess(system, env, tmp_path / f"connector-{system}.log")
+        system: ConnectorProcess(
+            system,
+            # Each connector serves health, readiness and metrics on its own port.
+            {**env, "Q2C_CONNECTOR__WEB_PORT": str(free_port())},
+            tmp_path / f"connector-{system}.log",
+        )
         for system in ("tryton", "bottlecrm")
     }
     worker.start()

@@ -28,7 +28,10 @@ from tests.deploy.manifests import (
 KUBERNETES = "1.30.0"
 CREDENTIAL = re.compile(r"PASSWORD|TOKEN|SECRET|JWT", re.IGNORECASE)
 # Custom resources have no schema in the Kubernetes API; their required shape is checked.
-CUSTOM = {("monitoring.coreos.com/v1", "ServiceMonitor"): ("selector", "endpoints")}
+CUSTOM = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): ("selector", "endpoints"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): ("groups",),
+}
 
 
 def _every(folder: str) -> list[tuple[str, Doc]]:
