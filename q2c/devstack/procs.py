@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,8 +20,32 @@ from q2c.devstack.errors import DevStackError
 T = TypeVar("T")
 
 
+_LOWEST_PORT = 10_000
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux; its default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    Picked below the kernel's ephemeral range when there is room: a port the kernel hands out
+    (``bind`` to port 0) is also what any outgoing connection may take as its own local port
+    between this call and the server's bind, and the server then fails with EADDRINUSE.
+    """
+    low, _ = _ephemeral_ports()
+    if low - _LOWEST_PORT > 1000:
+        chooser = random.SystemRandom()
+        for _ in range(100):
+            port = chooser.randrange(_LOWEST_PORT, low)
+            if port_is_free(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -100,13 +100,13 @@ def test_the_cli_creates_the_topics_of_the_named_systems(
     assert result.exit_code == 0, result.output
     assert f"created   {prefix}.raw.acme" in result.output
     assert f"created   {prefix}.commands.acme" in result.output
-    assert result.output.splitlines()[-1] == "topics: 11 created, 0 altered, 0 unchanged"
+    assert result.output.splitlines()[-1] == "topics: 12 created, 0 altered, 0 unchanged"
 
     monkeypatch.setenv("Q2C_KAFKA__AUDIT_RETENTION_DAYS", "20")
     again = CliRunner().invoke(cli, ["topics", "ensure", "--system", "acme"])
     assert again.exit_code == 0, again.output
     assert f"altered   {prefix}.audit: retention.ms={20 * DAY_MS}" in again.output
-    assert again.output.splitlines()[-1] == "topics: 0 created, 1 altered, 10 unchanged"
+    assert again.output.splitlines()[-1] == "topics: 0 created, 1 altered, 11 unchanged"
 
 
 async def test_an_existing_topic_keeps_its_partitions_and_is_reported(

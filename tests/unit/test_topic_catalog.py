@@ -12,7 +12,15 @@ def _by_name(kafka: KafkaSettings, systems: list[str]) -> dict[str, TopicSpec]:
 
 def test_every_topic_of_the_systems_and_the_shared_ones_is_listed() -> None:
     specs = _by_name(KafkaSettings(topic_prefix="acme"), ["tryton", "bottlecrm"])
-    shared = ["changes", "sync", "control", "dead-letter", "audit", "cursors"]
+    shared = [
+        "changes",
+        "sync",
+        "control",
+        "dead-letter",
+        "dead-letter.resolutions",
+        "audit",
+        "cursors",
+    ]
     per_system = [
         f"{kind}.{s}" for s in ("tryton", "bottlecrm") for kind in ("raw", "commands", "results")
     ]
@@ -37,7 +45,12 @@ def test_retention_is_explicit_and_configurable() -> None:
 
 def test_cursors_and_reference_topics_are_compacted_single_partitions() -> None:
     specs = _by_name(KafkaSettings(partitions=6), [])
-    for name in ("q2c.cursors", "q2c.ref.customers", "q2c.ref.items"):
+    for name in (
+        "q2c.cursors",
+        "q2c.dead-letter.resolutions",
+        "q2c.ref.customers",
+        "q2c.ref.items",
+    ):
         assert specs[name].configs == {"cleanup.policy": "compact"}
         assert specs[name].partitions == 1
         assert "retention.ms" not in specs[name].configs
