@@ -131,6 +131,26 @@ DEALS = Gauge(
     "(sum over workers for the whole).",
     ["status"],
 )
+# -- reconciliation (workers, on Q2C_WORKER__RECONCILE_INTERVAL) ------------------------------
+RECONCILE_DISCREPANCIES = Gauge(
+    "q2c_reconcile_discrepancies",
+    "Differences between CRM and ERP q2c does not explain, by kind, at the last reconcile.",
+    ["kind"],
+)
+RECONCILE_EXPLAINED = Gauge(
+    "q2c_reconcile_explained",
+    "Won deals without an ERP sale for a reason q2c gave (rejected, held, waiting), at the "
+    "last reconcile.",
+    ["section"],
+)
+RECONCILE_LAST_RUN = Gauge(
+    "q2c_reconcile_last_run_timestamp_seconds",
+    "When the last reconcile that read both systems finished (age: time() - this).",
+)
+RECONCILE_FAILURES = Counter(
+    "q2c_reconcile_failures_total",
+    "Scheduled reconciles that could not read a system; the next one runs on time.",
+)
 CONNECTOR_RUNNING = Gauge(
     "q2c_connector_running",
     "1 while the connector's parts (source, normalize, sink) are running.",

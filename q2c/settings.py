@@ -147,6 +147,14 @@ class WorkerSettings(BaseModel):
             "another; a worker started in place of a killed one waits this long to take over."
         ),
     )
+    reconcile_interval: float = Field(
+        default=0.0,
+        ge=0.0,
+        description=(
+            "Seconds between the worker's reconciles of both systems (0 = none): each is the "
+            "console's last report and sets the q2c_reconcile_* metrics."
+        ),
+    )
 
 
 class ConnectorSettings(BaseModel):

@@ -1,6 +1,7 @@
 """The operators' web console, served by the worker under ``/q2c/console/`` behind the admin
 token: overview, deals, dead letters and reconciliation, on the same functions as the
-command line."""
+command line. With ``Q2C_WORKER__RECONCILE_INTERVAL`` set, the worker also reconciles on that
+interval (:mod:`q2c.console.schedule`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import faust
 from faust.web.drivers.aiohttp import Web
 
 from q2c.console.routes import install
+from q2c.console.schedule import ReconcileSchedule
 from q2c.console.service import Console
 from q2c.settings import Settings
 from streams.config import SyncConfig
@@ -22,8 +24,14 @@ def register(
     cfg: SyncConfig,
     peers: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Serve the console from ``app``'s (a Faust app's) web server."""
+    """Serve the console from ``app``'s (a Faust app's) web server, and reconcile on the
+    configured interval."""
     server = app.web
     if not isinstance(server, Web):
         raise TypeError(f"the console needs Faust's aiohttp web server, not {type(server)}")
-    install(server.web_app, Console(settings, cfg, peers=peers), settings.worker.admin_token)
+    console = Console(settings, cfg, peers=peers)
+    install(server.web_app, console, settings.worker.admin_token)
+    interval = settings.worker.reconcile_interval
+    if interval > 0:
+        schedule = ReconcileSchedule(console.reconcile)
+        app.timer(interval, name="q2c.reconcile")(schedule.once)

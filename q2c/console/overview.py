@@ -1,13 +1,17 @@
 """What the overview page sums up, from what was read off Kafka: how fresh each system's
-changes are, and how many dead letters arrived lately and are still open."""
+changes are, how many dead letters arrived lately and are still open, and how the sinks'
+commands fared (error rate, change-to-applied latency) over the last hour and day."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from q2c.deadletter_views import Letter
+from q2c.metrics import seconds_between
+from schemas.commands import CommandResult, Outcome
 from schemas.decisions import DeadLetterResolution
 
 
@@ -77,3 +81,52 @@ def age(then: datetime | None, now: datetime) -> str:
     if seconds < 172800:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} days ago"
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """The sinks' results completed within ``span`` before now."""
+
+    span: timedelta
+    results: int
+    failed: int
+    p50: float | None
+    """Seconds from the source change to the sink having applied it, over the results that
+    carry their source time; None when none does."""
+    p95: float | None
+
+    @property
+    def error_rate(self) -> float | None:
+        """Failed results over all results; None without results (no rate, not 0%)."""
+        return self.failed / self.results if self.results else None
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The nearest-rank percentile: a value that was observed, never an interpolation."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def sync_window(results: Iterable[CommandResult], now: datetime, span: timedelta) -> SyncWindow:
+    count = failed = 0
+    latencies: list[float] = []
+    for result in results:
+        if not now - span <= result.completed_at <= now:
+            continue
+        count += 1
+        failed += result.outcome is Outcome.FAILED
+        latency = seconds_between(result.source_ts, result.completed_at)
+        if latency is not None:
+            latencies.append(latency)
+    return SyncWindow(span, count, failed, percentile(latencies, 0.5), percentile(latencies, 0.95))
+
+
+SYNC_WINDOWS = (timedelta(hours=1), timedelta(days=1))
+
+
+def sync_windows(results: Sequence[CommandResult], now: datetime) -> list[SyncWindow]:
+    """The last hour and the last day, by when the sink completed each command."""
+    return [sync_window(results, now, span) for span in SYNC_WINDOWS]

@@ -20,7 +20,7 @@ from q2c.console.markup import (
     table,
     url,
 )
-from q2c.console.overview import age
+from q2c.console.overview import SyncWindow, age
 from q2c.console.service import Overview, Report
 from q2c.deadletter_views import Letter, LetterFilter, describe, one_line, retry_refusal
 from q2c.reconcile_report import SECTION_TITLES, summary
@@ -55,6 +55,31 @@ def login(message: str, next_page: str, can_sign_in: bool = True) -> Markup:
 def unavailable(message: str) -> Markup:
     """A page whose data could not be read (a peer or the broker did not answer)."""
     return document("Not available", join([note(message), Markup("<p>Reload to try again.</p>")]))
+
+
+def _span(window: SyncWindow) -> str:
+    hours = int(window.span.total_seconds()) // 3600
+    return "Last hour" if hours == 1 else "Last day" if hours == 24 else f"Last {hours} h"
+
+
+def _rate(window: SyncWindow) -> str:
+    rate = window.error_rate
+    return "n/a" if rate is None else f"{rate:.1%}"
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
+def sync_table(windows: Sequence[SyncWindow]) -> Markup:
+    return table(
+        ["Window", "Results", "Failed", "Error rate", "Latency p50", "Latency p95"],
+        [
+            [_span(w), w.results, w.failed, _rate(w), _seconds(w.p50), _seconds(w.p95)]
+            for w in windows
+        ],
+        "",
+    )
 
 
 def overview(view: Overview, message: str | None = None) -> Markup:
@@ -96,6 +121,12 @@ def overview(view: Overview, message: str | None = None) -> Markup:
             fresh,
             Markup("<h2>Consumer lag</h2>"),
             lags,
+            Markup("<h2>Sync</h2>"),
+            Markup(
+                "<p>Commands the sinks finished, and their latency from the source change "
+                "to applied (over the results that carry their source time).</p>"
+            ),
+            sync_table(view.sync),
             Markup("<h2>Dead letters</h2>"),
             letters,
         ]

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from q2c.approvals import decision, send_decision
 from q2c.console.deals import DealRow, deal_rows
-from q2c.console.overview import CursorMark, Freshness, LetterCounts, freshness, letter_counts
+from q2c.console.overview import (
+    CursorMark,
+    Freshness,
+    LetterCounts,
+    SyncWindow,
+    freshness,
+    letter_counts,
+    sync_windows,
+)
+from q2c.console.results import read_results
 from q2c.deadletter_views import Letter
 from q2c.deadletters import LetterDesk, read_letter, read_letters, read_resolutions, read_topic
 from q2c.kafka_admin import group_lags
@@ -40,6 +49,7 @@ class Overview:
     freshness: list[Freshness]
     lags: dict[str, dict[str, int]]
     letters: LetterCounts
+    sync: list[SyncWindow]
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,16 @@ class Console:
         for prefix in dict.fromkeys([self.settings.worker.app_id, self.topics.prefix]):
             lags.update(await group_lags(self._kafka, prefix))
         letters, handled = await self.letters()
-        return Overview(now, freshness(marks, systems), lags, letter_counts(letters, handled, now))
+        results = await read_results(
+            self._kafka, [self.topics.results(s) for s in systems], now - timedelta(days=1)
+        )
+        return Overview(
+            now,
+            freshness(marks, systems),
+            lags,
+            letter_counts(letters, handled, now),
+            sync_windows(results, now),
+        )
 
     async def _cursor_marks(self) -> list[CursorMark | None]:
         latest: dict[str, CursorMark | None] = {}

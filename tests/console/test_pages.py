@@ -139,7 +139,7 @@ def test_overview_counts_letters_by_age_and_open_ones() -> None:
         ("tryton", AT - timedelta(minutes=3)),
     ]
     assert age(AT - timedelta(minutes=3), AT) == "3 min ago"
-    view = Overview(AT, fresh, {"q2c": {"q2c.changes": 4}}, letter_counts(letters, handled, AT))
+    view = Overview(AT, fresh, {"q2c": {"q2c.changes": 4}}, letter_counts(letters, handled, AT), [])
     page = pages.overview(view)
     assert "(no cursor recorded)" in page
     assert "3 min ago" in page

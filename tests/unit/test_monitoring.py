@@ -104,6 +104,8 @@ def test_every_alert_is_complete() -> None:
         "Q2CSourceStale",
         "Q2CDeadLettersGrowing",
         "Q2CWorkerNotReady",
+        "Q2CReconcileDrift",
+        "Q2CReconcileFailing",
     }
     for rule in found:
         assert rule["labels"]["severity"] in ("warning", "critical")
