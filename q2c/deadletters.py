@@ -64,10 +64,12 @@ async def _consumer(client_kwargs: dict[str, Any]) -> AIOKafkaConsumer:
 
 
 async def read_topic(
-    client_kwargs: dict[str, Any], topic: str
+    client_kwargs: dict[str, Any], topic: str, since: datetime | None = None
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every message ``topic`` holds now, partition by partition (empty if it does not
-    exist). Messages written while reading are left for the next read."""
+    exist); with ``since``, only those the broker stamped at or after it (found with
+    ``offsets_for_times``, so a recent window never reads a topic from its beginning).
+    Messages written while reading are left for the next read."""
     if not await _exists(client_kwargs, topic):
         return []
     partitions = [TopicPartition(topic, p) for p in await partitions_of(client_kwargs, topic)]
@@ -75,7 +77,15 @@ async def read_topic(
     try:
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        if since is None:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            starts = await consumer.offsets_for_times(
+                {tp: int(since.timestamp() * 1000) for tp in partitions}
+            )
+            for tp in partitions:
+                start = starts.get(tp)
+                consumer.seek(tp, ends[tp] if start is None else start.offset)
         pending = {tp for tp in partitions if ends[tp] > await consumer.position(tp)}
         found: list[ConsumerRecord[bytes, bytes]] = []
         while pending:

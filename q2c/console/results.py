@@ -10,46 +10,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 
-from q2c.deadletters import _POLL_MS, _consumer, _exists
-from q2c.kafka_admin import partitions_of
+from q2c.deadletters import read_topic
 from schemas import CODEC, DecodeError
 from schemas.commands import CommandResult
-
-
-async def read_since(
-    client_kwargs: dict[str, Any], topic: str, since: datetime
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every message ``topic`` holds now that the broker stamped at or after ``since``
-    (empty if the topic does not exist)."""
-    if not await _exists(client_kwargs, topic):
-        return []
-    partitions = [TopicPartition(topic, p) for p in await partitions_of(client_kwargs, topic)]
-    consumer = await _consumer(client_kwargs)
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        starts = await consumer.offsets_for_times(
-            {tp: int(since.timestamp() * 1000) for tp in partitions}
-        )
-        pending: set[TopicPartition] = set()
-        for tp in partitions:
-            start = starts.get(tp)
-            if start is not None and start.offset < ends[tp]:
-                consumer.seek(tp, start.offset)
-                pending.add(tp)
-        found: list[ConsumerRecord[bytes, bytes]] = []
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=_POLL_MS)
-            for tp, records in batches.items():
-                found += [r for r in records if r.offset < ends[tp]]
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
 
 
 def command_results(records: Iterable[ConsumerRecord[bytes, bytes]]) -> list[CommandResult]:
@@ -69,5 +34,5 @@ async def read_results(
 ) -> list[CommandResult]:
     found: list[CommandResult] = []
     for topic in topics:
-        found += command_results(await read_since(client_kwargs, topic, since))
+        found += command_results(await read_topic(client_kwargs, topic, since))
     return found
