@@ -30,6 +30,7 @@ from schemas import (
     UpsertItem,
 )
 from tests.connectors.poison_strategies import FIELDS, json_values
+from tests.json_paths import paths, replaced
 from tests.schemas.samples import all_samples
 
 COMMANDS = {
@@ -81,27 +82,6 @@ def built_or_refused(command: Command) -> None:
         assert error.reason
     # The runner stops on an infrastructure failure: a bad command must never look like one.
     assert not isinstance(error, INFRASTRUCTURE), repr(error)
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside a JSON document."""
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found += paths(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for n, inner in enumerate(value):
-            found += paths(inner, (*prefix, n))
-    return found
-
-
-def replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
-    copy = orjson.loads(orjson.dumps(document))
-    target = copy
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = value
-    return copy
 
 
 @pytest.mark.parametrize("subject", sorted(COMMANDS))

@@ -21,6 +21,7 @@ from streams.agents import SyncApp, route_key
 from streams.config import SyncConfig
 from streams.handlers.common import Step
 from tests.connectors.poison_strategies import json_values
+from tests.json_paths import paths, replaced
 from tests.schemas.samples import all_samples
 from tests.streams.factories import change, customer, item, line, quote
 
@@ -48,26 +49,6 @@ def sync_app() -> SyncApp:
 
 
 SYNC = sync_app()
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            found += paths(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for n, inner in enumerate(value):
-            found += paths(inner, (*prefix, n))
-    return found
-
-
-def replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
-    copy = orjson.loads(orjson.dumps(document))
-    target = copy
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return copy
 
 
 def written(step: Step) -> None:
