@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput
 from connectors.tryton.client import TrytonClient
+from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.procs import first_result
+from tests.plugins.tryton import TrytonPeer
 
 T = TypeVar("T")
 
@@ -71,3 +73,22 @@ async def won_deal_becomes_a_sale(
 
     found: dict[str, Any] = await eventually(sale, f"a confirmed sale for deal {deal}")
     return found
+
+
+async def won_deal_syncs_through_the_webhook(
+    tryton_db: TrytonPeer, bottlecrm_org: OrgAccess, diagnostics: Callable[[], str]
+) -> None:
+    """A won deal becomes one confirmed sale of 200, and BottleCRM delivered its ``deal.won``
+    event to the rehearsed receiver."""
+    async with (
+        TrytonClient(tryton_db.settings()) as erp,
+        BottleCrmClient(bottlecrm_org.settings()) as crm,
+    ):
+        sale = await won_deal_becomes_a_sale(erp, crm, tryton_db.records, diagnostics)
+        assert sale["total_amount"] == 200
+        (hook,) = await crm.webhooks()
+        deliveries = await crm.call(
+            "GET", f"/api/webhooks/{hook.id}/deliveries/", credential=bottlecrm_org.jwt
+        )
+        shown = [(d["event"], d["status"], d["error"]) for d in deliveries["results"]]
+        assert ("deal.won", "succeeded", "") in shown, shown
