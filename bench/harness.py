@@ -35,11 +35,11 @@ from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, 
 from connectors.bottlecrm.provision import WEBHOOK_EVENTS
 from connectors.tryton.client import TrytonClient
 from connectors.tryton.settings import TrytonSettings
+from q2c.core.settings import Settings
 from q2c.devstack import bottlecrm, tryton
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
 from q2c.devstack.procs import first_result, free_port, tail
-from q2c.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from q2c.core.kafka_admin import ensure_q2c_topics, ensure_topics
+from q2c.core.settings import KafkaSettings, Settings
+from q2c.core.topics import Topics
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
 from q2c.devstack.procs import free_port
-from q2c.kafka_admin import ensure_q2c_topics, ensure_topics
-from q2c.settings import KafkaSettings, Settings
-from q2c.topics import Topics
 from schemas import CODEC, fingerprint
 from schemas.changes import EntityChange, SystemRole
 from schemas.entities import Customer, EntityKind, ExternalIds

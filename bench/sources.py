@@ -25,11 +25,11 @@ from connectors.bottlecrm.source import AccountStream
 from connectors.tryton.client import TrytonClient
 from connectors.tryton.settings import TrytonSettings
 from connectors.tryton.source import PartyStream
+from q2c.core.kafka_admin import ensure_q2c_topics, partitions_of
+from q2c.core.settings import KafkaSettings, Settings
+from q2c.core.topics import Topics
 from q2c.devstack import bottlecrm, tryton
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.kafka_admin import ensure_q2c_topics, partitions_of
-from q2c.settings import KafkaSettings, Settings
-from q2c.topics import Topics
 
 RECORDS = int(os.environ.get("Q2C_BENCH_RECORDS", "200"))
 

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from connectors.base.runtime import ConnectorParts
-from q2c.settings import Settings
+from q2c.core.settings import Settings
+from schemas.redaction import add_secret_patterns
 
 Builder = Callable[[Settings, Mapping[str, Any]], Awaitable[ConnectorParts]]
 
@@ -21,6 +22,14 @@ CONNECTORS: dict[str, str] = {
     "tryton": "connectors.tryton.connector",
     "bottlecrm": "connectors.bottlecrm.connector",
 }
+
+
+def install_secret_patterns() -> None:
+    """Mask every known system's secret shapes (its package's ``SECRET_PATTERNS``) in logs,
+    traces and dead-letter reasons from now on."""
+    for module in CONNECTORS.values():
+        package = importlib.import_module(module.rsplit(".", 1)[0])
+        add_secret_patterns(getattr(package, "SECRET_PATTERNS", ()))
 
 
 def builder(system: str) -> Builder:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from q2c.topics import Topics
+from q2c.core.topics import Topics
 from schemas import CODEC
 from schemas.decisions import DealApproval
 from streams.keys import deal_key

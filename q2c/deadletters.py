@@ -15,9 +15,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from q2c.core.kafka_admin import ensure_compacted, partitions_of
+from q2c.core.topics import Topics
 from q2c.deadletter_views import Letter, letter_id, parse_id, retry_refusal
-from q2c.kafka_admin import ensure_compacted, partitions_of
-from q2c.topics import Topics
 from schemas import CODEC, DeadLetter, DecodeError, MessageOrigin
 from schemas.decisions import DeadLetterResolution, LetterAction
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors.base.runtime import ConnectorParts
 from connectors.registry import builder
-from q2c.settings import Settings
+from q2c.core.settings import Settings
 from schemas import RawChange
 from schemas.changes import Entity
 from schemas.entities import CreditMemo, Customer, EntityKind, Invoice, Item, Quote, SalesOrder

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
-from q2c.kafka_admin import partitions_of
+from q2c.core.kafka_admin import partitions_of
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 from connectors.base.publish import Publisher
 from connectors.base.runtime import ConnectorParts
+from q2c.core.settings import Settings
+from q2c.core.topics import Topics
 from q2c.reconcile import SystemRead, connect
 from q2c.reconcile_report import Repairs
-from q2c.settings import Settings
-from q2c.topics import Topics
 from schemas import Operation, RawChange, SyncStatus, fingerprint
 from schemas.changes import SystemRole
 from schemas.entities import EntityKind

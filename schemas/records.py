@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
-from q2c.telemetry import redact
 from schemas.base import Contract
 from schemas.entities import EntityKind, ExternalIds
 from schemas.errors import DecodeError
+from schemas.redaction import redact
 from schemas.types import Frozen, NonEmptyStr, UtcDateTime
 
 _MAX_REASON = 4000

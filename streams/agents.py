@@ -28,10 +28,10 @@ from aiokafka import ConsumerRecord
 from mode import CrashingSupervisor
 from pydantic import BaseModel
 
-from q2c import metrics
-from q2c.settings import Settings
-from q2c.topics import Topics
-from q2c.tracing import span_from_headers, with_trace_headers
+from q2c.core import metrics
+from q2c.core.settings import Settings
+from q2c.core.topics import Topics
+from q2c.core.tracing import span_from_headers, with_trace_headers
 from schemas import (
     CODEC,
     AuditRecord,

@@ -9,8 +9,8 @@ import faust
 from faust.tables.manager import TableManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from q2c.metrics import WORKER_READY
-from q2c.settings import Settings
+from q2c.core.metrics import WORKER_READY
+from q2c.core.settings import Settings
 from streams.web_guard import admin_guard
 
 
@@ -23,7 +23,7 @@ def broker_urls(bootstrap: str) -> list[str]:
 
 def _credentials(settings: Settings) -> Any:
     """Faust's broker credentials, with the same TLS context (CA, client certificate) as
-    every other q2c client: :meth:`q2c.settings.KafkaSettings.ssl_context`."""
+    every other q2c client: :meth:`q2c.core.settings.KafkaSettings.ssl_context`."""
     kafka = settings.kafka
     ssl_context = kafka.ssl_context()
     if kafka.sasl_mechanism and kafka.sasl_password is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from q2c.kafka_admin import ensure_compacted
+from q2c.core.kafka_admin import ensure_compacted
 from schemas import CODEC, DecodeError
 from schemas.entities import Customer, ExternalIds, Item
 

@@ -31,7 +31,7 @@ from aiokafka.errors import InvalidProducerEpoch, ProducerFenced
 
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.publish import Publisher
-from q2c.kafka_admin import ensure_compacted
+from q2c.core.kafka_admin import ensure_compacted
 from schemas import DecodeError, MessageOrigin
 from schemas.codec import not_json
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from q2c.telemetry import redact
+from q2c.core.telemetry import redact
 
 
 class ErrorKind(StrEnum):

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from q2c.metrics import CONNECTOR_RUNNING
+from q2c.core.metrics import CONNECTOR_RUNNING
 
 HEALTH = "/q2c/health"
 READY = "/q2c/ready"

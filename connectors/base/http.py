@@ -15,7 +15,7 @@ import orjson
 
 from connectors.base.errors import ConnectorError, ErrorKind, ErrorResolution, resolve_http_status
 from connectors.base.retry import RateLimiter, RetryPolicy, parse_retry_after
-from q2c import metrics
+from q2c.core import metrics
 
 log = logging.getLogger(__name__)
 

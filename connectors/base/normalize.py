@@ -19,8 +19,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from connectors.base.mapping import Mapper, MappingError
 from connectors.base.publish import Publisher
-from q2c import metrics
-from q2c.tracing import span_from_headers, with_trace_headers
+from q2c.core import metrics
+from q2c.core.tracing import span_from_headers, with_trace_headers
 from schemas import (
     CODEC,
     DecodeError,

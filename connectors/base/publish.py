@@ -15,9 +15,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from q2c import metrics
-from q2c.topics import Topics
-from q2c.tracing import Headers, tracer, with_trace_headers
+from q2c.core import metrics
+from q2c.core.topics import Topics
+from q2c.core.tracing import Headers, tracer, with_trace_headers
 from schemas import CODEC, Contract, DeadLetter, MessageOrigin, RawChange
 from schemas.records import DEFAULT_MAX_PAYLOAD_BYTES
 

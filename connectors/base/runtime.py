@@ -19,8 +19,8 @@ from connectors.base.normalize import Normalizer
 from connectors.base.publish import Publisher
 from connectors.base.sink import Sink, SinkRunner
 from connectors.base.source import SourceRunner, Stream
-from q2c.settings import DeadLetterSettings
-from q2c.topics import Topics
+from q2c.core.settings import DeadLetterSettings
+from q2c.core.topics import Topics
 
 log = logging.getLogger(__name__)
 

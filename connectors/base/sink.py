@@ -25,8 +25,8 @@ from aiokafka.errors import KafkaError
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.publish import Publisher
 from connectors.base.retry import RetryPolicy
-from q2c import metrics
-from q2c.tracing import span_from_headers, with_trace_headers
+from q2c.core import metrics
+from q2c.core.tracing import span_from_headers, with_trace_headers
 from schemas import (
     CODEC,
     Command,

@@ -24,7 +24,7 @@ from connectors.base.cursors import CursorStore
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.publish import Publisher
 from connectors.base.retry import RetryPolicy
-from q2c import metrics
+from q2c.core import metrics
 from schemas import DeadLetter, RawChange
 
 log = logging.getLogger(__name__)

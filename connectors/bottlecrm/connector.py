@@ -23,7 +23,7 @@ from connectors.bottlecrm.source import (
     ProductStream,
     WebhookReceiver,
 )
-from q2c.settings import Settings, load_section
+from q2c.core.settings import Settings, load_section
 
 _RECORDED = ("url", "token", "jwt", "webhook_secret", "webhook_port")
 

@@ -19,7 +19,7 @@ from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.settings import TrytonSettings
 from connectors.tryton.sink import TrytonSink
 from connectors.tryton.source import STREAMS
-from q2c.settings import Settings, load_section
+from q2c.core.settings import Settings, load_section
 
 _RECORDED = ("url", "database", "user", "password")
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from connectors.registry import install_secret_patterns
 from q2c.cli.connector import connector
 from q2c.cli.deadletters import dead_letters
 from q2c.cli.dev import dev
@@ -14,9 +15,9 @@ from q2c.cli.resync import resync
 from q2c.cli.schemas import schemas_group
 from q2c.cli.topics import topics_group
 from q2c.cli.worker import status, worker
+from q2c.core.kafka_access import KafkaAccessError
+from q2c.core.telemetry import redact
 from q2c.devstack.errors import DevStackError
-from q2c.kafka_access import KafkaAccessError
-from q2c.telemetry import redact
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,6 +28,7 @@ def cli() -> None:
     Configuration comes from Q2C_* environment variables (nested with __, e.g.
     Q2C_KAFKA__BOOTSTRAP=broker:9092) and the optional config file named by Q2C_CONFIG.
     """
+    install_secret_patterns()
 
 
 cli.add_command(dev)

@@ -13,10 +13,10 @@ import click
 from pydantic import SecretStr, ValidationError
 
 from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
-from q2c.kafka_access import run_with_kafka
-from q2c.settings import Settings
-from q2c.telemetry import configure_logging, configure_tracing
-from q2c.topics import Topics
+from q2c.core.kafka_access import run_with_kafka
+from q2c.core.settings import Settings
+from q2c.core.telemetry import configure_logging, configure_tracing
+from q2c.core.topics import Topics
 
 
 @click.group()
@@ -64,7 +64,7 @@ def run(system: str, source: bool, sink: bool, dev: bool) -> None:
     from connectors.base.health import serving
     from connectors.base.runtime import run_connector
     from connectors.registry import builder
-    from q2c.kafka_admin import ensure_q2c_topics
+    from q2c.core.kafka_admin import ensure_q2c_topics
 
     _known(system)
     settings = resolved_settings(dev)

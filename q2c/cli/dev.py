@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from q2c.core.settings import Settings
 from q2c.devstack import stack
-from q2c.settings import Settings
 
 
 @click.group()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
-from q2c.topics import Topics
+from q2c.core.topics import Topics
 
 
 def kafka_or_fail(dev: bool = False) -> tuple[dict[str, object], Topics]:
@@ -115,11 +115,11 @@ def reconcile(currency: str, as_json: bool, repair: bool, dev: bool) -> None:
 
     from pydantic import ValidationError
 
+    from q2c.core.settings import load_section
     from q2c.reconcile import read_system
     from q2c.reconcile_report import as_json as render_json
     from q2c.reconcile_report import as_text
     from q2c.resync import resend
-    from q2c.settings import load_section
     from schemas.changes import SystemRole
     from streams.config import SyncConfig
     from streams.rules.reconcile import reconcile as compare

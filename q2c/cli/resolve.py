@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
+from q2c.core.settings import Settings
 from q2c.devstack.stack import StackFiles
-from q2c.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

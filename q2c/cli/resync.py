@@ -37,9 +37,9 @@ def resync(
     """
     from pydantic import ValidationError
 
+    from q2c.core.settings import load_section
     from q2c.reconcile import read_system
     from q2c.resync import UnknownRecord, rejected_deals, resend, resync_records
-    from q2c.settings import load_section
     from schemas.changes import SystemRole
     from streams.config import SyncConfig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from q2c.cli.resolve import dev_option, resolved_settings
-from q2c.kafka_access import run_with_kafka
+from q2c.core.kafka_access import run_with_kafka
 
 
 @click.group(name="topics")
@@ -24,8 +24,8 @@ def topics_group() -> None:
 def ensure_command(systems: tuple[str, ...], dev: bool) -> None:
     """Create the missing topics and set the configured retention and cleanup policy on the
     existing ones. Safe to run any number of times; partition counts are never changed."""
-    from q2c.kafka_admin import ensure_q2c_topics
-    from q2c.settings import load_section
+    from q2c.core.kafka_admin import ensure_q2c_topics
+    from q2c.core.settings import load_section
     from streams.config import SyncConfig
 
     settings = resolved_settings(dev)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from q2c.cli.resolve import dev_option, peer_defaults, resolved_settings
-from q2c.kafka_access import run_with_kafka
-from q2c.telemetry import configure_logging, configure_tracing
+from q2c.core.kafka_access import run_with_kafka
+from q2c.core.telemetry import configure_logging, configure_tracing
 
 __all__ = ["resolved_settings", "status", "worker"]
 
@@ -23,8 +23,8 @@ def worker(loglevel: str | None, dev: bool) -> None:
     import faust
 
     from q2c.console import register as register_console
-    from q2c.kafka_admin import ensure_q2c_topics
-    from q2c.settings import load_section
+    from q2c.core.kafka_admin import ensure_q2c_topics
+    from q2c.core.settings import load_section
     from streams.agents import register
     from streams.app import create_app
     from streams.config import SyncConfig
@@ -51,7 +51,7 @@ def status(dev: bool) -> None:
     q2c consumer group (workers, normalizers, sinks) is."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from q2c.kafka_admin import group_lags
+    from q2c.core.kafka_admin import group_lags
 
     settings = resolved_settings(dev)
 

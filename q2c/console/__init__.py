@@ -14,7 +14,7 @@ from faust.web.drivers.aiohttp import Web
 from q2c.console.routes import install
 from q2c.console.schedule import ReconcileSchedule
 from q2c.console.service import Console
-from q2c.settings import Settings
+from q2c.core.settings import Settings
 from streams.config import SyncConfig
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from q2c.core.metrics import seconds_between
 from q2c.deadletter_views import Letter
-from q2c.metrics import seconds_between
 from schemas.commands import CommandResult, Outcome
 from schemas.decisions import DeadLetterResolution
 

@@ -21,9 +21,9 @@ from connectors.base.errors import ConnectorError
 from q2c.console import pages
 from q2c.console.markup import PREFIX, Markup, url
 from q2c.console.service import Console, ConsoleError
+from q2c.core.telemetry import redact
 from q2c.deadletter_views import LetterFilter, parse_id, select
 from q2c.deadletters import LetterNotFound, RetryRefused
-from q2c.telemetry import redact
 from streams.web_guard import (
     ADMIN_COOKIE,
     REFUSAL_MESSAGES,

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Set
 from datetime import datetime
 
 from q2c.console.service import Report
-from q2c.metrics import (
+from q2c.core.metrics import (
     RECONCILE_DISCREPANCIES,
     RECONCILE_EXPLAINED,
     RECONCILE_FAILURES,

@@ -24,13 +24,13 @@ from q2c.console.overview import (
     sync_windows,
 )
 from q2c.console.results import read_results
+from q2c.core.kafka_admin import group_lags
+from q2c.core.settings import Settings
+from q2c.core.topics import Topics
 from q2c.deadletter_views import Letter
 from q2c.deadletters import LetterDesk, read_letter, read_letters, read_resolutions, read_topic
-from q2c.kafka_admin import group_lags
 from q2c.reconcile import SystemRead, read_system
 from q2c.resync import resend
-from q2c.settings import Settings
-from q2c.topics import Topics
 from schemas import MessageOrigin
 from schemas.changes import SystemRole
 from schemas.decisions import DeadLetterResolution

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
+from q2c.core.settings import Settings
 from q2c.devstack.supervisor import write_private
-from q2c.settings import Settings
 
 Entry = dict[str, Any]
 Report = Callable[[str], None]

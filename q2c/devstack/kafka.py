@@ -26,10 +26,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from q2c.core.settings import KafkaSettings
 from q2c.devstack import procs
 from q2c.devstack.errors import DevStackError
 from q2c.devstack.tls import BrokerTls, make_broker_tls
-from q2c.settings import KafkaSettings
 
 JAVA_HINT = "Install a Java 17+ runtime (e.g. `apt-get install openjdk-17-jre-headless`)."
 MAVEN_HINT = "Install Apache Maven 3.8+ (e.g. `apt-get install maven`)."

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from q2c.core.settings import Settings
 from q2c.devstack import bottlecrm, kafka, procs, tryton
 from q2c.devstack.component import Component, Entry, Report, StackFiles
 from q2c.devstack.supervised import (
@@ -23,7 +24,6 @@ from q2c.devstack.supervised import (
     supervise,
     supervised_programs,
 )
-from q2c.settings import Settings
 
 __all__ = [
     "COMPONENTS",

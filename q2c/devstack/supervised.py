@@ -20,11 +20,11 @@ from pathlib import Path
 
 import orjson
 
+from q2c.core.settings import Settings
 from q2c.devstack import procs
 from q2c.devstack.component import Component, Entry, Report, StackFiles
 from q2c.devstack.errors import DevStackError
 from q2c.devstack.supervisor import Backoff, Program, read_state, spec_of, write_private
-from q2c.settings import Settings
 
 SUPERVISOR = "supervisor"
 BACKOFF = Backoff(first=1.0, factor=2.0, cap=30.0, reset_after=60.0)

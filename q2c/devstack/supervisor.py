@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import orjson
 
-from q2c.telemetry import redact
+from q2c.core.telemetry import redact
 
 Status = Literal["starting", "running", "backoff", "stopped"]
 

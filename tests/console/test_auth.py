@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from q2c.console.routes import install
 from q2c.console.service import Console
-from q2c.settings import KafkaSettings, Settings
-from q2c.topics import Topics
+from q2c.core.settings import KafkaSettings, Settings
+from q2c.core.topics import Topics
 from streams.config import SyncConfig
 from streams.web_guard import ADMIN_COOKIE, admin_guard
 from tests.plugins.kafka import create_q2c_topics

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 
 from q2c.console.routes import install
 from q2c.console.service import Console
+from q2c.core.settings import KafkaSettings, Settings
+from q2c.core.topics import Topics
 from q2c.deadletters import RETRY_HEADER, read_resolutions, read_topic
-from q2c.settings import KafkaSettings, Settings
-from q2c.topics import Topics
 from schemas import CODEC, DeadLetter, MessageOrigin
 from schemas.decisions import LetterAction
 from streams.config import SyncConfig

@@ -16,8 +16,8 @@ from pydantic import SecretStr
 
 from q2c.console.routes import install
 from q2c.console.service import Console
-from q2c.settings import KafkaSettings, Settings
-from q2c.topics import Topics
+from q2c.core.settings import KafkaSettings, Settings
+from q2c.core.topics import Topics
 from schemas import CODEC
 from schemas.commands import CommandResult, Outcome
 from schemas.entities import EntityKind

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from connectors.bottlecrm.settings import BottleCrmSettings
 from connectors.tryton.settings import TrytonSettings
-from q2c.settings import Settings
+from q2c.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"

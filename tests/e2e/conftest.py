@@ -17,9 +17,9 @@ import pytest
 
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.tryton.client import TrytonClient
+from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.procs import first_result, free_port, tail
-from q2c.topics import Topics
 from tests.plugins.tryton import TrytonPeer
 from tests.plugins.worker import REPO, WorkerProcess
 

@@ -23,12 +23,12 @@ import pytest
 
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.tryton.client import TrytonClient
+from q2c.core.settings import Settings
+from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
 from q2c.devstack.procs import pid_alive
 from q2c.devstack.supervisor import Backoff, Program, Supervisor
-from q2c.settings import Settings
-from q2c.topics import Topics
 from tests.e2e.conftest import ConnectorProcess, Stack, stack_env
 from tests.e2e.helpers import (
     account_in_both,

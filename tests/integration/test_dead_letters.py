@@ -15,8 +15,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner, Result
 
 from q2c.cli import cli
+from q2c.core.topics import Topics
 from q2c.deadletters import RETRY_HEADER
-from q2c.topics import Topics
 from schemas import CODEC, DeadLetter, DecodeError, MessageOrigin
 from tests.plugins.kafka import create_q2c_topics
 

@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from q2c.cli import cli
+from q2c.core.settings import DevSettings, Settings, WorkerSettings
 from q2c.devstack import DevStackError, procs, stack, supervised
 from q2c.devstack.supervisor import read_state
-from q2c.settings import DevSettings, Settings, WorkerSettings
 
 T = TypeVar("T")
 

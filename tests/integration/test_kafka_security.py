@@ -18,10 +18,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.tryton import TrytonClient
+from q2c.core.topics import Topics
 from q2c.devstack.kafka import KafkaBroker
 from q2c.devstack.procs import free_port, tail
 from q2c.devstack.tls import make_broker_tls
-from q2c.topics import Topics
 from schemas import (
     CODEC,
     CommandResult,

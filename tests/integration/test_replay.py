@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from click.testing import CliRunner
 
 from q2c.cli import cli
+from q2c.core.topics import Topics
 from q2c.replay import plan_and_move
-from q2c.topics import Topics
 from schemas import CODEC
 from schemas.decisions import DealApproval
 from tests.plugins.kafka import TopicFactory, create_q2c_topics

@@ -11,10 +11,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from connectors.bottlecrm.source import change_of
+from q2c.core.settings import Settings
+from q2c.core.topics import Topics
 from q2c.reconcile import SystemRead
 from q2c.resync import resend
-from q2c.settings import Settings
-from q2c.topics import Topics
 from schemas import CODEC, Operation, RawChange
 from schemas.changes import SystemRole
 from schemas.entities import EntityKind

@@ -12,9 +12,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from click.testing import CliRunner
 
 from q2c.cli import cli
-from q2c.kafka_admin import ensure_q2c_topics
-from q2c.settings import KafkaSettings, Settings
-from q2c.topic_catalog import DAY_MS, q2c_topics
+from q2c.core.kafka_admin import ensure_q2c_topics
+from q2c.core.settings import KafkaSettings, Settings
+from q2c.core.topic_catalog import DAY_MS, q2c_topics
 from tests.plugins.kafka import TopicFactory
 
 pytestmark = pytest.mark.integration

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from connectors.bottlecrm import BottleCrmClient
+from q2c.core.settings import Settings
 from q2c.devstack.bottlecrm import (
     BottleCrmServer,
     OrgAccess,
@@ -24,7 +25,6 @@ from q2c.devstack.bottlecrm import (
     ensure_pristine,
     provision_org,
 )
-from q2c.settings import Settings
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

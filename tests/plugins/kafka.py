@@ -1,7 +1,7 @@
 """The real Kafka broker under the integration tests: one per test session, unique topics
 per test. The jars come from Maven Central through the same code as `q2c dev up`. Like
 production clusters, it creates no topic on first use: tests create theirs (``topic_factory``
-or :func:`q2c.kafka_admin.ensure_q2c_topics`).
+or :func:`q2c.core.kafka_admin.ensure_q2c_topics`).
 
 A second broker, with a SASL_SSL listener only, serves the tests of Kafka security.
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from q2c.core.kafka_admin import ensure_q2c_topics
+from q2c.core.settings import KafkaSettings, Settings
+from q2c.core.topics import Topics
 from q2c.devstack.kafka import BrokerSecurity, KafkaBroker, ensure_jars
-from q2c.kafka_admin import ensure_q2c_topics
-from q2c.settings import KafkaSettings, Settings
-from q2c.topics import Topics
 
 TopicFactory = Callable[..., Awaitable[str]]
 

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from connectors.tryton import TrytonClient, TrytonSettings
+from q2c.core.settings import Settings
 from q2c.devstack.tryton import Pristine, TrytonServer, ensure_install, ensure_pristine
-from q2c.settings import Settings
 
 SERVERS = 2
 

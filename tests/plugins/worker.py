@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from q2c.core.topics import Topics
 from q2c.devstack.procs import free_port, tail
-from q2c.topics import Topics
 from tests.plugins.kafka import create_q2c_topics
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from q2c.settings import KafkaSettings, Settings
+from q2c.core.settings import KafkaSettings, Settings
 from schemas import CODEC, CommandResult, DecodeError, EntityKind, Outcome
 from schemas.changes import SystemRole
 from streams.agents import SyncApp, route_key

@@ -17,7 +17,7 @@ import faust
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from q2c.settings import KafkaSettings, Settings
+from q2c.core.settings import KafkaSettings, Settings
 from schemas import CODEC, CommandResult, CreateSalesOrder, EntityKind, ExternalIds, Outcome
 from schemas.changes import SystemRole
 from streams.agents import SyncApp, Write

@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from q2c.settings import DevSettings
+from q2c.core.settings import DevSettings
 from tests.deploy.manifests import (
     OVERLAYS,
     REPO,

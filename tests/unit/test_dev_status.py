@@ -18,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from q2c.cli import cli
+from q2c.core.settings import DevSettings, Settings, WorkerSettings
 from q2c.devstack import DevStackError, procs
 from q2c.devstack.component import StackFiles
 from q2c.devstack.supervised import worker_port
 from q2c.devstack.supervisor import Backoff, Program, Supervisor
-from q2c.settings import DevSettings, Settings, WorkerSettings
 
 FAILING = """
 print("connector tryton starting", flush=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from q2c.core.kafka_access import tls_problem
+from q2c.core.settings import KafkaSettings, Settings
 from q2c.devstack.tls import make_broker_tls
-from q2c.kafka_access import tls_problem
-from q2c.settings import KafkaSettings, Settings
 from streams.app import _credentials
 
 

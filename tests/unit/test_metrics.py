@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.http import _cause
-from q2c.metrics import WorkerReadiness, seconds_between
+from q2c.core.metrics import WorkerReadiness, seconds_between
 from schemas import CreateSalesOrder, UpsertItem
 from schemas.changes import SystemRole
 from streams.agents import _with_source_time

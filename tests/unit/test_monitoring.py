@@ -1,5 +1,5 @@
 """k8s/monitoring: every alert expression and dashboard query names only metrics (and their
-labels) that q2c.metrics exports, and promtool (built by `make tools`, pinned) parses every
+labels) that q2c.core.metrics exports, and promtool (built by `make tools`, pinned) parses every
 one of them."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from q2c import metrics
+from q2c.core import metrics
 from tests.deploy.manifests import REPO
 
 MONITORING = REPO / "k8s" / "monitoring"
@@ -28,7 +28,7 @@ METRIC = re.compile(r"\b(?:q2c_[a-z0-9_]+|up)\b")
 
 
 def exported() -> dict[str, frozenset[str]]:
-    """Every sample name q2c.metrics exports, with the labels its samples carry."""
+    """Every sample name q2c.core.metrics exports, with the labels its samples carry."""
     names: dict[str, frozenset[str]] = dict(SCRAPE)
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):

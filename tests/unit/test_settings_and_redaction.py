@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from q2c.settings import Settings
-from q2c.telemetry import JsonFormatter, redact
+from q2c.core.settings import Settings
+from q2c.core.telemetry import JsonFormatter, redact
 
 
 def test_env_vars_with_the_prefix_configure_nested_settings(
@@ -51,6 +51,13 @@ def test_redaction_masks_credentials(text: str, secret: str) -> None:
     assert secret not in redact(text)
 
 
+def test_systems_secret_shapes_are_masked_once_installed() -> None:
+    from connectors.registry import install_secret_patterns
+
+    install_secret_patterns()
+    assert redact("retrying with bcrm_pat_AbC-123_x failed") == "retrying with bcrm_pat_*** failed"
+
+
 def test_json_log_lines_are_redacted() -> None:
     record = logging.LogRecord(
         "q2c", logging.ERROR, __file__, 1, "login failed with password=%s", ("s3cret",), None
@@ -65,7 +72,7 @@ def test_a_connector_section_merges_defaults_file_and_env(
 ) -> None:
     from pydantic import BaseModel, SecretStr
 
-    from q2c.settings import load_section
+    from q2c.core.settings import load_section
 
     class PeerSettings(BaseModel):
         url: str
@@ -89,7 +96,7 @@ def test_sync_rules_come_from_the_config_file_and_json_variables(
 ) -> None:
     from decimal import Decimal
 
-    from q2c.settings import load_section
+    from q2c.core.settings import load_section
     from schemas.changes import SystemRole
     from schemas.entities import EntityKind
     from streams.config import SyncConfig

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from q2c.settings import KafkaSettings
-from q2c.topic_catalog import DAY_MS, TopicSpec, config_changes, q2c_topics
+from q2c.core.settings import KafkaSettings
+from q2c.core.topic_catalog import DAY_MS, TopicSpec, config_changes, q2c_topics
 
 
 def _by_name(kafka: KafkaSettings, systems: list[str]) -> dict[str, TopicSpec]:

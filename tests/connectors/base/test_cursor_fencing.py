@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from connectors.base.cursors import CursorsTakenOver, CursorStore
-from q2c.topics import Topics
+from q2c.core.topics import Topics
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from connectors.base import Publisher
 from connectors.base.mapping import Mapper, MappingError
 from connectors.base.normalize import Normalizer
-from q2c.topics import Topics
+from q2c.core.topics import Topics
 from schemas import (
     CODEC,
     Customer,

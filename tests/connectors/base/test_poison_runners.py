@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from connectors.base import CursorStore, Publisher, Sink, SinkRunner
 from connectors.base.normalize import Normalizer
-from q2c.topics import Topics
+from q2c.core.topics import Topics
 from schemas import (
     CODEC,
     Command,

@@ -24,7 +24,7 @@ from connectors.base import (
     SourceRunner,
     Stream,
 )
-from q2c.topics import Topics
+from q2c.core.topics import Topics
 from schemas import (
     CODEC,
     Command,

@@ -7,7 +7,7 @@ import pytest
 from connectors.bottlecrm.connector import build, configured
 from connectors.bottlecrm.mapping import BottleCrmMapper
 from connectors.bottlecrm.sink import BottleCrmSink
-from q2c.settings import Settings
+from q2c.core.settings import Settings
 
 RECORDED = {
     "url": "http://127.0.0.1:9",

@@ -15,10 +15,10 @@ from connectors.base.runtime import run_connector
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.connector import build
 from connectors.bottlecrm.models import AccountInput, DealInput
+from q2c.core.settings import Settings
+from q2c.core.topics import Topics
 from q2c.devstack import procs
 from q2c.devstack.bottlecrm import OrgAccess
-from q2c.settings import Settings
-from q2c.topics import Topics
 from schemas import (
     CODEC,
     CommandResult,

@@ -12,11 +12,11 @@ from pydantic import SecretStr
 from connectors.bottlecrm import BottleCrmClient, BottleCrmSettings
 from connectors.bottlecrm.fields import Q2C_FIELDS
 from connectors.bottlecrm.provision import WEBHOOK_EVENTS
+from q2c.core.settings import Settings
 from q2c.devstack import bottlecrm as devstack
 from q2c.devstack import procs
 from q2c.devstack.bottlecrm import BottleCrmServer
 from q2c.devstack.errors import DevStackError
-from q2c.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from connectors.base import ConnectorError, ErrorKind, Publisher, SinkRunner
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput
 from connectors.bottlecrm.sink import BottleCrmSink
-from q2c.topics import Topics
+from q2c.core.topics import Topics
 from schemas import (
     CODEC,
     Address,

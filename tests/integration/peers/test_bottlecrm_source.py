@@ -28,8 +28,8 @@ from connectors.bottlecrm.source import (
     WebhookReceiver,
     decode_snapshot,
 )
+from q2c.core.topics import Topics
 from q2c.devstack import procs
-from q2c.topics import Topics
 from schemas import CODEC, Contact, Customer, Operation, Quote, QuoteStatus, RawChange
 from tests.plugins.kafka import create_q2c_topics
 

@@ -30,10 +30,10 @@ from connectors.base import ConnectorError
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput
 from connectors.tryton import TrytonClient
+from q2c.core.kafka_admin import ensure_topics
+from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.procs import tail
-from q2c.kafka_admin import ensure_topics
-from q2c.topics import Topics
 from schemas import CODEC, Operation, RawChange
 from tests.plugins.tryton import TrytonPeer
 from tests.plugins.worker import REPO

@@ -15,8 +15,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from connectors.base.runtime import run_connector
 from connectors.tryton import TrytonClient
 from connectors.tryton.connector import build
-from q2c.settings import Settings
-from q2c.topics import Topics
+from q2c.core.settings import Settings
+from q2c.core.topics import Topics
 from schemas import (
     CODEC,
     CommandResult,

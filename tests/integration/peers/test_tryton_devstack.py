@@ -13,10 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.tryton import TrytonClient, TrytonSettings
+from q2c.core.settings import DevSettings, Settings
 from q2c.devstack import procs, stack
 from q2c.devstack.errors import DevStackError
 from q2c.devstack.tryton import TrytonServer, ensure_install, ensure_pristine
-from q2c.settings import DevSettings, Settings
 
 pytestmark = pytest.mark.integration
 

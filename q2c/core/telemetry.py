@@ -8,34 +8,14 @@ secret that slips into an exception message still does not reach the logs.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from q2c.settings import TelemetrySettings
-
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(bearer|session|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 ***"),
-    (
-        re.compile(
-            r"(?i)([\"']?(?:password|passwd|secret|token|api[_-]?key|access[_-]?token|"
-            r"client[_-]?secret|authorization)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,;}&]+"
-        ),
-        r"\1***",
-    ),
-    (re.compile(r"(?i)(\w+://[^/\s:@]+:)[^@\s/]+@"), r"\1***@"),
-    (re.compile(r"bcrm_pat_[A-Za-z0-9_-]+"), "bcrm_pat_***"),
-)
-
-
-def redact(text: str) -> str:
-    """``text`` with credentials masked."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+from q2c.core.settings import TelemetrySettings
+from schemas.redaction import redact as redact
 
 
 class JsonFormatter(logging.Formatter):

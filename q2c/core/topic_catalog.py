@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from q2c.settings import KafkaSettings
-from q2c.topics import Topics
+from q2c.core.settings import KafkaSettings
+from q2c.core.topics import Topics
 
 DAY_MS = 24 * 60 * 60 * 1000
 

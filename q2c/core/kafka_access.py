@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError, SaslAuthenticationFailed
 
-from q2c.settings import KafkaSettings
+from q2c.core.settings import KafkaSettings
 
 T = TypeVar("T")
 

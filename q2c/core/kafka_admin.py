@@ -14,8 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
-from q2c.settings import Settings
-from q2c.topic_catalog import TopicSpec, config_changes, q2c_topics
+from q2c.core.settings import Settings
+from q2c.core.topic_catalog import TopicSpec, config_changes, q2c_topics
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class EnsuredTopics:
 
 
 async def ensure_q2c_topics(settings: Settings, systems: Iterable[str]) -> EnsuredTopics:
-    """Create every topic q2c uses for ``systems`` (see :mod:`q2c.topic_catalog`) and give
+    """Create every topic q2c uses for ``systems`` (see :mod:`q2c.core.topic_catalog`) and give
     existing ones the catalog's configs where theirs differ. Idempotent: running it again
     changes nothing. Partition counts of existing topics are never changed (that would move
     keys to other partitions and break their order); fewer than configured is reported."""
