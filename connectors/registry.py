@@ -1,41 +1,46 @@
-"""The connectors q2c knows, by system name.
-
-Each system package has a ``connector`` module whose ``build(settings, defaults)`` returns
-its :class:`~connectors.base.runtime.ConnectorParts`; ``defaults`` is what the local stack
-recorded for it (URL, credentials), under its own config section and ``Q2C_<SYSTEM>__*``
-variables.
-"""
+"""The systems q2c has connectors for, by name: each package's ``spec`` module declares the
+system (:class:`~connectors.base.spec.ConnectorSpec`); everything else reads it from here."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
+from functools import cache
 
-from connectors.base.runtime import ConnectorParts
-from q2c.core.settings import Settings
+from connectors.base.spec import Builder, ConnectorSpec
 from schemas.redaction import add_secret_patterns
 
-Builder = Callable[[Settings, Mapping[str, Any]], Awaitable[ConnectorParts]]
-
-CONNECTORS: dict[str, str] = {
-    "tryton": "connectors.tryton.connector",
-    "bottlecrm": "connectors.bottlecrm.connector",
+SPECS: dict[str, str] = {
+    "tryton": "connectors.tryton.spec",
+    "bottlecrm": "connectors.bottlecrm.spec",
 }
+
+# Kept for the callers that only need the names.
+CONNECTORS = SPECS
+
+
+def systems() -> list[str]:
+    return sorted(SPECS)
+
+
+@cache
+def spec(system: str) -> ConnectorSpec:
+    try:
+        module = SPECS[system]
+    except KeyError:
+        known = ", ".join(systems())
+        raise ValueError(f"no connector for {system!r}; known: {known}") from None
+    loaded = importlib.import_module(module).SPEC
+    if not isinstance(loaded, ConnectorSpec) or loaded.name != system:
+        raise TypeError(f"{module}.SPEC does not declare the {system!r} connector")
+    return loaded
 
 
 def install_secret_patterns() -> None:
-    """Mask every known system's secret shapes (its package's ``SECRET_PATTERNS``) in logs,
-    traces and dead-letter reasons from now on."""
-    for module in CONNECTORS.values():
-        package = importlib.import_module(module.rsplit(".", 1)[0])
-        add_secret_patterns(getattr(package, "SECRET_PATTERNS", ()))
+    """Mask every known system's secret shapes in logs, traces and dead-letter reasons from
+    now on."""
+    for system in systems():
+        add_secret_patterns(spec(system).secret_patterns)
 
 
 def builder(system: str) -> Builder:
-    try:
-        module = CONNECTORS[system]
-    except KeyError:
-        known = ", ".join(sorted(CONNECTORS))
-        raise ValueError(f"no connector for {system!r}; known: {known}") from None
-    return cast(Builder, importlib.import_module(module).build)
+    return spec(system).build

@@ -3,7 +3,4 @@
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.settings import BottleCrmSettings
 
-# BottleCRM's personal access tokens, masked wherever q2c writes text people read.
-SECRET_PATTERNS: tuple[tuple[str, str], ...] = ((r"bcrm_pat_[A-Za-z0-9_-]+", "bcrm_pat_***"),)
-
-__all__ = ["SECRET_PATTERNS", "BottleCrmClient", "BottleCrmSettings"]
+__all__ = ["BottleCrmClient", "BottleCrmSettings"]
