@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from q2c.core.topics import Topics
 from schemas import CODEC
 from schemas.decisions import DealApproval
-from streams.keys import deal_key
+from schemas.keys import deal_key
 
 
 def decision(deal: str, approved: bool, actor: str, reason: str = "") -> DealApproval:

@@ -1,16 +1,20 @@
-"""The Faust wiring of the sync: two agents, three tables, the join views and the recheck
+"""The Faust wiring of the sync: one agent, three tables, the join views and the recheck
 loop. Every decision is made by the pure handlers in :mod:`streams.handlers`; this module
 only reads and writes tables and topics.
 
-- ``route`` reads canonical changes, sink results and control messages, and re-keys each
-  by the record it concerns onto the internal ``sync`` topic (a result already carries the
-  key its command was sent with).
-- ``sync`` reads that topic, one partition's records in order, loads the state, runs the
-  handler, sends the commands, audit records and view updates, and stores the new state
-  only once the broker acknowledged all of them: a worker killed in between handles the
-  event again from the old state and sends its outputs again (the sinks absorb repeats).
-  Stored first, the new state would make the repeat look already handled, and a command
-  that never reached the broker would be lost.
+``sync`` reads canonical changes, sink results and control messages where they were
+published: each is keyed by the record it concerns (:mod:`schemas.keys`), so a record's
+messages arrive in order in one partition. A message keyed otherwise (written by an older
+normalizer) is re-keyed onto the internal ``sync`` topic, which the agent also reads.
+
+It handles one event at a time and checkpoints a batch of them at a time
+(:mod:`streams.batch`): it reads the state through the batch's overlay, runs the handler,
+sends the commands, audit records and view updates without awaiting each, and once the
+batch is full, due, or nothing more is waiting, awaits the broker's acknowledgement of all
+of them, stores the new state, and only then acknowledges the events. A worker killed in
+between handles the whole batch again from the old state and sends its outputs again (the
+sinks absorb repeats). Stored first, the new state would make the repeat look already
+handled, and a command that never reached the broker would be lost.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import faust
 from aiokafka import ConsumerRecord
+from faust.streams import _current_event
 from mode import CrashingSupervisor
 from pydantic import BaseModel
 
@@ -45,6 +51,8 @@ from schemas import (
 from schemas.changes import EntityChange, SystemRole
 from schemas.decisions import DealApproval, RecheckDeal
 from schemas.entities import EntityKind
+from schemas.keys import deal_key, key_of_change
+from streams.batch import Batch, Overlay, StateWrite
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step
 from streams.handlers.deals import (
@@ -57,7 +65,6 @@ from streams.handlers.deals import (
 )
 from streams.handlers.finance import FinanceState, new_finance_state, on_finance_change
 from streams.handlers.master import MASTER, on_master_change, on_master_result
-from streams.keys import deal_key, key_of_change
 from streams.rules.golden import GoldenRecord
 from streams.views import JoinViews
 
@@ -68,6 +75,10 @@ Write = tuple[Any, str, BaseModel]
 
 FINANCE = (EntityKind.SALES_ORDER, EntityKind.INVOICE, EntityKind.CREDIT_MEMO, EntityKind.PAYMENT)
 _RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+BATCH_EVENTS = 500
+"""The most events checkpointed together."""
+BATCH_SECONDS = 0.2
+"""The longest a batch waits for more events while the stream is not idle."""
 
 
 def _headers(event: Any) -> list[tuple[str, bytes]]:
@@ -96,8 +107,28 @@ def _text_key(kafka_key: bytes | None) -> str:
         raise DecodeError(f"a key of {len(raw)} bytes that are not UTF-8 text") from None
 
 
+@contextlib.contextmanager
+def _as_current(event: Any) -> Any:
+    """Make ``event`` Faust's current event: a table write goes to the changelog partition
+    of the event that caused it, and Faust finds that event in a context variable (which
+    a batch stored after its last event would otherwise point at the wrong one)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
 class SyncApp:
-    def __init__(self, app: faust.App, settings: Settings, cfg: SyncConfig) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        cfg: SyncConfig,
+        *,
+        batch_events: int = BATCH_EVENTS,
+        batch_seconds: float = BATCH_SECONDS,
+    ) -> None:
         self.app = app
         self.cfg = cfg
         self.topics = Topics(settings.kafka.topic_prefix)
@@ -107,6 +138,7 @@ class SyncApp:
             self.topics.results(cfg.crm_system),
             self.topics.results(cfg.erp_system),
             self.topics.control,
+            self.topics.sync,
             **_RAW,
         )
         self.sync_topic = app.topic(self.topics.sync, partitions=partitions, internal=True, **_RAW)
@@ -121,6 +153,11 @@ class SyncApp:
         self.golden = app.Table("golden", partitions=partitions, key_type=bytes, value_type=bytes)
         self.orders = app.Table("orders", partitions=partitions, key_type=bytes, value_type=bytes)
         self.finance = app.Table("finance", partitions=partitions, key_type=bytes, value_type=bytes)
+        self.tables: dict[str, Any] = {
+            "golden": self.golden,
+            "orders": self.orders,
+            "finance": self.finance,
+        }
         self.views = JoinViews(
             self.topics.reference("customers"),
             self.topics.reference("items"),
@@ -129,29 +166,69 @@ class SyncApp:
         )
         self.recheck_interval = cfg.recheck_interval.total_seconds()
         self.max_dead_letter_payload = settings.dead_letters.max_payload_bytes
+        self.batch_events = batch_events
+        self.batch_seconds = batch_seconds
         self._confirmed: list[float] = []
         """Won-to-order latencies of the current step, observed once its state is stored."""
-        app.agent(self.inputs, name="q2c.route", supervisor_strategy=CrashingSupervisor)(self.route)
-        app.agent(self.sync_topic, name="q2c.sync", supervisor_strategy=CrashingSupervisor)(
-            self.sync
-        )
+        self._overlay: Overlay[Any] = Overlay()
+        """The table state as the current step sees it."""
+        app.agent(self.inputs, name="q2c.sync", supervisor_strategy=CrashingSupervisor)(self.sync)
         app.task(self.follow_views)
         app.task(self.recheck_loop)
 
-    # -- agents -------------------------------------------------------------------------
-    # Events are acknowledged by hand, once what they produced was sent: Faust acknowledges
-    # an event in a ``finally`` when the agent body raises, and its commit timer then
-    # commits the offset of an event whose outputs were never sent. An exception escaping
-    # a body crashes the worker (CrashingSupervisor) with that event unacknowledged, so its
-    # offset is never committed and the event is processed again after the restart.
-    async def route(self, stream: Any) -> AsyncIterator[None]:
+    # -- the agent ------------------------------------------------------------------------
+    # Events are acknowledged by hand, once what they produced was sent and their state
+    # stored: Faust acknowledges an event in a ``finally`` when the agent body raises (and
+    # ``take()`` acknowledges its whole batch so), and its commit timer then commits the
+    # offset of an event whose outputs were never sent. An exception escaping the body
+    # crashes the worker (CrashingSupervisor) with the batch unacknowledged, so no offset
+    # of it is committed and the batch is processed again after the restart.
+    async def sync(self, stream: Any) -> AsyncIterator[None]:
+        await self.views.ready.wait()
         events = stream.noack()
-        async for event in events.events():
-            await self.route_one(event)
-            await events.ack(event)
-            yield None
+        queue = getattr(events.channel, "queue", None)
+        batch: Batch[Any] = Batch(self.batch_events, self.batch_seconds)
+        upcoming: asyncio.Future[Any] | None = None
+        iterator = events.events().__aiter__()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if not batch:
+                    try:
+                        event = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        return  # the stream stopped (the worker is stopping)
+                else:
+                    # A batch waits for more events at most until it is due: also when
+                    # Faust holds the events back (a rebalance waits for every event
+                    # taken to be acknowledged).
+                    if upcoming is None:
+                        upcoming = asyncio.ensure_future(iterator.__anext__())
+                    done, _ = await asyncio.wait({upcoming}, timeout=batch.remaining(loop.time()))
+                    if not done:
+                        await self.checkpoint(batch, events.ack)
+                        yield None
+                        continue
+                    try:
+                        event = upcoming.result()
+                    except StopAsyncIteration:
+                        return  # the batch stays unacknowledged: it comes again
+                    upcoming = None
+                _current_event.set(weakref.ref(event))
+                batch.add(event, loop.time())
+                await self.take(event, batch, datetime.now(UTC))
+                idle = queue is None or queue.empty()
+                if idle or batch.full() or batch.remaining(loop.time()) == 0.0:
+                    await self.checkpoint(batch, events.ack)
+                    yield None
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
 
-    async def route_one(self, event: Any) -> None:
+    async def take(self, event: Any, batch: Batch[Any], now: datetime) -> None:
+        """Handle one event into ``batch``: its outputs sent (not yet acknowledged), its
+        new state in the batch's overlay. A message that cannot be read, or that its
+        handler refuses, is dead-lettered (also a output of the batch)."""
         value = bytes(event.value or b"")
         try:
             message = CODEC.decode(value)
@@ -159,48 +236,55 @@ class SyncApp:
             if key is None:
                 raise DecodeError(f"{message.schema_subject} names no record to route it to")
         except Exception as exc:  # pure decoding: a bad message, dead-lettered
-            await self._dead_letter(value, event, exc, "route")
+            await self._dead_letter(value, event, exc, "route", batch.acks)
             return
-        with span_from_headers(f"route {message.schema_subject}", _headers(event)):
-            await self._attach(self.sync_topic, key, value)
-
-    async def sync(self, stream: Any) -> AsyncIterator[None]:
-        await self.views.ready.wait()
-        events = stream.noack()
-        async for event in events.events():
-            await self.sync_one(event, datetime.now(UTC))
-            await events.ack(event)
-            yield None
-
-    async def sync_one(self, event: Any, now: datetime) -> None:
-        value = bytes(event.value or b"")
-        try:
-            key = _text_key(event.key)
-            message = CODEC.decode(value)
-        except DecodeError as exc:
-            await self._dead_letter(value, event, exc, "sync")
+        headers = _headers(event)
+        if bytes(event.key or b"") != key.encode():
+            # Keyed otherwise than by its record: re-keyed, to be handled in its partition.
+            with span_from_headers(f"route {message.schema_subject}", headers):
+                batch.acks.append(await self._enqueue(self.sync_topic, key, value))
             return
-        with span_from_headers(f"sync {message.schema_subject}", _headers(event), {"q2c.key": key}):
+        with span_from_headers(f"sync {message.schema_subject}", headers, {"q2c.key": key}):
             try:
-                step, writes = self.step(key, message, now)
+                step, writes = self.step(key, message, now, batch.overlay)
             except Exception as exc:  # the handlers are pure: the message is at fault
-                await self._dead_letter(value, event, exc, "sync")
+                await self._dead_letter(value, event, exc, "sync", batch.acks)
                 return
-            await self.publish(step)
-            self.store(writes)
+            await self.publish(step, batch.acks)
+        for table, table_key, state in writes:
+            batch.overlay.put(table.name, table_key, state, event)
+        batch.latencies.extend(self._confirmed)
+        self._confirmed.clear()
 
-    async def handle(self, key: str, message: Contract, now: datetime) -> None:
-        """One event: its outputs, acknowledged, and only then its new state."""
-        step, writes = self.step(key, message, now)
-        await self.publish(step)
-        self.store(writes)
+    async def checkpoint(self, batch: Batch[Any], ack: Callable[[Any], Awaitable[Any]]) -> None:
+        """Outputs acknowledged → state stored → events acknowledged (offsets committable)."""
+        if batch.acks:
+            await asyncio.gather(*batch.acks)
+        self.store(batch.overlay.writes())
+        # Observed with the state that records the order: a repeat of the result after a
+        # restart finds the deal ordered already and is not observed twice.
+        for latency in batch.latencies:
+            metrics.DEAL_WON_TO_ORDER.observe(latency)
+        for event in batch.events:
+            await ack(event)
+        batch.clear()
+
+    def store(self, writes: Iterable[StateWrite[Any]]) -> None:
+        for write in writes:
+            with _as_current(write.event):
+                self.tables[write.table][write.key.encode()] = (
+                    write.state.model_dump_json().encode()
+                )
 
     # -- one step: table state in; outputs, then the table state to store ----------------
-    def step(self, key: str, message: Contract, now: datetime) -> tuple[Step, list[Write]]:
+    def step(
+        self, key: str, message: Contract, now: datetime, overlay: Overlay[Any] | None = None
+    ) -> tuple[Step, list[Write]]:
         """What ``message`` produces, and the state to store once that is acknowledged
-        (the tables are only read here). Its commands carry the source time of the change
-        that caused them, for the latency the sinks measure."""
+        (the tables, seen through ``overlay``, are only read here). Its commands carry the
+        source time of the change that caused them, for the latency the sinks measure."""
         self._confirmed.clear()
+        self._overlay = overlay if overlay is not None else Overlay()
         step, writes = self._step(key, message, now)
         source_ts = getattr(message, "source_ts", None)
         if step.commands:
@@ -252,54 +336,44 @@ class SyncApp:
             log.error("%s in %s failed: %s", result.command, result.target_system, result.message)
         return Step(), []
 
-    def store(self, writes: Iterable[Write]) -> None:
-        for table, key, state in writes:
-            table[key.encode()] = state.model_dump_json().encode()
-        # Observed with the state that records the order: a repeat of the result after a
-        # restart finds the deal ordered already and is not observed twice.
-        for latency in self._confirmed:
-            metrics.DEAL_WON_TO_ORDER.observe(latency)
-        self._confirmed.clear()
-
     def _order(self, key: str) -> OrderState:
         return self._load(self.orders, key, OrderState) or OrderState(
             deal=key.removeprefix("deal:")
         )
 
-    @staticmethod
-    def _load(table: Any, key: str, model: type[M]) -> M | None:
-        raw = table.get(key.encode())
-        return None if raw is None else model.model_validate_json(raw)
+    def _load(self, table: Any, key: str, model: type[M]) -> M | None:
+        def stored() -> M | None:
+            raw = table.get(key.encode())
+            return None if raw is None else model.model_validate_json(raw)
+
+        return self._overlay.get(table.name, key, model, stored)
 
     # -- output ---------------------------------------------------------------------------
-    async def publish(self, step: Step) -> None:
-        """Send everything ``step`` produced; returns once the broker acknowledged all of it.
+    async def publish(self, step: Step, acks: list[Any]) -> None:
+        """Send everything ``step`` produced, adding the futures of the broker's
+        acknowledgements to ``acks`` (the batch awaits them together before storing).
 
         Sent now, not attached to the event (``stream_publish_on_commit``): attached
         messages go out at the next commit, after the step's new state is already in the
         table (RocksDB and its changelog), and a worker killed in between restarts with a
         state saying the order was sent when it never was (the chaos bench lost orders so).
         """
-        pending: list[Any] = []
         for emit in step.commands:
             command = CODEC.encode(emit.command)
-            pending.append(await self._enqueue(self.commands[emit.role], emit.key, command))
-        for audit in step.audits:
-            pending.append(await self._enqueue(self.audit, _audit_key(audit), CODEC.encode(audit)))
-        for customer in step.customers:
-            encoded = CODEC.encode(customer)
-            self.views.apply(encoded)
-            key = customer.ids.crm_id or f"erp:{customer.ids.erp_id}"
-            pending.append(await self._enqueue(self.ref_customers, key, encoded))
-        for item in step.items:
-            encoded = CODEC.encode(item)
-            self.views.apply(encoded)
-            pending.append(await self._enqueue(self.ref_items, item.sku, encoded))
-        if pending:
-            await asyncio.gather(*pending)
-        for emit in step.commands:
+            acks.append(await self._enqueue(self.commands[emit.role], emit.key, command))
             system = self.cfg.system(emit.role)
             metrics.COMMANDS_SENT.labels(system, emit.command.schema_subject).inc()
+        for audit in step.audits:
+            acks.append(await self._enqueue(self.audit, _audit_key(audit), CODEC.encode(audit)))
+        for customer in step.customers:
+            encoded = CODEC.encode(customer)
+            key = customer.ids.crm_id or f"erp:{customer.ids.erp_id}"
+            self.views.apply_own(self.ref_customers.get_topic_name(), key, encoded, customer)
+            acks.append(await self._enqueue(self.ref_customers, key, encoded))
+        for item in step.items:
+            encoded = CODEC.encode(item)
+            self.views.apply_own(self.ref_items.get_topic_name(), item.sku, encoded, item)
+            acks.append(await self._enqueue(self.ref_items, item.sku, encoded))
 
     @staticmethod
     async def _enqueue(topic: Any, key: str, value: bytes) -> Any:
@@ -309,20 +383,14 @@ class SyncApp:
         )
 
     @staticmethod
-    async def _attach(topic: Any, key: str, value: bytes) -> None:
-        """Send from inside an agent: with ``stream_publish_on_commit`` the message is
-        attached to the input event and published, and its acknowledgement awaited, before
-        the event's offset is committed; a failed publication crashes the worker, so the
-        event is processed again and nothing it produced is lost."""
-        await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
-
-    @staticmethod
     async def _send(topic: Any, key: str, value: bytes) -> None:
         """Send from outside an agent, acknowledged before returning."""
         delivered = await topic.send(key=key.encode(), value=value, headers=with_trace_headers())
         await delivered
 
-    async def _dead_letter(self, value: bytes, event: Any, error: Exception, stage: str) -> None:
+    async def _dead_letter(
+        self, value: bytes, event: Any, error: Exception, stage: str, acks: list[Any]
+    ) -> None:
         letter = DeadLetter.of(
             payload=value,
             error=error,
@@ -334,7 +402,7 @@ class SyncApp:
             max_payload_bytes=self.max_dead_letter_payload,
         )
         log.warning("dead letter from streams.%s: %s", stage, letter.reason)
-        await self._attach(self.dead_letters, stage, CODEC.encode(letter))
+        acks.append(await self._enqueue(self.dead_letters, stage, CODEC.encode(letter)))
         metrics.DEAD_LETTERS.labels(letter.stage, letter.error_class).inc()
 
     async def _unreadable_reference(

@@ -3,6 +3,7 @@ and every other web route behind the admin token (see :mod:`streams.web_guard`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
@@ -12,6 +13,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from q2c.core.metrics import WORKER_READY
 from q2c.core.settings import Settings
 from streams.web_guard import admin_guard
+
+
+class Worker(faust.Worker):
+    """Faust's worker without its terminal progress spinner: at log level WARNING and above,
+    Faust sets the spinner up by turning the root logger to DEBUG, so that every aiokafka
+    and Faust debug call builds a log record only to spin it (a tenth of a busy worker's
+    CPU)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spinner = None
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        self.spinner = None
 
 
 def broker_urls(bootstrap: str) -> list[str]:

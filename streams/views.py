@@ -44,6 +44,8 @@ class JoinViews:
         self._customers: dict[str, Customer] = {}
         self._customers_by_erp: dict[str, Customer] = {}
         self._items: dict[str, Item] = {}
+        self._own: dict[tuple[str, bytes], bytes] = {}
+        """The latest record this worker published per (topic, key), not yet read back."""
         self.ready = asyncio.Event()
         self.changed = asyncio.Event()
 
@@ -70,6 +72,18 @@ class JoinViews:
             raise DecodeError(
                 f"a reference record is a customer or an item, not {message.schema_subject}"
             )
+        self._apply(message)
+
+    def apply_own(self, topic: str, key: str, value: bytes, message: Customer | Item) -> None:
+        """Take in a record this worker publishes (``value``, on ``topic`` at ``key``) from
+        the model it was encoded from; reading it back from the topic then costs no decode.
+
+        Until it is read back, an older record of the same key (an earlier one of this
+        worker's, or one another worker published before it) is not applied over it."""
+        self._apply(message)
+        self._own[(topic, key.encode())] = value
+
+    def _apply(self, message: Customer | Item) -> None:
         if isinstance(message, Customer):
             if message.ids.crm_id:
                 self._customers[message.ids.crm_id] = message
@@ -109,9 +123,22 @@ class JoinViews:
         finally:
             await consumer.stop()
 
+    def own_or_older(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Whether ``record`` is already applied (one this worker published) or older than
+        a record this worker published and applied since (one not to apply over it)."""
+        assert record.key is not None
+        own = self._own.get((record.topic, record.key))
+        if own is None:
+            return False
+        if own == record.value:
+            del self._own[(record.topic, record.key)]
+        return True
+
     async def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         if record.value is None:
             return  # a tombstone: compaction's business, not a record
+        if self._own and record.key is not None and self.own_or_older(record):
+            return
         try:
             self.apply(record.value)
         except DecodeError as exc:

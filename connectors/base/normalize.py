@@ -31,13 +31,15 @@ from schemas import (
     idempotency_key,
 )
 from schemas.changes import EntityChange
+from schemas.keys import key_of_change
 
 log = logging.getLogger(__name__)
 _MAX_STATUS = 500
 
 
 def change_key(change: EntityChange) -> bytes:
-    return f"{change.entity}/{change.origin_system}/{change.origin_id}".encode()
+    """The record the change concerns: the sync reads it in place, without re-keying it."""
+    return key_of_change(change).encode()
 
 
 class Normalizer:

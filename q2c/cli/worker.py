@@ -20,13 +20,11 @@ def worker(loglevel: str | None, dev: bool) -> None:
     Workers with the same app id share the work as one consumer group; table state lives
     under Q2C_WORKER__DATA_DIR and is rebuilt from its changelog topics when lost.
     """
-    import faust
-
     from q2c.console import register as register_console
     from q2c.core.kafka_admin import ensure_q2c_topics
     from q2c.core.settings import load_section
     from streams.agents import register
-    from streams.app import create_app
+    from streams.app import Worker, create_app
     from streams.config import SyncConfig
 
     settings = resolved_settings(dev)
@@ -41,7 +39,7 @@ def worker(loglevel: str | None, dev: bool) -> None:
     register(app, settings, cfg)
     peers = {system: peer_defaults(settings, system, dev) for system in systems}
     register_console(app, settings, cfg, peers)
-    faust.Worker(app, loglevel=settings.telemetry.log_level, quiet=True).execute_from_commandline()
+    Worker(app, loglevel=settings.telemetry.log_level, quiet=True).execute_from_commandline()
 
 
 @click.command()

@@ -124,6 +124,15 @@ class TelemetrySettings(BaseModel):
     )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+    trace_sample_ratio: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of changes traced, decided where a trace starts (the source poll) and "
+            "followed by every later hop; none = every change."
+        ),
+    )
 
 
 class WorkerSettings(BaseModel):

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from q2c.core.settings import TelemetrySettings
 from schemas.redaction import redact as redact
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.sampling import Sampler
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,6 +57,15 @@ def configure_logging(settings: TelemetrySettings) -> None:
     root.setLevel(settings.log_level.upper())
 
 
+def sampler(ratio: float | None) -> Sampler:
+    """Parent-based: a hop traces a change exactly when the hop before it did, so a sampled
+    change is traced across every process. Where a trace starts, ``ratio`` of the changes
+    are sampled (None: all of them)."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+
+    return ParentBased(ALWAYS_ON if ratio is None else TraceIdRatioBased(ratio))
+
+
 def configure_tracing(settings: TelemetrySettings) -> None:
     """Install the global tracer provider; export over OTLP/HTTP when an endpoint is set."""
     from opentelemetry import trace
@@ -61,7 +73,10 @@ def configure_tracing(settings: TelemetrySettings) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": settings.service_name}),
+        sampler=sampler(settings.trace_sample_ratio),
+    )
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

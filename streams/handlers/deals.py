@@ -26,9 +26,9 @@ from schemas.changes import EntityChange, SystemRole
 from schemas.decisions import DealApproval
 from schemas.entities import Customer, DocumentLine, EntityKind, ExternalIds, Item, Quote
 from schemas.envelope import Operation
+from schemas.keys import deal_key
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step, command_fields
-from streams.keys import deal_key
 from streams.rules.validation import Decision, Verdict, validate_order
 
 

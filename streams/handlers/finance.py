@@ -14,10 +14,10 @@ from schemas import UpdateAccountBalance, UpdateDealFinancialStatus
 from schemas.changes import EntityChange, SystemRole
 from schemas.commands import InvoiceSummary as InvoiceLine
 from schemas.entities import CreditMemo, ExternalIds, Invoice, Payment, SalesOrder
+from schemas.keys import customer_key, deal_key
 from schemas.types import Money
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step, command_fields
-from streams.keys import customer_key, deal_key
 from streams.rules.ledger import (
     CustomerLedger,
     account_balance,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
@@ -100,3 +101,12 @@ def change(
 
 
 ADDRESS = Address(street="Hauptstr. 1", city="Berlin", country="DE")
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """An event as the sync agent sees it: the key, value and headers of a consumed message."""
+
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()

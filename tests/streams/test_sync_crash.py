@@ -82,8 +82,8 @@ async def test_a_refused_output_crashes_the_worker_and_is_sent_after_the_restart
             kafka_bootstrap,
             topics.changes,
             [
-                ("item/W-1", change(item("W-1", "100.00"), SystemRole.ERP)),
-                ("customer/acc-1", change(customer(), SystemRole.CRM)),
+                ("item:W-1", change(item("W-1", "100.00"), SystemRole.ERP)),
+                ("customer:acc-1", change(customer(), SystemRole.CRM)),
             ],
         )
         await commands.wait_for(UpsertCustomer, lambda c: c.customer.ids.crm_id == "acc-1")
@@ -98,21 +98,22 @@ async def test_a_refused_output_crashes_the_worker_and_is_sent_after_the_restart
         )
         await produce(kafka_bootstrap, topics.results("tryton"), [("customer:acc-1", created)])
 
-        # Wait until the worker has handled the result (committed to the end of the sync
+        # Wait until the worker has handled the result (committed to the end of the results
         # topic), then make the command topic refuse anything but tiny messages.
         async def caught_up() -> bool | None:
-            committed, end = await committed_and_end(kafka_bootstrap, group, topics.sync)
+            results = topics.results("tryton")
+            committed, end = await committed_and_end(kafka_bootstrap, group, results)
             return True if end > 0 and committed == end else None
 
         await first_result(caught_up, within=90, interval=0.2)
         await set_max_message_bytes(kafka_bootstrap, topics.commands("tryton"), 200)
 
         won = change(quote(line(1, "W-1", "2", "100.00"), crm_id="deal-7"), SystemRole.CRM)
-        await produce(kafka_bootstrap, topics.changes, [("quote/deal-7", won)])
+        await produce(kafka_bootstrap, topics.changes, [("deal:deal-7", won)])
 
         code = await exited(sync_worker, within=90)
         assert code != 0
-        committed, end = await committed_and_end(kafka_bootstrap, group, topics.sync)
+        committed, end = await committed_and_end(kafka_bootstrap, group, topics.changes)
         assert committed < end, "the deal's offset was committed though its order was refused"
 
         await set_max_message_bytes(kafka_bootstrap, topics.commands("tryton"), 1_048_588)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 import pytest
@@ -20,11 +21,12 @@ from aiokafka import AIOKafkaConsumer
 from q2c.core.settings import KafkaSettings, Settings
 from schemas import CODEC, CommandResult, CreateSalesOrder, EntityKind, ExternalIds, Outcome
 from schemas.changes import SystemRole
-from streams.agents import SyncApp, Write
+from streams.agents import SyncApp
+from streams.batch import Batch, StateWrite
 from streams.config import SyncConfig
 from streams.handlers.common import Step
 from tests.plugins.worker import WorkerProcess
-from tests.streams.factories import change, customer, item, line, quote
+from tests.streams.factories import Delivered, change, customer, item, line, quote
 from tests.streams.kafka_io import produce
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -43,13 +45,15 @@ class KilledBeforeAck(SyncApp):
         app = faust.App("q2c-outputs-first", broker="kafka://127.0.0.1:9", store="memory://")
         super().__init__(app, settings, SyncConfig())
         self.published: list[Step] = []
-        self.stored: list[Write] = []
+        self.stored: list[StateWrite[Any]] = []
 
-    async def publish(self, step: Step) -> None:
+    async def publish(self, step: Step, acks: list[Any]) -> None:
         self.published.append(step)
-        raise BrokerGone
+        refused: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        refused.set_exception(BrokerGone())
+        acks.append(refused)
 
-    def store(self, writes: Iterable[Write]) -> None:
+    def store(self, writes: Iterable[StateWrite[Any]]) -> None:
         self.stored.extend(writes)
 
 
@@ -58,21 +62,37 @@ def orders_sent(steps: list[Step]) -> list[str]:
     return [c.reference for c in commands if isinstance(c, CreateSalesOrder)]
 
 
+async def handled(sync: SyncApp, event: Delivered, acked: list[Delivered]) -> None:
+    """``event`` taken into a batch of its own and checkpointed."""
+
+    async def ack(done: Delivered) -> None:
+        acked.append(done)
+
+    batch: Batch[Delivered] = Batch(max_events=10, max_age=1.0)
+    batch.add(event, 0.0)
+    await sync.take(event, batch, NOW)
+    await sync.checkpoint(batch, ack)
+
+
 async def test_a_won_deal_whose_order_was_not_acknowledged_is_ordered_again() -> None:
     sync = KilledBeforeAck()
     sync.views.apply(CODEC.encode(customer(erp_id="42")))
     sync.views.apply(CODEC.encode(item("W-1", "100.00")))
-    won = change(quote(line(1, "W-1", "2", "100.00")), SystemRole.CRM)
+    won = Delivered(
+        b"deal:deal-1", CODEC.encode(change(quote(line(1, "W-1", "2", "100.00")), SystemRole.CRM))
+    )
+    acked: list[Delivered] = []
 
     with pytest.raises(BrokerGone):
-        await sync.handle("deal:deal-1", won, NOW)
+        await handled(sync, won, acked)
     assert sync.stored == []  # nothing stored: the event is not handled yet
+    assert acked == []  # nor acknowledged: its offset is not committed
     assert sync.orders.get(b"deal:deal-1") is None
 
     # Redelivered after the restart: the order goes out again (the sink finds the sale by
     # reference if the first command did reach Tryton after all).
     with pytest.raises(BrokerGone):
-        await sync.handle("deal:deal-1", won, NOW)
+        await handled(sync, won, acked)
     assert orders_sent(sync.published) == ["deal-1", "deal-1"]
 
 
@@ -126,8 +146,8 @@ async def test_the_worker_acknowledges_the_order_before_it_stores_the_state(
         kafka_bootstrap,
         topics.changes,
         [
-            ("item/W-1", change(item("W-1", "100.00"), SystemRole.ERP)),
-            ("customer/acc-1", change(customer(), SystemRole.CRM)),
+            ("item:W-1", change(item("W-1", "100.00"), SystemRole.ERP)),
+            ("customer:acc-1", change(customer(), SystemRole.CRM)),
         ],
     )
     created = CommandResult(
@@ -140,7 +160,7 @@ async def test_the_worker_acknowledges_the_order_before_it_stores_the_state(
         completed_at=NOW,
     )
     await produce(kafka_bootstrap, topics.results("tryton"), [("customer:acc-1", created)])
-    await produce(kafka_bootstrap, topics.changes, [("quote/deal-7", won)])
+    await produce(kafka_bootstrap, topics.changes, [("deal:deal-7", won)])
 
     def ordered(topic: str, value: bytes) -> bool:
         if topic == changelog:

@@ -1,11 +1,14 @@
-"""Partition keys of the sync stage.
+"""Partition keys of the sync stage, part of the contract between the connectors that publish
+canonical changes and the sync that reads them.
 
-Every message the sync reads is re-keyed so that everything one decision needs lives in one
+Every message the sync reads is keyed so that everything one decision needs lives in one
 partition: a customer's changes and results by customer, a deal's quote changes, approvals,
 rechecks and order results by deal, an item by SKU (the natural key both systems share),
 and the ERP's orders, invoices and payments by the customer they bill (its ledger).
 Commands are sent with the same key, and sinks publish results with the command's key, so
-a result comes back to the partition that asked for it.
+a result comes back to the partition that asked for it. A canonical change is keyed so when
+it is normalized (:func:`key_of_change`), so the sync reads it where it was published; one
+keyed otherwise (an older producer) is re-keyed by the sync onto its internal topic first.
 """
 
 from __future__ import annotations
