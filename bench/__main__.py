@@ -1,7 +1,8 @@
 """Run every benchmark module in this package: ``python -m bench`` (or ``make bench``).
 
 A benchmark module has a ``main() -> None`` that prints its figures. Figures are printed,
-never asserted: they depend on the machine.
+never asserted: they depend on the machine. Options (``--json``) are left in ``sys.argv``
+for the modules; with ``--json`` a module's last line is its figures as one JSON object.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def main() -> None:
     names = sorted(
         info.name for info in pkgutil.iter_modules(bench.__path__) if not info.name.startswith("_")
     )
-    selected = sys.argv[1:] or names
+    selected = [arg for arg in sys.argv[1:] if not arg.startswith("-")] or names
+    as_json = "--json" in sys.argv[1:]
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
         entry = getattr(module, "main", None)
@@ -29,7 +31,8 @@ def main() -> None:
         print(f"\n== bench.{name}")
         started = time.perf_counter()
         entry()
-        print(f"   ({time.perf_counter() - started:.1f} s)")
+        if not as_json:
+            print(f"   ({time.perf_counter() - started:.1f} s)")
 
 
 if __name__ == "__main__":

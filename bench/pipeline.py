@@ -1,13 +1,21 @@
-"""Sync pipeline throughput next to a raw aiokafka passthrough, on one real broker.
+"""Sync throughput against honest baselines, measured in one run on one real broker.
 
-Both drain the same backlog of canonical customer changes (one message each, ~1 KB):
+Three stages drain the same backlog of canonical customer changes (~1 KB each), one after
+the other, each on its own topics:
 
-- baseline: an aiokafka consumer → producer loop copying each message to another topic
-  (acks=all, offsets committed per batch): what any Kafka stage costs at least;
-- q2c: the `q2c worker` process (route → re-key → sync: golden-record merge, ownership,
-  a command to the ERP and a join-view update per change, every send acknowledged).
+- aiokafka passthrough: a consumer → producer loop that sends each ``getmany`` batch
+  without awaiting each message, gathers the acknowledgements once (acks=all, linger 5 ms)
+  and commits the batch: the ceiling of any Kafka stage in Python;
+- Faust passthrough: a bare Faust agent that only forwards (its own process, same worker
+  settings as q2c's): the floor of any Faust stage;
+- q2c sync: the `q2c worker` process (golden-record merge, ownership, a command to the ERP
+  per change; outputs acknowledged, state stored, offsets committed, a batch at a time).
 
-Figures are messages/s from the first to the last output message, measured in one run.
+Each figure is events/s from the moment the backlog starts being produced to the last
+output, and the stage's CPU time per event (the worker process's user+system time, read
+from /proc; in-process for the aiokafka loop). Worker processes are warmed up with one
+event before they are measured. The load average is printed with each figure: the machine
+is shared. ``--json``: the last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -19,9 +27,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from q2c.core.kafka_admin import ensure_q2c_topics, ensure_topics
@@ -33,15 +44,45 @@ from schemas import CODEC, fingerprint
 from schemas.changes import EntityChange, SystemRole
 from schemas.entities import Customer, EntityKind, ExternalIds
 from schemas.envelope import Operation
+from schemas.keys import key_of_change
 
-MESSAGES = int(os.environ.get("Q2C_BENCH_MESSAGES", "2000"))
+MESSAGES = int(os.environ.get("Q2C_BENCH_MESSAGES", "5000"))
+TRACE_RATIO = os.environ.get("Q2C_BENCH_TRACE_RATIO", "0.01")
+"""The share of changes the worker traces, as configured at volume ("": every change)."""
 REPO = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def changes(n: int) -> list[tuple[bytes, bytes]]:
+@dataclass(frozen=True)
+class Figure:
+    per_s: float
+    cpu_us: float
+    load: str
+
+    def line(self, name: str, versus: Figure | None = None) -> str:
+        ratio = f"  ({self.per_s / versus.per_s:4.2f} of Faust)" if versus else " " * 17
+        return (
+            f"   {name:<22}{self.per_s:9.0f} events/s{ratio}"
+            f"{self.cpu_us:8.0f} µs CPU/event   load {self.load}"
+        )
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def changes(n: int, start: int = 0) -> list[tuple[bytes, bytes]]:
+    """``n`` new CRM customers, keyed by the record they concern (as normalized)."""
     now = datetime.now(UTC)
     out = []
-    for i in range(n):
+    for i in range(start, start + n):
         ids = ExternalIds(crm_id=f"acc-{i}")
         customer = Customer(
             ids=ids, name=f"Customer {i}", email=f"c{i}@example.com", updated_at=now
@@ -56,7 +97,7 @@ def changes(n: int) -> list[tuple[bytes, bytes]]:
             fingerprint=fingerprint({"i": i}),
             data=customer,
         )
-        out.append((f"customer/{i}".encode(), CODEC.encode(change)))
+        out.append((key_of_change(change).encode(), CODEC.encode(change)))
     return out
 
 
@@ -70,26 +111,33 @@ async def produce(bootstrap: str, topic: str, items: list[tuple[bytes, bytes]]) 
         await producer.stop()
 
 
-async def count_until(bootstrap: str, topic: str, n: int) -> tuple[float, float]:
-    """(first, last) arrival time of ``n`` messages on ``topic``."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    seen = 0
-    first = 0.0
-    try:
-        async with asyncio.timeout(600):
-            while seen < n:
-                batch = await consumer.getmany(timeout_ms=200)
-                got = sum(len(r) for r in batch.values())
-                if got and not seen:
-                    first = time.perf_counter()
-                seen += got
-    finally:
-        await consumer.stop()
-    return first, time.perf_counter()
+class Arrivals:
+    """Counts the messages arriving on a topic (read from its beginning)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        self.seen = 0
+
+    async def __aenter__(self) -> Arrivals:
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def until(self, total: int, within: float = 600.0) -> float:
+        """Wait until ``total`` messages arrived in all; the time of the last one."""
+        async with asyncio.timeout(within):
+            while self.seen < total:
+                batch = await self.consumer.getmany(timeout_ms=100, max_records=5000)
+                self.seen += sum(len(records) for records in batch.values())
+        return time.perf_counter()
 
 
-async def passthrough(bootstrap: str, source: str, target: str, n: int) -> float:
+async def aiokafka_passthrough(bootstrap: str, source: str, target: str, n: int) -> Figure:
+    await produce(bootstrap, source, changes(n))
     consumer = AIOKafkaConsumer(
         source,
         bootstrap_servers=bootstrap,
@@ -97,81 +145,147 @@ async def passthrough(bootstrap: str, source: str, target: str, n: int) -> float
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
     await consumer.start()
     await producer.start()
     copied = 0
-    started = 0.0
+    started = cpu = 0.0
     try:
         while copied < n:
-            batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                if not started:
-                    started = time.perf_counter()
-                for record in records:
-                    delivered = await producer.send(target, key=record.key, value=record.value)
-                    await delivered
-                    copied += 1
-            if batch:
+            batch = await consumer.getmany(timeout_ms=200, max_records=1000)
+            if batch and not started:
+                started, cpu = time.perf_counter(), time.process_time()
+            pending = [
+                await producer.send(target, key=record.key, value=record.value)
+                for records in batch.values()
+                for record in records
+            ]
+            if pending:
+                await asyncio.gather(*pending)
                 await consumer.commit()
+                copied += len(pending)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         await producer.stop()
         await consumer.stop()
-    return copied / (time.perf_counter() - started)
+    return Figure(copied / elapsed, cpu / copied * 1e6, load_average())
 
 
-def run_worker(bootstrap: str, prefix: str, state: Path) -> subprocess.Popen[bytes]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "Q2C_KAFKA__BOOTSTRAP": bootstrap,
-        "Q2C_KAFKA__TOPIC_PREFIX": prefix,
-        "Q2C_KAFKA__PARTITIONS": "1",
-        "Q2C_WORKER__APP_ID": f"bench-{prefix}",
-        "Q2C_WORKER__DATA_DIR": str(state),
-        "Q2C_WORKER__WEB_PORT": str(port),
-        "Q2C_TELEMETRY__LOG_LEVEL": "WARNING",
-    }
+def ready_on(port: int, path: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    return probe
+
+
+def start(
+    command: list[str], env: dict[str, str], ready: Callable[[], bool]
+) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "q2c", "worker"],
+        command,
         cwd=REPO,
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/q2c/ready", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.3)
+        if proc.poll() is not None:
+            raise RuntimeError(f"{command} exited with {proc.returncode}")
+        if ready():
+            return proc
+        time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("the worker did not become ready")
+    raise RuntimeError(f"{command} did not become ready")
 
 
-async def measure(bootstrap: str, workdir: Path) -> None:
-    backlog = changes(MESSAGES)
-    # The broker creates no topic on first use.
-    await ensure_topics({"bootstrap_servers": bootstrap}, {"bench-in": 1, "bench-out": 1})
-    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix="bench", partitions=1)
-    await ensure_q2c_topics(Settings(kafka=kafka), ["bottlecrm", "tryton"])
-    await produce(bootstrap, "bench-in", backlog)
-    baseline = await passthrough(bootstrap, "bench-in", "bench-out", MESSAGES)
-
-    topics = Topics("bench")
-    await produce(bootstrap, topics.changes, backlog)
-    proc = run_worker(bootstrap, "bench", workdir / "state")
+async def process_stage(
+    proc: subprocess.Popen[bytes], bootstrap: str, source: str, target: str, n: int
+) -> Figure:
+    """Warm ``proc`` up with one event, then time ``n`` through it (one output each)."""
     try:
-        first, last = await count_until(bootstrap, topics.commands("tryton"), MESSAGES)
+        async with Arrivals(bootstrap, target) as arrivals:
+            await produce(bootstrap, source, changes(1, start=n))
+            await arrivals.until(1, within=120)
+            cpu = cpu_seconds(proc.pid)
+            started = time.perf_counter()
+            await produce(bootstrap, source, changes(n))
+            last = await arrivals.until(1 + n)
+            cpu = cpu_seconds(proc.pid) - cpu
     finally:
         proc.terminate()
         proc.wait(30)
-    pipeline = MESSAGES / (last - first) if last > first else float("nan")
-    print(f"   messages                  {MESSAGES}")
-    print(f"   aiokafka passthrough      {baseline:10.0f} msg/s   (baseline, 1.00)")
-    ratio = pipeline / baseline
-    print(f"   q2c sync pipeline         {pipeline:10.0f} msg/s   ({ratio:.2f} of baseline)")
+    return Figure(n / (last - started), cpu / n * 1e6, load_average())
+
+
+async def faust_passthrough(bootstrap: str, workdir: Path, n: int) -> Figure:
+    topics = {"bench-faust-in": 1, "bench-faust-out": 1}
+    await ensure_topics({"bootstrap_servers": bootstrap}, topics)
+    port = free_port()
+    env = {
+        "BENCH_BOOTSTRAP": bootstrap,
+        "BENCH_SOURCE": "bench-faust-in",
+        "BENCH_TARGET": "bench-faust-out",
+        "BENCH_DATA_DIR": str(workdir / "faust"),
+        "BENCH_WEB_PORT": str(port),
+    }
+    command = [sys.executable, "-m", "bench._faust_passthrough", "worker", "-l", "warning"]
+    proc = start(command, env, ready_on(port, "/"))
+    return await process_stage(proc, bootstrap, "bench-faust-in", "bench-faust-out", n)
+
+
+def sync_env(bootstrap: str, prefix: str, state: Path, port: int) -> dict[str, str]:
+    env = {
+        "Q2C_KAFKA__BOOTSTRAP": bootstrap,
+        "Q2C_KAFKA__TOPIC_PREFIX": prefix,
+        "Q2C_KAFKA__PARTITIONS": "1",
+        "Q2C_WORKER__APP_ID": f"{prefix}-sync",
+        "Q2C_WORKER__DATA_DIR": str(state),
+        "Q2C_WORKER__WEB_PORT": str(port),
+        "Q2C_TELEMETRY__LOG_LEVEL": "WARNING",
+    }
+    if TRACE_RATIO:
+        env["Q2C_TELEMETRY__TRACE_SAMPLE_RATIO"] = TRACE_RATIO
+    return env
+
+
+async def q2c_sync(bootstrap: str, workdir: Path, n: int) -> Figure:
+    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix="bench", partitions=1)
+    await ensure_q2c_topics(Settings(kafka=kafka), ["bottlecrm", "tryton"])
+    topics = Topics("bench")
+    port = free_port()
+    env = sync_env(bootstrap, "bench", workdir / "state", port)
+    proc = start([sys.executable, "-m", "q2c", "worker"], env, ready_on(port, "/q2c/ready"))
+    return await process_stage(proc, bootstrap, topics.changes, topics.commands("tryton"), n)
+
+
+async def measure(bootstrap: str, workdir: Path) -> dict[str, float | str | int]:
+    await ensure_topics({"bootstrap_servers": bootstrap}, {"bench-in": 1, "bench-out": 1})
+    aiokafka = await aiokafka_passthrough(bootstrap, "bench-in", "bench-out", MESSAGES)
+    faust = await faust_passthrough(bootstrap, workdir, MESSAGES)
+    sync = await q2c_sync(bootstrap, workdir, MESSAGES)
+    traced = f"{float(TRACE_RATIO):.0%} of changes" if TRACE_RATIO else "every change"
+    print(f"   events {MESSAGES}; the worker traces {traced} (Q2C_BENCH_TRACE_RATIO)")
+    print(aiokafka.line("aiokafka passthrough"))
+    print(faust.line("Faust passthrough"))
+    print(sync.line("q2c sync", versus=faust))
+    return {
+        "events": MESSAGES,
+        "aiokafka_per_s": round(aiokafka.per_s),
+        "aiokafka_cpu_us_per_event": round(aiokafka.cpu_us),
+        "faust_per_s": round(faust.per_s),
+        "faust_cpu_us_per_event": round(faust.cpu_us),
+        "sync_per_s": round(sync.per_s),
+        "sync_cpu_us_per_event": round(sync.cpu_us),
+        "sync_of_faust": round(sync.per_s / faust.per_s, 2),
+        "load": sync.load,
+    }
 
 
 def main() -> None:
@@ -181,9 +295,11 @@ def main() -> None:
         broker = KafkaBroker(libs=libs, data_dir=Path(tmp) / "kafka")
         broker.start()
         try:
-            asyncio.run(measure(broker.bootstrap, Path(tmp)))
+            figures = asyncio.run(measure(broker.bootstrap, Path(tmp)))
         finally:
             broker.stop()
+    if "--json" in sys.argv[1:]:
+        print(orjson.dumps(figures).decode())
 
 
 if __name__ == "__main__":

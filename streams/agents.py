@@ -358,28 +358,35 @@ class SyncApp:
         table (RocksDB and its changelog), and a worker killed in between restarts with a
         state saying the order was sent when it never was (the chaos bench lost orders so).
         """
+        headers = with_trace_headers()
         for emit in step.commands:
             command = CODEC.encode(emit.command)
-            acks.append(await self._enqueue(self.commands[emit.role], emit.key, command))
+            acks.append(await self._enqueue(self.commands[emit.role], emit.key, command, headers))
             system = self.cfg.system(emit.role)
             metrics.COMMANDS_SENT.labels(system, emit.command.schema_subject).inc()
         for audit in step.audits:
-            acks.append(await self._enqueue(self.audit, _audit_key(audit), CODEC.encode(audit)))
+            encoded = CODEC.encode(audit)
+            acks.append(await self._enqueue(self.audit, _audit_key(audit), encoded, headers))
         for customer in step.customers:
             encoded = CODEC.encode(customer)
             key = customer.ids.crm_id or f"erp:{customer.ids.erp_id}"
             self.views.apply_own(self.ref_customers.get_topic_name(), key, encoded, customer)
-            acks.append(await self._enqueue(self.ref_customers, key, encoded))
+            acks.append(await self._enqueue(self.ref_customers, key, encoded, headers))
         for item in step.items:
             encoded = CODEC.encode(item)
             self.views.apply_own(self.ref_items.get_topic_name(), item.sku, encoded, item)
-            acks.append(await self._enqueue(self.ref_items, item.sku, encoded))
+            acks.append(await self._enqueue(self.ref_items, item.sku, encoded, headers))
 
-    @staticmethod
-    async def _enqueue(topic: Any, key: str, value: bytes) -> Any:
-        """Send now, also from inside an agent; the future of the broker's acknowledgement."""
-        return await topic.send(
-            key=key.encode(), value=value, headers=with_trace_headers(), force=True
+    async def _enqueue(
+        self, topic: Any, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> Any:
+        """Hand a message to the producer now, also from inside an agent (straight to it:
+        Faust's ``Topic.send`` adds its own bookkeeping per message); the future of the
+        broker's acknowledgement."""
+        if headers is None:
+            headers = with_trace_headers()
+        return await self.app.producer.send(
+            topic.get_topic_name(), key.encode(), value, None, None, headers
         )
 
     @staticmethod
