@@ -2,26 +2,43 @@
 
 One stack (bench.harness) as `q2c dev up` runs it: BottleCRM webhooks to the connector,
 scans every ``Q2C_LATENCY_SCAN`` seconds (60) behind them, Tryton polled every second.
-``Q2C_LATENCY_DEALS`` deals (50) are closed won one after another; each is timed from the
-moment BottleCRM answered the close to the first poll (every 100 ms) that sees its sale
-confirmed. For scale, the same run times the two calls every hop is made of: one Tryton
-JSON-RPC search and one BottleCRM API read of a deal. Figures only, nothing asserted.
+Deals are closed won one after another; each is timed from the moment BottleCRM answered
+the close to the first poll (every 100 ms) that sees its sale confirmed: ten with nothing
+else going on, then ``Q2C_LATENCY_DEALS`` (50) while a background load of
+``Q2C_LATENCY_LOAD`` canonical changes a second (500: half the sync's target rate) goes
+through the same worker and partition. The load is updates of a few customers that change
+nothing after their first, so they cost the sync its whole step (decode, merge, state)
+without sending the peers anything. For scale, the same run times the two calls every hop
+is made of: one Tryton JSON-RPC search and one BottleCRM API read of a deal. Figures only,
+nothing asserted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from bench.harness import PeerStack, StackFailure, scratch
 from connectors.bottlecrm.models import Product
+from q2c.core.topics import Topics
+from schemas import CODEC, fingerprint
+from schemas.changes import EntityChange, SystemRole
+from schemas.entities import Customer, EntityKind, ExternalIds
+from schemas.envelope import Operation
+from schemas.keys import key_of_change
 
 DEALS = int(os.environ.get("Q2C_LATENCY_DEALS", "50"))
+LOAD = float(os.environ.get("Q2C_LATENCY_LOAD", "500"))
+LOAD_CUSTOMERS = 20
 SCAN_INTERVAL = float(os.environ.get("Q2C_LATENCY_SCAN", "60"))
 KEEP = os.environ.get("Q2C_BENCH_KEEP") == "1"
 ROUND_TRIPS = 50
@@ -71,19 +88,76 @@ async def deal_latency(
     raise StackFailure(f"deal {deal} had no confirmed sale after {WITHIN:.0f} s")
 
 
+def unchanged_customer(n: int) -> tuple[bytes, bytes]:
+    """The ``n``-th background change: one of a few CRM customers, same content each time."""
+    ids = ExternalIds(crm_id=f"load-{n % LOAD_CUSTOMERS}")
+    customer = Customer(ids=ids, name=f"Load {n % LOAD_CUSTOMERS}", updated_at=LOAD_TIME)
+    change = EntityChange(
+        entity=EntityKind.CUSTOMER,
+        ids=ids,
+        origin_system="bottlecrm",
+        origin_role=SystemRole.CRM,
+        operation=Operation.UPDATE,
+        source_ts=LOAD_TIME,
+        fingerprint=fingerprint({"load": n}),
+        data=customer,
+    )
+    return key_of_change(change).encode(), CODEC.encode(change)
+
+
+LOAD_TIME = datetime.now(UTC)
+
+
+async def background_load(bootstrap: str, topic: str, rate: float, stop: asyncio.Event) -> float:
+    """Produce ``rate`` changes a second onto ``topic`` until ``stop``; the rate achieved."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    sent = 0
+    started = time.perf_counter()
+    try:
+        while not stop.is_set():
+            due = int((time.perf_counter() - started) * rate) - sent
+            pending = []
+            for n in range(sent, sent + due):
+                key, value = unchanged_customer(n)
+                pending.append(await producer.send(topic, key=key, value=value))
+            await asyncio.gather(*pending)
+            sent += due
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.05)
+    finally:
+        await producer.stop()
+    return sent / (time.perf_counter() - started)
+
+
 async def measure(stack: PeerStack) -> None:
     product = await stack.make_item("LAT-1", PRICE)
     account = await stack.account_in_both("Latency account")
     # A warm-up deal first: every hop fills its first-use caches (sessions, look-ups).
     known_deal, _ = await deal_latency(stack, account, product, 0)
-    deals = [(await deal_latency(stack, account, product, n))[1] for n in range(1, DEALS + 1)]
+    quiet = [(await deal_latency(stack, account, product, n))[1] for n in range(1, 11)]
+    changes = Topics(stack.env["Q2C_KAFKA__TOPIC_PREFIX"]).changes
+    stop = asyncio.Event()
+    bootstrap = stack.env["Q2C_KAFKA__BOOTSTRAP"]
+    load = asyncio.ensure_future(background_load(bootstrap, changes, LOAD, stop))
+    # The load's first changes create its customers in Tryton; then they only cost the sync.
+    await asyncio.sleep(5)
+    started = os.getloadavg()
+    try:
+        deals = [(await deal_latency(stack, account, product, n))[1] for n in range(11, DEALS + 11)]
+    finally:
+        stop.set()
+        achieved = await load
     tryton_rtt = await timed(
         lambda: stack.erp.search("sale.sale", [("reference", "=", "none")]), ROUND_TRIPS
     )
     crm_read = await timed(lambda: stack.crm.get_deal(known_deal), ROUND_TRIPS)
 
     print(f"   BottleCRM webhooks on, scan every {SCAN_INTERVAL:g} s; Tryton polled every 1 s")
-    print(row("closed won -> confirmed sale", deals))
+    print(row("closed won -> confirmed sale", quiet) + "  no background load")
+    print(row("closed won -> confirmed sale", deals) + f"  with {achieved:.0f} changes/s")
+    ending = os.getloadavg()
+    print(f"   load average {started[0]:.2f} as the loaded run began, {ending[0]:.2f} at its end")
     print(row("Tryton JSON-RPC search", tryton_rtt))
     print(row("BottleCRM API read (a deal)", crm_read))
     hops = percentile(deals, 50) / percentile(tryton_rtt, 50)
