@@ -240,11 +240,14 @@ async def faust_passthrough(bootstrap: str, workdir: Path, n: int) -> Figure:
     return await process_stage(proc, bootstrap, "bench-faust-in", "bench-faust-out", n)
 
 
-def sync_env(bootstrap: str, prefix: str, state: Path, port: int) -> dict[str, str]:
+def sync_env(
+    bootstrap: str, prefix: str, state: Path, port: int, partitions: int = 1
+) -> dict[str, str]:
+    """A `q2c worker`'s environment (``prefix``'s topics, its own state and web port)."""
     env = {
         "Q2C_KAFKA__BOOTSTRAP": bootstrap,
         "Q2C_KAFKA__TOPIC_PREFIX": prefix,
-        "Q2C_KAFKA__PARTITIONS": "1",
+        "Q2C_KAFKA__PARTITIONS": str(partitions),
         "Q2C_WORKER__APP_ID": f"{prefix}-sync",
         "Q2C_WORKER__DATA_DIR": str(state),
         "Q2C_WORKER__WEB_PORT": str(port),
