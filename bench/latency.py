@@ -5,8 +5,9 @@ scans every ``Q2C_LATENCY_SCAN`` seconds (60) behind them, Tryton polled every s
 Deals are closed won one after another; each is timed from the moment BottleCRM answered
 the close to the first poll (every 100 ms) that sees its sale confirmed: ten with nothing
 else going on, then ``Q2C_LATENCY_DEALS`` (50) while a background load of
-``Q2C_LATENCY_LOAD`` canonical changes a second (500: half the sync's target rate) goes
-through the same worker and partition. The load is updates of a few customers that change
+``Q2C_LATENCY_LOAD`` canonical changes a second goes through the same worker and partition
+(by default half the maximum rate: the rate at which the worker drained a burst of them,
+measured just before). The load is updates of a few customers that change
 nothing after their first, so they cost the sync its whole step (decode, merge, state)
 without sending the peers anything. For scale, the same run times the two calls every hop
 is made of: one Tryton JSON-RPC search and one BottleCRM API read of a deal. Figures only,
@@ -29,6 +30,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.harness import PeerStack, StackFailure, scratch
 from connectors.bottlecrm.models import Product
+from q2c.core.kafka_admin import group_lags
 from q2c.core.topics import Topics
 from schemas import CODEC, fingerprint
 from schemas.changes import EntityChange, SystemRole
@@ -37,7 +39,9 @@ from schemas.envelope import Operation
 from schemas.keys import key_of_change
 
 DEALS = int(os.environ.get("Q2C_LATENCY_DEALS", "50"))
-LOAD = float(os.environ.get("Q2C_LATENCY_LOAD", "500"))
+LOAD = float(os.environ.get("Q2C_LATENCY_LOAD", "0"))
+"""Background changes a second; 0: half the rate the worker was measured to sustain."""
+BURST = 3000
 LOAD_CUSTOMERS = 20
 SCAN_INTERVAL = float(os.environ.get("Q2C_LATENCY_SCAN", "60"))
 KEEP = os.environ.get("Q2C_BENCH_KEEP") == "1"
@@ -130,38 +134,71 @@ async def background_load(bootstrap: str, topic: str, rate: float, stop: asyncio
     return sent / (time.perf_counter() - started)
 
 
+async def drained(stack: PeerStack, n: int) -> float:
+    """The rate at which the worker takes in a burst of ``n`` background changes."""
+    bootstrap = stack.env["Q2C_KAFKA__BOOTSTRAP"]
+    changes = Topics(stack.env["Q2C_KAFKA__TOPIC_PREFIX"]).changes
+    group = stack.env["Q2C_WORKER__APP_ID"]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        sent = [
+            await producer.send(changes, key=k, value=v)
+            for k, v in map(unchanged_customer, range(n))
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    deadline = started + WITHIN
+    while time.perf_counter() < deadline:
+        lags = await group_lags({"bootstrap_servers": bootstrap}, group)
+        if lags and all(topics.get(changes, 0) == 0 for topics in lags.values()):
+            return n / (time.perf_counter() - started)
+        await asyncio.sleep(0.2)
+    raise StackFailure(f"the worker did not take in {n} changes in {WITHIN:.0f} s")
+
+
 async def measure(stack: PeerStack) -> None:
     product = await stack.make_item("LAT-1", PRICE)
     account = await stack.account_in_both("Latency account")
     # A warm-up deal first: every hop fills its first-use caches (sessions, look-ups).
     known_deal, _ = await deal_latency(stack, account, product, 0)
     quiet = [(await deal_latency(stack, account, product, n))[1] for n in range(1, 11)]
+    print(f"   BottleCRM webhooks on, scan every {SCAN_INTERVAL:g} s; Tryton polled every 1 s")
+    print(row("closed won -> confirmed sale", quiet) + f"  alone, load {_load()}")
+
+    # The burst's first changes also create the load's customers in Tryton; after them the
+    # load only costs the sync.
+    maximum = await drained(stack, BURST)
+    rate = LOAD or maximum / 2
     changes = Topics(stack.env["Q2C_KAFKA__TOPIC_PREFIX"]).changes
     stop = asyncio.Event()
     bootstrap = stack.env["Q2C_KAFKA__BOOTSTRAP"]
-    load = asyncio.ensure_future(background_load(bootstrap, changes, LOAD, stop))
-    # The load's first changes create its customers in Tryton; then they only cost the sync.
-    await asyncio.sleep(5)
-    started = os.getloadavg()
+    load = asyncio.ensure_future(background_load(bootstrap, changes, rate, stop))
+    began = _load()
     try:
         deals = [(await deal_latency(stack, account, product, n))[1] for n in range(11, DEALS + 11)]
     finally:
         stop.set()
         achieved = await load
+    print(f"   the worker drained a burst of {BURST} changes at {maximum:.0f}/s")
+    print(
+        row("closed won -> confirmed sale", deals)
+        + f"  under {achieved:.0f} changes/s, load {began} .. {_load()}"
+    )
     tryton_rtt = await timed(
         lambda: stack.erp.search("sale.sale", [("reference", "=", "none")]), ROUND_TRIPS
     )
     crm_read = await timed(lambda: stack.crm.get_deal(known_deal), ROUND_TRIPS)
-
-    print(f"   BottleCRM webhooks on, scan every {SCAN_INTERVAL:g} s; Tryton polled every 1 s")
-    print(row("closed won -> confirmed sale", quiet) + "  no background load")
-    print(row("closed won -> confirmed sale", deals) + f"  with {achieved:.0f} changes/s")
-    ending = os.getloadavg()
-    print(f"   load average {started[0]:.2f} as the loaded run began, {ending[0]:.2f} at its end")
     print(row("Tryton JSON-RPC search", tryton_rtt))
     print(row("BottleCRM API read (a deal)", crm_read))
-    hops = percentile(deals, 50) / percentile(tryton_rtt, 50)
-    print(f"   a deal takes {hops:.0f} Tryton round trips (p50 over p50)")
+    hops = percentile(quiet, 50) / percentile(tryton_rtt, 50)
+    print(f"   a deal takes {hops:.0f} Tryton round trips (p50 over p50, alone)")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 async def run() -> None:
