@@ -228,7 +228,7 @@ class SyncApp:
     async def take(self, event: Any, batch: Batch[Any], now: datetime) -> None:
         """Handle one event into ``batch``: its outputs sent (not yet acknowledged), its
         new state in the batch's overlay. A message that cannot be read, or that its
-        handler refuses, is dead-lettered (also a output of the batch)."""
+        handler refuses, is dead-lettered (the dead letter is an output of the batch too)."""
         value = bytes(event.value or b"")
         try:
             message = CODEC.decode(value)
