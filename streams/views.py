@@ -41,9 +41,14 @@ class JoinViews:
         self.on_unreadable = on_unreadable
         self.items_topic = items_topic
         self._client_kwargs = client_kwargs
-        self._customers: dict[str, Customer] = {}
-        self._customers_by_erp: dict[str, Customer] = {}
-        self._items: dict[str, Item] = {}
+        # Records are kept as the bytes they were read as, and decoded when a deal reads
+        # them: a worker holds every customer and item, and a decoded model takes about
+        # three times the memory of its JSON.
+        self._customers: dict[str, bytes] = {}
+        self._customers_by_erp: dict[str, bytes] = {}
+        self._accounts: dict[str, str | None] = {}
+        """The CRM account of each ERP customer (read for every finance change)."""
+        self._items: dict[str, bytes] = {}
         self._own: dict[tuple[str, bytes], bytes] = {}
         """The latest record this worker published per (topic, key), not yet read back."""
         self.ready = asyncio.Event()
@@ -51,18 +56,19 @@ class JoinViews:
 
     # -- reads (the Refs protocol of the deal handlers) --------------------------------
     def customer(self, ids: ExternalIds) -> Customer | None:
-        if ids.crm_id and ids.crm_id in self._customers:
-            return self._customers[ids.crm_id]
-        if ids.erp_id:
-            return self._customers_by_erp.get(ids.erp_id)
-        return None
+        raw = None
+        if ids.crm_id:
+            raw = self._customers.get(ids.crm_id)
+        if raw is None and ids.erp_id:
+            raw = self._customers_by_erp.get(ids.erp_id)
+        return None if raw is None else CODEC.decode_as(raw, Customer)
 
     def item(self, key: str) -> Item | None:
-        return self._items.get(key)
+        raw = self._items.get(key)
+        return None if raw is None else CODEC.decode_as(raw, Item)
 
     def account_of(self, customer_erp_id: str) -> str | None:
-        found = self._customers_by_erp.get(customer_erp_id)
-        return found.ids.crm_id if found is not None else None
+        return self._accounts.get(customer_erp_id)
 
     # -- updates ----------------------------------------------------------------------
     def apply(self, value: bytes) -> None:
@@ -72,7 +78,7 @@ class JoinViews:
             raise DecodeError(
                 f"a reference record is a customer or an item, not {message.schema_subject}"
             )
-        self._apply(message)
+        self._apply(message, value)
 
     def apply_own(self, topic: str, key: str, value: bytes, message: Customer | Item) -> None:
         """Take in a record this worker publishes (``value``, on ``topic`` at ``key``) from
@@ -80,19 +86,20 @@ class JoinViews:
 
         Until it is read back, an older record of the same key (an earlier one of this
         worker's, or one another worker published before it) is not applied over it."""
-        self._apply(message)
+        self._apply(message, value)
         self._own[(topic, key.encode())] = value
 
-    def _apply(self, message: Customer | Item) -> None:
+    def _apply(self, message: Customer | Item, value: bytes) -> None:
         if isinstance(message, Customer):
             if message.ids.crm_id:
-                self._customers[message.ids.crm_id] = message
+                self._customers[message.ids.crm_id] = value
             if message.ids.erp_id:
-                self._customers_by_erp[message.ids.erp_id] = message
+                self._customers_by_erp[message.ids.erp_id] = value
+                self._accounts[message.ids.erp_id] = message.ids.crm_id
         elif isinstance(message, Item):
             for key in (message.sku, message.ids.crm_id, message.ids.erp_id):
                 if key:
-                    self._items[key] = message
+                    self._items[key] = value
         self.changed.set()
 
     async def follow(self, stop: asyncio.Event | None = None) -> None:
