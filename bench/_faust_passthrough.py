@@ -2,8 +2,8 @@
 
 Run by :mod:`bench.pipeline` as its own process (``python -m bench._faust_passthrough``),
 configured by environment: ``BENCH_BOOTSTRAP``, ``BENCH_SOURCE``, ``BENCH_TARGET``,
-``BENCH_DATA_DIR``, ``BENCH_WEB_PORT``. Same worker settings as q2c's (acks=all, Faust's
-spinner off), no tables, no decoding: each event is sent on without awaiting its delivery.
+``BENCH_DATA_DIR``, ``BENCH_WEB_PORT``. Like q2c's worker: acks=all and Faust's spinner
+off; unlike it: no tables, no decoding, each event sent on without awaiting its delivery.
 """
 
 from __future__ import annotations

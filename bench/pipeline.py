@@ -6,8 +6,8 @@ the other, each on its own topics:
 - aiokafka passthrough: a consumer → producer loop that sends each ``getmany`` batch
   without awaiting each message, gathers the acknowledgements once (acks=all, linger 5 ms)
   and commits the batch: the ceiling of any Kafka stage in Python;
-- Faust passthrough: a bare Faust agent that only forwards (its own process, same worker
-  settings as q2c's): the floor of any Faust stage;
+- Faust passthrough: a bare Faust agent that only forwards (its own process, acks=all and
+  Faust's spinner off as in q2c's worker): the floor of any Faust stage;
 - q2c sync: the `q2c worker` process (golden-record merge, ownership, a command to the ERP
   per change; outputs acknowledged, state stored, offsets committed, a batch at a time).
 
