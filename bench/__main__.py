@@ -6,10 +6,11 @@ never asserted: they depend on the machine.
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import os
 import pkgutil
 import platform
-import sys
 import time
 
 import bench
@@ -20,7 +21,17 @@ def main() -> None:
     names = sorted(
         info.name for info in pkgutil.iter_modules(bench.__path__) if not info.name.startswith("_")
     )
-    selected = sys.argv[1:] or names
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("modules", nargs="*", help="benchmark modules (default: all)")
+    parser.add_argument(
+        "--tryton-db",
+        choices=("sqlite", "postgresql"),
+        help="Tryton's database for the benchmarks on the real peers (default sqlite)",
+    )
+    args = parser.parse_args()
+    if args.tryton_db:
+        os.environ["Q2C_BENCH_TRYTON_DB"] = args.tryton_db  # read by bench.harness
+    selected = args.modules or names
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
         entry = getattr(module, "main", None)

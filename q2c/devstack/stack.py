@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from q2c.core.settings import Settings
-from q2c.devstack import bottlecrm, kafka, procs, tryton
+from q2c.devstack import bottlecrm, kafka, procs, tryton, tryton_postgres
 from q2c.devstack.component import Component, Entry, Report, StackFiles
 from q2c.devstack.supervised import (
     SUPERVISOR,
@@ -24,6 +24,7 @@ from q2c.devstack.supervised import (
     supervise,
     supervised_programs,
 )
+from q2c.devstack.tryton_postgres import PostgresComponent
 
 __all__ = [
     "COMPONENTS",
@@ -32,6 +33,7 @@ __all__ = [
     "ConnectorComponent",
     "Entry",
     "KafkaComponent",
+    "PostgresComponent",
     "StackFiles",
     "TrytonComponent",
     "WorkerComponent",
@@ -97,6 +99,10 @@ class TrytonComponent(Component):
     name = "tryton"
 
     def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        if settings.dev.tryton_db == tryton_postgres.KIND:
+            return tryton_postgres.start_stack_entry(
+                settings.dev.cache_dir, files.state_dir, stack.get("postgres")
+            )
         return tryton.start_stack_entry(settings.dev.cache_dir, files.state_dir)
 
     def healthy(self, entry: Entry) -> bool:
@@ -109,6 +115,7 @@ class TrytonComponent(Component):
 COMPONENTS: list[Component] = [
     KafkaComponent(),
     BottleCrmComponent(),
+    PostgresComponent(),
     TrytonComponent(),
     WorkerComponent(),
     ConnectorComponent("tryton"),
@@ -121,14 +128,14 @@ def up(settings: Settings, report: Report, components: list[Component] | None = 
     stack = files.load()
     chosen = components or COMPONENTS
     for component in chosen:
-        if isinstance(component, SupervisedComponent):
+        if isinstance(component, SupervisedComponent) or not component.wanted(settings):
             continue
         entry = stack.get(component.name)
         if entry is not None and component.healthy(entry):
             report(f"{component.name}: already running")
             continue
-        if entry is not None and entry.get("pid"):
-            procs.stop_pid(int(entry["pid"]))
+        if entry is not None:
+            component.stop(entry)
         report(f"{component.name}: starting")
         stack[component.name] = component.start(settings, files, stack)
         files.save(stack)
@@ -172,7 +179,7 @@ def down(settings: Settings, report: Report) -> None:
             continue
         if entry.get("pid"):
             report(f"{component.name}: stopping (pid {entry['pid']})")
-            procs.stop_pid(int(entry["pid"]))
+            component.stop(entry)
         del stack[component.name]
         files.save(stack)
     stack.pop("console_url", None)
