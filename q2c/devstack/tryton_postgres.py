@@ -73,17 +73,19 @@ def ensure_pristine(install: tryton.TrytonInstall, today: dt.date | None = None)
 def _build_pristine(install: tryton.TrytonInstall, folder: Path) -> None:
     kept = PostgresCluster(folder / "cluster")
     live = PostgresCluster(cluster_home(kept.home))
-    live.init(SecretStr(secrets.token_urlsafe(24)))
     try:
-        live.start()
-        live.sql(f'CREATE DATABASE "{TEMPLATE}";')
-        tryton.set_up_database(install, folder, PostgresStore(live), TEMPLATE)
-        live.sql("CHECKPOINT;")
+        live.init(SecretStr(secrets.token_urlsafe(24)))
+        try:
+            live.start()
+            live.sql(f'CREATE DATABASE "{TEMPLATE}";')
+            tryton.set_up_database(install, folder, PostgresStore(live), TEMPLATE)
+        finally:
+            live.stop()
+        if live.home != kept.home:
+            kept.copy_from(live)
     finally:
-        live.stop()
-    if live.home != kept.home:
-        kept.copy_from(live)
-        shutil.rmtree(live.home, ignore_errors=True)
+        if live.home != kept.home:  # built outside the staging folder: not kept there
+            shutil.rmtree(live.home, ignore_errors=True)
 
 
 def start_cluster(pristine: tryton.Pristine, preferred: Path, port: int = 0) -> PostgresCluster:
