@@ -48,8 +48,6 @@ _SETTINGS = {
     "synchronous_commit": "off",
     "max_connections": "200",
     "shared_buffers": "64MB",
-    "logging_collector": "off",
-    "log_min_messages": "warning",
 }
 
 
@@ -319,12 +317,15 @@ class PostgresCluster:
         """True when the server accepts connections on its TCP port."""
         if not self.port:
             return False
-        result = subprocess.run(
-            [self._program("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
-            check=False,
-            timeout=10,
-            env=self._env(),
-        )
+        try:
+            result = subprocess.run(
+                [self._program("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                check=False,
+                timeout=10,
+                env=self._env(),
+            )
+        except subprocess.TimeoutExpired:
+            return False
         return result.returncode == 0
 
     def sql(self, statements: str, database: str = "postgres") -> str:

@@ -263,9 +263,7 @@ def cached_pristine(
     module list and calendar year and kept under ``install`` as ``prefix-YEAR-KEY``."""
     year = (today or dt.date.today()).year
     parts = [_resource(_SETUP_SCRIPT), " ".join(MODULES).encode(), str(year).encode()]
-    if prefix != "pristine":  # the SQLite database's key predates other kinds
-        parts.append(prefix.encode())
-    folder = install.home / f"{prefix}-{year}-{_digest(*parts)}"
+    folder = install.home / f"{prefix}-{year}-{_digest(*parts, prefix.encode())}"
     if (folder / "records.json").exists():
         return _load_pristine(folder)
     with _exclusive(install.home / f"{prefix}.lock"):
@@ -436,6 +434,7 @@ class TrytonServer:
             self.port = procs.claim_port(self.port, "the Tryton server")
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.config_file.touch(mode=0o600)  # a PostgreSQL URI holds a password
+            self.config_file.chmod(0o600)
             self.config_file.write_text(_config_text(self.databases, self.port))
             argv = [str(self.install.script("trytond")), "-c", str(self.config_file)]
             argv += ["-d", self.database]
