@@ -1,7 +1,8 @@
 """Tryton on PostgreSQL: a pristine cluster built once, and databases copied from it.
 
-SQLite serves one writer at a time: under a concurrent load (the chaos bench, several sinks)
-Tryton answers 503 while the file is locked. On PostgreSQL it does not. The cost is the
+SQLite serves one writer at a time: under a concurrent load (several sinks, the chaos bench)
+Tryton answers 503 while the file is locked, and concurrent creates collide on their sequence
+numbers ("The code on party must be unique"). On PostgreSQL neither happens. The cost is the
 first start: the pristine cluster is built once per Tryton install and calendar year, like
 the SQLite file (:func:`ensure_pristine`), and kept under the cache folder.
 

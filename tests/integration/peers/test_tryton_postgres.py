@@ -109,8 +109,9 @@ def _tryton_errors() -> float:
 
 
 async def test_concurrent_writers_are_not_refused(client: TrytonClient) -> None:
-    """The reason to use PostgreSQL: SQLite's single writer makes Tryton answer 503 to
-    concurrent writes; PostgreSQL takes them all at once."""
+    """The reason to use PostgreSQL: on SQLite most of these creates fail ("The code on
+    party must be unique": their sequence numbers collide) or are answered 503; PostgreSQL
+    takes them all at once."""
     before = _tryton_errors()
     names = [f"Concurrent {n}" for n in range(16)]
 
