@@ -41,7 +41,10 @@ def _rows(document: Any) -> list[dict[str, Any]]:
     for position, record in enumerate(records):
         if not isinstance(record, Mapping) or "id" not in record:
             raise ValueError(f"item {position} is not a Tryton record (an object with an id)")
-        rows.append(dict(revive(record)))
+        try:
+            rows.append(dict(revive(record)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"item {position} has a malformed tagged value ({exc!r})") from None
     return rows
 
 

@@ -43,6 +43,8 @@ def mapped_lines(spec: ConnectorSpec, stream: DocumentStream, data: bytes) -> It
         reading = stream.read(document)
     except (MappingError, ValueError) as exc:
         raise Unmappable(f"{spec.name} {stream.name}: {exc}") from None
+    except Exception as exc:  # a pure reader: what it trips over is the document's shape
+        raise Unmappable(f"{spec.name} {stream.name}: {_unexpected(exc)}") from None
     if reading.action:
         yield orjson.dumps({"action": reading.action})
     mapper = spec.mapper()
@@ -53,6 +55,11 @@ def mapped_lines(spec: ConnectorSpec, stream: DocumentStream, data: bytes) -> It
             raise Unmappable(f"{raw.object} {raw.record_id}: {exc}") from None
         for change in changes:
             yield orjson.dumps(change.model_dump(mode="json"))
+
+
+def _unexpected(exc: Exception) -> str:
+    text = str(exc)[:300]
+    return f"unexpected document shape ({type(exc).__name__}{': ' + text if text else ''})"
 
 
 class _MapCommand(click.Command):

@@ -9,8 +9,10 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
+from connectors.base.spec import DocumentStream, Reading
 from connectors.registry import spec, systems
 from q2c.cli import cli
+from q2c.cli.connector_map import Unmappable, mapped_lines
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,6 +112,11 @@ def test_deleted_ids_print_a_delete_each_and_parts_name_their_party() -> None:
             "The sale has no party (skippable)",
         ),
         (("tryton", "party.party.deleted"), b'["x"]', "'x' is not a party.party id"),
+        (
+            ("tryton", "sale.sale"),
+            b'{"id": 3, "last_modified_at": {"__class__": "datetime"}}',
+            "item 0 has a malformed tagged value",
+        ),
         (("bottlecrm", "deal"), b'{"id": "d1", "name": "No account"}', "needs an account"),
         (("bottlecrm", "webhook"), b'{"event": "deal.won"}', "not a BottleCRM event"),
     ],
@@ -137,3 +144,15 @@ def test_an_unknown_stream_is_a_usage_error() -> None:
     result = run("tryton", "sale.order", "-", stdin=b"{}")
     assert result.exit_code == 2
     assert "tryton has no stream 'sale.order'" in result.stderr
+
+
+def test_a_reader_tripping_over_a_document_is_a_reason_not_a_crash() -> None:
+    def read(document: Any) -> Reading:
+        return Reading(action=str(document["event"]["name"]))
+
+    stream = DocumentStream("events", "a change event", read)
+    with pytest.raises(Unmappable, match=r"unexpected document shape \(TypeError"):
+        list(mapped_lines(spec("tryton"), stream, b'{"event": []}'))
+    assert list(mapped_lines(spec("tryton"), stream, b'{"event": {"name": "gap"}}')) == [
+        b'{"action":"gap"}'
+    ]
