@@ -81,6 +81,11 @@ class Live(ABC):
         """Make a record a source stream publishes: its (object, record id)."""
 
     @abstractmethod
+    async def document(self, obj: str, record_id: str) -> tuple[str, Any]:
+        """The record as the system delivers it to the source: its document stream and the
+        document (JSON as it came over the wire)."""
+
+    @abstractmethod
     async def command(self, subject: str, parts: ConnectorParts) -> Command:
         """A command of kind ``subject`` the peer can apply; what it refers to is made
         first (through the peer or ``parts.sink``)."""

@@ -5,7 +5,7 @@ changes nothing the second time."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from connectors.base.runtime import ConnectorParts
 from connectors.base.spec import ConnectorSpec
 from q2c.core.settings import Settings
 from schemas import Outcome, RawChange
+from schemas.changes import EntityChange
 from tests.conformance.adapter import Live
 from tests.conformance.conftest import read_all
 
@@ -29,6 +30,11 @@ def keys(changes: list[RawChange]) -> set[tuple[str, str]]:
 
 def states(changes: list[RawChange]) -> set[tuple[str, str, str]]:
     return {(c.object, c.record_id, c.fingerprint) for c in changes}
+
+
+def entities(changes: Sequence[EntityChange]) -> list[dict[str, Any] | None]:
+    """The canonical data, but for when it was seen (a scan stamps a record with that)."""
+    return [c.data.model_dump(exclude={"updated_at"}) if c.data else None for c in changes]
 
 
 @dataclass
@@ -89,6 +95,18 @@ async def test_a_record_read_twice_has_the_same_fingerprint(
     again = await read_all(built, {})
     assert made in keys(first)
     assert states(again) == states(first)
+
+
+async def test_map_reads_a_record_as_the_source_publishes_it(
+    connector_spec: ConnectorSpec, built: ConnectorParts, live: Live
+) -> None:
+    made = await live.make_record("Mapped as published")
+    published = {(c.object, c.record_id): c for c in await read_all(built, {})}
+    stream, document = await live.document(*made)
+    (read,) = connector_spec.documents[stream].read(document).changes
+    assert (read.object, read.record_id, read.fingerprint) == (*made, published[made].fingerprint)
+    mapper = connector_spec.mapper()
+    assert entities(mapper.canonical(read)) == entities(mapper.canonical(published[made]))
 
 
 async def test_a_command_applied_twice_changes_nothing_the_second_time(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from pydantic import BaseModel, SecretStr
@@ -14,6 +14,7 @@ from connectors.base.errors import ErrorKind
 from connectors.base.http import HttpResponse
 from connectors.base.runtime import ConnectorParts
 from connectors.bottlecrm import BottleCrmClient
+from connectors.bottlecrm.client import ObjectName
 from connectors.bottlecrm.models import AccountInput, DealInput
 from connectors.bottlecrm.settings import BottleCrmSettings
 from q2c.devstack.bottlecrm import OrgAccess
@@ -57,6 +58,10 @@ class BottleCrmLive(Live):
 
     async def make_record(self, name: str) -> tuple[str, str]:
         return "account", await self.client.create_account(AccountInput(name=name))
+
+    async def document(self, obj: str, record_id: str) -> tuple[str, Any]:
+        (name,) = [name for name in get_args(ObjectName) if name == obj]
+        return obj, await self.client.record(name, record_id)
 
     async def _deal(self) -> str:
         account = await self.client.create_account(AccountInput(name="Initech LLC"))

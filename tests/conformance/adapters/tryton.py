@@ -11,8 +11,9 @@ from pydantic import BaseModel, SecretStr
 from connectors.base.errors import ErrorKind
 from connectors.base.http import HttpClient, HttpResponse
 from connectors.base.runtime import ConnectorParts
-from connectors.tryton import TrytonClient, errors
+from connectors.tryton import TrytonClient, codec, errors
 from connectors.tryton.settings import TrytonSettings
+from connectors.tryton.source import STREAMS, PartyPartStream
 from schemas import Command
 from tests.conformance.adapter import Adapter, ErrorCase, Live
 from tests.integration.peers.test_tryton_sink import contact, customer, item, order
@@ -48,6 +49,14 @@ class TrytonLive(Live):
     async def make_record(self, name: str) -> tuple[str, str]:
         (party,) = await self.client.create("party.party", [{"name": name}])
         return "party.party", str(party)
+
+    async def document(self, obj: str, record_id: str) -> tuple[str, Any]:
+        # What the stream reads: its fields and the dates, then its related records.
+        (stream,) = [s for s in STREAMS if s.model == obj and not issubclass(s, PartyPartStream)]
+        fields = sorted({*stream.fields, "create_date", "write_date", "last_modified_at"})
+        rows = await self.client.read(obj, [int(record_id)], fields, context={"active_test": False})
+        await stream(self.client).enrich(rows)
+        return obj, orjson.loads(codec.encode(rows[0]))
 
     async def _country(self) -> None:
         """The country of the customers' addresses: reference data an administrator loads
