@@ -22,7 +22,7 @@ from typing import Any
 
 from connectors.base.spec import DocumentStream, Reading
 from connectors.tryton.codec import revive
-from connectors.tryton.errors import from_error_member
+from connectors.tryton.errors import SYSTEM, from_error_member
 from connectors.tryton.source import STREAMS, ModifiedStream, PartyPartStream, raw_change
 from schemas import Operation, RawChange
 
@@ -119,7 +119,7 @@ def deleted_reader(model: str) -> DocumentStream:
         return Reading(
             [
                 RawChange.of(
-                    system="tryton",
+                    system=SYSTEM,
                     object=model,
                     record_id=str(rid),
                     operation=Operation.DELETE,
