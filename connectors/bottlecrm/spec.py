@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectors.base.spec import ConnectorSpec
 from connectors.bottlecrm.connector import build
+from connectors.bottlecrm.documents import DOCUMENTS
 from connectors.bottlecrm.mapping import SYSTEM, BottleCrmMapper
 from connectors.bottlecrm.settings import BottleCrmSettings
 from schemas.changes import SystemRole
@@ -19,6 +20,7 @@ SPEC = ConnectorSpec(
     settings_model=BottleCrmSettings,
     build=build,
     mapper=_mapper,
+    documents=DOCUMENTS,
     # BottleCRM's personal access tokens
     secret_patterns=((r"bcrm_pat_[A-Za-z0-9_-]+", "bcrm_pat_***"),),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectors.base.spec import ConnectorSpec
 from connectors.tryton.connector import build
+from connectors.tryton.documents import DOCUMENTS
 from connectors.tryton.errors import SYSTEM
 from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.settings import TrytonSettings
@@ -20,4 +21,5 @@ SPEC = ConnectorSpec(
     settings_model=TrytonSettings,
     build=build,
     mapper=_mapper,
+    documents=DOCUMENTS,
 )

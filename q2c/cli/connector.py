@@ -12,6 +12,7 @@ from typing import Any
 import click
 from pydantic import SecretStr, ValidationError
 
+from q2c.cli.connector_map import map_document
 from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
 from q2c.core.kafka_access import run_with_kafka
 from q2c.core.settings import Settings
@@ -29,6 +30,9 @@ def connector() -> None:
     variables (e.g. Q2C_TRYTON__URL); with --dev, over what `q2c dev up` recorded for the
     local peers.
     """
+
+
+connector.add_command(map_document)
 
 
 @connector.command("list")
