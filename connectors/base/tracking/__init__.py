@@ -11,6 +11,7 @@
 Each strategy owns its cursor format; cursors already stored keep decoding.
 """
 
+from connectors.base.tracking import events, modified, snapshot, webhook
 from connectors.base.tracking.events import (
     ChannelEvent,
     EventChannel,
@@ -60,7 +61,11 @@ __all__ = [
     "WebhookReceiver",
     "decode_snapshot",
     "encode_snapshot",
+    "events",
     "id_runs",
     "ids_of",
+    "modified",
+    "snapshot",
     "stamp_text",
+    "webhook",
 ]
