@@ -128,24 +128,19 @@ class ModifiedStream(ModifiedSinceStream):
     async def page(
         self, since: dt.datetime | None, after: tuple[dt.datetime, RecordId] | None
     ) -> list[Row]:
+        key = self.replication_key
         domain: list[Any] = list(self.domain)
         if since is not None:
-            domain.append(("last_modified_at", ">=", since))
+            domain.append((key, ">=", since))
         if after is not None:
             stamp, last_id = after
-            domain.append(
-                [
-                    "OR",
-                    ("last_modified_at", ">", stamp),
-                    [("last_modified_at", "=", stamp), ("id", ">", last_id)],
-                ]
-            )
+            domain.append(["OR", (key, ">", stamp), [(key, "=", stamp), ("id", ">", last_id)]])
         return await self.client.search_read(
             self.model,
             domain,
-            ["last_modified_at"],
+            [key],
             limit=self.page_size,
-            order=[("last_modified_at", "ASC"), ("id", "ASC")],
+            order=[(key, "ASC"), ("id", "ASC")],
             context=EVERYTHING,
         )
 
@@ -192,7 +187,7 @@ class ModifiedStream(ModifiedSinceStream):
         # both dates with the same (transaction start) time.
         written = row.get("write_date")
         operation = Operation.CREATE if written in (None, row["create_date"]) else Operation.UPDATE
-        return raw_change(self.model, row, row["last_modified_at"], operation, observed)
+        return raw_change(self.model, row, row[self.replication_key], operation, observed)
 
     async def _owners(
         self, fresh: Sequence[Mapping[str, Any]], field: str, owner: type[ModifiedStream]
@@ -204,7 +199,7 @@ class ModifiedStream(ModifiedSinceStream):
             self.model, [int(r["id"]) for r in fresh], [field], context=EVERYTHING
         )
         stamps: dict[int, dt.datetime] = {}
-        by_part = {int(r["id"]): r["last_modified_at"] for r in fresh}
+        by_part = {int(r["id"]): r[self.replication_key] for r in fresh}
         for part in parts:
             if part.get(field) is None:
                 continue
