@@ -108,6 +108,16 @@ class ModifiedStream(ModifiedSinceStream):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         cls.filtered = bool(cls.domain)  # a record leaving the domain would look deleted
         super().__init_subclass__(**kwargs)
+        fields = getattr(cls, "fields", None)
+        if fields is None:
+            return
+        read = {"id", *fields}
+        for rel in cls.related:
+            needed = rel.field if isinstance(rel, Expand) else rel.party
+            if needed not in read:
+                raise TypeError(f"{cls.__name__}: {rel} needs {needed!r} among its fields")
+        if cls.part_of is not None and cls.part_of[0] not in read:
+            raise TypeError(f"{cls.__name__} is part of {cls.part_of[0]!r}: read that field")
 
     def __init__(
         self,

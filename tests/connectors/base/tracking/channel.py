@@ -1,6 +1,7 @@
 """An in-process event channel for the event-stream strategy's tests (not Kafka): a log
 of deliveries with positions ``"1"``, ``"2"``, ..., a retention that drops old ones, and a
-record of how many deliveries each fetch requested (flow control)."""
+record of how many deliveries each fetch requested (flow control); and a stream of the
+in-memory system's things on it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from connectors.base.tracking import (
     Preset,
     Subscription,
 )
-from connectors.base.tracking.events import Delivery
+from connectors.base.tracking.events import Delivery, EventStream
+from schemas import Operation, RawChange
+from tests.connectors.base.tracking.memory import SYSTEM, MemoryStream, Table, at, change
 
 
 class FakeChannel(EventChannel):
@@ -77,3 +80,32 @@ class FakeSubscription(Subscription):
 
     async def close(self) -> None:
         self.open = False
+
+
+class ThingEvents(EventStream):
+    system = SYSTEM
+    name = "thing-events"
+
+    def __init__(self, channel: FakeChannel, table: Table, batch_size: int = 3) -> None:
+        polling = MemoryStream(table, overlap=dt.timedelta(seconds=30), page_size=2, batch_size=2)
+        super().__init__(channel, {"thing": polling}, batch_size=batch_size, wait=0)
+        self.table = table
+        self.reread_ids: list[str] = []
+
+    def changes_of(self, event: ChannelEvent) -> Sequence[RawChange]:
+        payload = event.payload
+        return [change(payload["id"], Operation(payload["op"]), payload["record"], event.at)]
+
+    async def reread(self, obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
+        self.reread_ids += record_ids
+        rows = {rid: self.table.rows.get(int(rid)) for rid in record_ids}
+        return [
+            change(rid, Operation.UPDATE, row[1], row[0])
+            if row
+            else change(rid, Operation.DELETE, {}, at(0))
+            for rid, row in rows.items()
+        ]
+
+
+def thing(channel: FakeChannel, rid: int, seconds: float, op: str = "update") -> None:
+    channel.event(at(seconds), id=rid, op=op, record={"id": rid, "v": seconds})

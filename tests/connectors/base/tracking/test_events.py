@@ -5,7 +5,6 @@ through the polling strategy, against an in-process fake channel (not Kafka)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import pytest
 from hypothesis import given
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 from connectors.base import ConnectorError, ErrorKind
 from connectors.base.tracking import ChannelEvent, EventCursor, Gap, ModifiedCursor, Overflow
 from connectors.base.tracking.events import (
-    EventStream,
     Publish,
     Reread,
     Resnapshot,
@@ -24,13 +22,11 @@ from connectors.base.tracking.events import (
     resync_step,
 )
 from schemas import Operation, RawChange
-from tests.connectors.base.tracking.channel import FakeChannel
+from tests.connectors.base.tracking.channel import FakeChannel, ThingEvents, thing
 from tests.connectors.base.tracking.memory import (
     SYSTEM,
-    MemoryStream,
     Table,
     at,
-    change,
     published,
 )
 
@@ -111,31 +107,6 @@ def test_unreadable_event_cursors_stop_the_stream(text: str) -> None:
     assert error.value.kind is ErrorKind.FATAL
 
 
-class ThingEvents(EventStream):
-    system = SYSTEM
-    name = "thing-events"
-
-    def __init__(self, channel: FakeChannel, table: Table, batch_size: int = 3) -> None:
-        polling = MemoryStream(table, overlap=dt.timedelta(seconds=30), page_size=2, batch_size=2)
-        super().__init__(channel, {"thing": polling}, batch_size=batch_size, wait=0)
-        self.table = table
-        self.reread_ids: list[str] = []
-
-    def changes_of(self, event: ChannelEvent) -> Sequence[RawChange]:
-        payload = event.payload
-        return [change(payload["id"], Operation(payload["op"]), payload["record"], event.at)]
-
-    async def reread(self, obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
-        self.reread_ids += record_ids
-        rows = {rid: self.table.rows.get(int(rid)) for rid in record_ids}
-        return [
-            change(rid, Operation.UPDATE, row[1], row[0])
-            if row
-            else change(rid, Operation.DELETE, {}, at(0))
-            for rid, row in rows.items()
-        ]
-
-
 class Source:
     """What the source runner does with a stream: read, 'publish', store the cursor."""
 
@@ -164,10 +135,6 @@ class Source:
     @property
     def state(self) -> EventCursor:
         return EventCursor.decode(self.cursor)
-
-
-def thing(channel: FakeChannel, rid: int, seconds: float, op: str = "update") -> None:
-    channel.event(at(seconds), id=rid, op=op, record={"id": rid, "v": seconds})
 
 
 async def test_a_new_stream_snapshots_by_polling_then_follows_from_the_tip() -> None:
