@@ -32,9 +32,10 @@ def stamp_text(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
 
 
-def _order(pair: tuple[RecordId, str]) -> tuple[str, int, str]:
+def _order(pair: tuple[RecordId, str]) -> tuple[int, int, str, str]:
+    """Integer ids first, in the order cursors were always written (by id, then stamp)."""
     rid, stamp = pair
-    return (stamp, rid, "") if isinstance(rid, int) else (stamp, 0, rid)
+    return (0, rid, "", stamp) if isinstance(rid, int) else (1, 0, rid, stamp)
 
 
 @dataclass(frozen=True)

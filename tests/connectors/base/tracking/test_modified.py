@@ -106,6 +106,21 @@ def test_cursors_written_before_deletes_were_tracked_still_decode() -> None:
     assert ModifiedCursor.decode(text) == ModifiedCursor(at(0), frozenset({(3, stamp_text(at(0)))}))
 
 
+def test_cursors_are_written_as_they_always_were() -> None:
+    """The text an earlier release wrote for the same state (``sorted([id, stamp])``), so
+    an upgraded source does not even rewrite its cursors."""
+    seen = {(9, stamp_text(at(1))), (3, stamp_text(at(2))), (3, stamp_text(at(1)))}
+    cursor = ModifiedCursor(at(2), frozenset(seen), known=frozenset({3, 9}), scanned_at=at(2))
+    earlier = {
+        "hw": at(2).isoformat(),
+        "seen": sorted([rid, ts] for rid, ts in seen),
+        "ids": id_runs(frozenset({3, 9})),
+        "scan": at(2).isoformat(),
+    }
+    packed = zlib.compress(orjson.dumps(earlier), 9)
+    assert cursor.encode() == "lm1:" + base64.urlsafe_b64encode(packed).decode()
+
+
 @pytest.mark.parametrize("text", ["scan1:abc", "lm1:not-base64!", "lm1:" + "A" * 8])
 def test_unreadable_cursors_stop_the_stream(text: str) -> None:
     with pytest.raises(ConnectorError) as error:
