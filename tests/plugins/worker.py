@@ -17,7 +17,7 @@ import pytest
 
 from q2c.core.topics import Topics
 from q2c.devstack.procs import free_port, tail
-from tests.plugins.kafka import create_q2c_topics
+from tests.plugins.kafka import SYSTEMS, create_q2c_topics
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,7 +82,7 @@ async def sync_worker(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Wor
     exist before it starts, so tests can produce first."""
     run = uuid.uuid4().hex[:8]
     prefix = f"test{run}"
-    await create_q2c_topics(kafka_bootstrap, Topics(prefix), "bottlecrm", "tryton")
+    await create_q2c_topics(kafka_bootstrap, Topics(prefix), *SYSTEMS)
     env = {
         **os.environ,
         "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,
