@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from q2c.core.topics import Topics
-from q2c.devstack.procs import free_port, tail
+from q2c.devstack.procs import free_port, kill_process, stop_process, tail
 from tests.plugins.kafka import SYSTEMS, create_q2c_topics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,18 +60,11 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
         self.proc = None
 
 
