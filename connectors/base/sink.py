@@ -16,7 +16,6 @@ of Kafka or of the network stops the runner without committing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -25,9 +24,10 @@ from typing import Any, ClassVar, TypeVar
 import aiohttp
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
+from tenacity import AsyncRetrying, RetryCallState
 
 from connectors.base.consume import ConsumingRunner
-from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.base.errors import ConnectorError, ErrorKind, is_retriable
 from connectors.base.publish import Publisher
 from connectors.base.retry import RetryPolicy
 from q2c.core import metrics
@@ -270,35 +270,37 @@ class SinkRunner(ConsumingRunner):
     async def _apply_with_retries(
         self, command: Command, record: ConsumerRecord[bytes, bytes]
     ) -> CommandResult:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self.sink.apply(command)
-            except ConnectorError as exc:
-                if exc.kind is ErrorKind.FATAL:
-                    raise
-                if exc.kind is ErrorKind.SKIPPABLE:
-                    reason = exc.describe() + (f": {exc.detail}" if exc.detail else "")
-                    return await self._give_up(command, record, exc, reason, attempt)
-                wait = self.retry.delay(attempt, exc.retry_after)
-                metrics.COMMAND_RETRIES.labels(self.sink.system, command.schema_subject).inc()
-                log.warning(
-                    "%s: %s failed (attempt %d), retrying in %.1fs: %s",
-                    self.stage,
-                    command.schema_subject,
-                    attempt,
-                    wait,
-                    exc.describe(),
-                )
-                await asyncio.sleep(wait)
-            except INFRASTRUCTURE:
-                raise
-            except Exception as exc:  # building the request: see INFRASTRUCTURE
-                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                return await self._give_up(
-                    command, record, exc, f"the command cannot be applied: {reason}", attempt
-                )
+        def before_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            metrics.COMMAND_RETRIES.labels(self.sink.system, command.schema_subject).inc()
+            log.warning(
+                "%s: %s failed (attempt %d), retrying in %.1fs: %s",
+                self.stage,
+                command.schema_subject,
+                state.attempt_number,
+                state.upcoming_sleep,
+                error.describe() if isinstance(error, ConnectorError) else error,
+            )
+
+        retrying = self.retry.retrying(is_retriable, before_retry)
+        try:
+            return await retrying(self.sink.apply, command)
+        except ConnectorError as exc:
+            if exc.kind is not ErrorKind.SKIPPABLE:
+                raise  # FATAL, or retriable beyond the policy: stop, commit nothing
+            reason = exc.describe() + (f": {exc.detail}" if exc.detail else "")
+            return await self._give_up(command, record, exc, reason, _attempts(retrying))
+        except INFRASTRUCTURE:
+            raise
+        except Exception as exc:  # building the request: see INFRASTRUCTURE
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return await self._give_up(
+                command,
+                record,
+                exc,
+                f"the command cannot be applied: {reason}",
+                _attempts(retrying),
+            )
 
     async def _give_up(
         self,
@@ -319,3 +321,7 @@ class SinkRunner(ConsumingRunner):
             attempts=attempts,
         )
         return failed_result(command, self.sink.system, reason[:_MAX_RESULT_MESSAGE])
+
+
+def _attempts(retrying: AsyncRetrying) -> int:
+    return int(retrying.statistics.get("attempt_number", 1))
