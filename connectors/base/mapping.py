@@ -108,9 +108,14 @@ class Mapper:
             data = declared.read(change.record, self.updated_at(change))
             if data is None:
                 return ()
-            # The raw change's id is the record's id in this system, whatever the record says.
-            ids = data.ids.model_copy(update=self.own_ids(change).model_dump(exclude_none=True))
-            return (self._change(change, ENTITY_KIND[type(data)], ids, data, declared),)
+            own = data.ids.crm_id if self.role is SystemRole.CRM else data.ids.erp_id
+            if own != change.record_id:
+                raise MappingError(
+                    f"the record's own id {str(own)[:40]!r} is not the change's "
+                    f"{change.record_id[:40]!r}",
+                    field="id",
+                )
+            return (self._change(change, ENTITY_KIND[type(data)], data.ids, data, declared),)
 
     def _change(
         self,
