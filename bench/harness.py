@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from q2c.core.settings import Settings
 from q2c.devstack import bottlecrm, tryton
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.devstack.procs import first_result, free_port, tail
+from q2c.devstack.procs import first_result, free_port, kill_process, stop_process, tail
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -79,18 +78,11 @@ class Q2cProcess:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit, no flush."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
         self.proc = None
 
     async def wait_ready(self, within: float = 120.0) -> None:

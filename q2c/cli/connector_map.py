@@ -23,7 +23,7 @@ class Unmappable(Exception):
     """A document the system's reader or mapper refuses; the text is the reason."""
 
 
-def _stream(spec: ConnectorSpec, name: str) -> DocumentStream:
+def _stream(spec: ConnectorSpec[Any], name: str) -> DocumentStream:
     try:
         return spec.documents[name]
     except KeyError:
@@ -33,7 +33,7 @@ def _stream(spec: ConnectorSpec, name: str) -> DocumentStream:
         ) from None
 
 
-def mapped_lines(spec: ConnectorSpec, stream: DocumentStream, data: bytes) -> Iterator[bytes]:
+def mapped_lines(spec: ConnectorSpec[Any], stream: DocumentStream, data: bytes) -> Iterator[bytes]:
     """The output lines of `map` for ``data``; :class:`Unmappable` with the reason."""
     try:
         document: Any = orjson.loads(data)

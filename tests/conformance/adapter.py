@@ -21,37 +21,13 @@ from connectors.base.errors import ErrorKind
 from connectors.base.runtime import ConnectorParts
 from schemas import (
     Command,
-    CreateSalesOrder,
-    ReportSyncStatus,
-    UpdateAccountBalance,
-    UpdateDealFinancialStatus,
-    UpsertContact,
-    UpsertCustomer,
-    UpsertItem,
 )
 from schemas.changes import SystemRole
-
-# Which commands a system of each role must apply, as the stream processors address them
-# (streams/handlers): master data goes to whichever system does not own it; orders to the
-# ERP; the ERP's facts and the sync status to the CRM. The connector kit's sinks declare
-# the same as REQUIRED_COMMANDS; where that table exists, it is the one used.
-_MASTER = (UpsertCustomer, UpsertContact, UpsertItem)
-_FINANCE = (UpdateDealFinancialStatus, UpdateAccountBalance, ReportSyncStatus)
-_BY_ROLE: Mapping[SystemRole, frozenset[str]] = {
-    SystemRole.ERP: frozenset(c.schema_subject for c in (*_MASTER, CreateSalesOrder)),
-    SystemRole.CRM: frozenset(c.schema_subject for c in (*_MASTER, *_FINANCE)),
-}
-
-
-def _subject(command: Any) -> str:
-    return command if isinstance(command, str) else str(command.schema_subject)
 
 
 def required_commands(role: SystemRole) -> list[str]:
     """The subjects of the commands a sink of ``role`` must apply."""
-    declared = getattr(sinks, "REQUIRED_COMMANDS", None)
-    table = declared if isinstance(declared, Mapping) else _BY_ROLE
-    return sorted(_subject(command) for command in table[role])
+    return sorted(command.schema_subject for command in sinks.REQUIRED_COMMANDS[role])
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def connector_spec(system: str) -> ConnectorSpec:
+def connector_spec(system: str) -> ConnectorSpec[Any]:
     return spec(system)
 
 
@@ -91,7 +91,7 @@ async def live(adapter: Adapter, peer: Any) -> AsyncIterator[Live]:
 
 
 @pytest.fixture
-async def built(connector_spec: ConnectorSpec, live: Live) -> AsyncIterator[ConnectorParts]:
+async def built(connector_spec: ConnectorSpec[Any], live: Live) -> AsyncIterator[ConnectorParts]:
     """The connector as `q2c connector run` builds it, against the test peer."""
     parts = await connector_spec.build(Settings(), live.defaults)
     try:

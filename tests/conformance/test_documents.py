@@ -3,6 +3,8 @@ and a document read twice gives the same fingerprints."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from click.testing import CliRunner
 
@@ -11,7 +13,7 @@ from q2c.cli import cli
 from tests.conformance.conftest import Sample, samples_of
 
 
-def test_every_document_stream_has_a_sample(connector_spec: ConnectorSpec) -> None:
+def test_every_document_stream_has_a_sample(connector_spec: ConnectorSpec[Any]) -> None:
     assert connector_spec.documents, f"{connector_spec.name} declares no document streams"
     covered = {sample.stream for sample in samples_of(connector_spec.name)}
     missing = sorted(set(connector_spec.documents) - covered)
@@ -32,7 +34,7 @@ def test_map_accepts_the_sample(system: str, sample: Sample) -> None:
 
 
 def test_a_document_read_twice_has_the_same_fingerprints(
-    connector_spec: ConnectorSpec,
+    connector_spec: ConnectorSpec[Any],
 ) -> None:
     for sample in samples_of(connector_spec.name):
         read = connector_spec.documents[sample.stream].read

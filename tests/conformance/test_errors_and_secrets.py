@@ -76,7 +76,7 @@ def test_settings_never_show_their_secrets(adapter: Adapter) -> None:
         assert not [text for text in shown if secret in text]
 
 
-def test_errors_and_logs_are_redacted(adapter: Adapter, connector_spec: ConnectorSpec) -> None:
+def test_errors_and_logs_are_redacted(adapter: Adapter, connector_spec: ConnectorSpec[Any]) -> None:
     install_secret_patterns()
     text_log = io.StringIO()
     json_log = io.StringIO()
@@ -108,7 +108,7 @@ def test_errors_and_logs_are_redacted(adapter: Adapter, connector_spec: Connecto
         assert secret not in logged
 
 
-async def _build_and_read(connector_spec: ConnectorSpec, defaults: Mapping[str, Any]) -> None:
+async def _build_and_read(connector_spec: ConnectorSpec[Any], defaults: Mapping[str, Any]) -> None:
     parts = await connector_spec.build(Settings(), defaults)
     try:
         for stream in parts.streams:
@@ -120,7 +120,7 @@ async def _build_and_read(connector_spec: ConnectorSpec, defaults: Mapping[str, 
 
 @pytest.mark.integration
 async def test_refused_credentials_are_fatal_and_not_shown(
-    connector_spec: ConnectorSpec, live: Live, caplog: pytest.LogCaptureFixture
+    connector_spec: ConnectorSpec[Any], live: Live, caplog: pytest.LogCaptureFixture
 ) -> None:
     defaults, secret = live.wrong_credentials()
     caplog.set_level(logging.DEBUG)

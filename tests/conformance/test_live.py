@@ -55,7 +55,7 @@ class SourceRun:
 
 @asynccontextmanager
 async def source_run(
-    connector_spec: ConnectorSpec, live: Live, topic: str, client: dict[str, Any]
+    connector_spec: ConnectorSpec[Any], live: Live, topic: str, client: dict[str, Any]
 ) -> AsyncIterator[SourceRun]:
     store = CursorStore(topic, client, owner=f"{topic}.{connector_spec.name}")
     parts = await connector_spec.build(Settings(), live.defaults)
@@ -70,7 +70,7 @@ async def source_run(
 
 
 async def test_cursors_survive_a_restart(
-    connector_spec: ConnectorSpec, live: Live, kafka_bootstrap: str
+    connector_spec: ConnectorSpec[Any], live: Live, kafka_bootstrap: str
 ) -> None:
     topic = f"q2c-conformance-cursors-{uuid.uuid4().hex[:10]}"
     client: dict[str, Any] = {"bootstrap_servers": kafka_bootstrap}
@@ -98,7 +98,7 @@ async def test_a_record_read_twice_has_the_same_fingerprint(
 
 
 async def test_map_reads_a_record_as_the_source_publishes_it(
-    connector_spec: ConnectorSpec, built: ConnectorParts, live: Live
+    connector_spec: ConnectorSpec[Any], built: ConnectorParts, live: Live
 ) -> None:
     made = await live.make_record("Mapped as published")
     published = {(c.object, c.record_id): c for c in await read_all(built, {})}
