@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from q2c.devstack import bottlecrm, tryton, tryton_postgres
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
 from q2c.devstack.postgres import PostgresCluster
-from q2c.devstack.procs import first_result, free_port, tail
+from q2c.devstack.procs import first_result, free_port, kill_process, stop_process, tail
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -80,18 +79,11 @@ class Q2cProcess:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit, no flush."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
         self.proc = None
 
     async def wait_ready(self, within: float = 120.0) -> None:

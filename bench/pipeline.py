@@ -28,7 +28,7 @@ from q2c.core.kafka_admin import ensure_q2c_topics, ensure_topics
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.devstack.procs import free_port
+from q2c.devstack.procs import free_port, kill_process, stop_process
 from schemas import CODEC, fingerprint
 from schemas.changes import EntityChange, SystemRole
 from schemas.entities import Customer, EntityKind, ExternalIds
@@ -146,7 +146,7 @@ def run_worker(bootstrap: str, prefix: str, state: Path) -> subprocess.Popen[byt
                 return proc
         except OSError:
             time.sleep(0.3)
-    proc.kill()
+    kill_process(proc)
     raise RuntimeError("the worker did not become ready")
 
 
@@ -165,8 +165,7 @@ async def measure(bootstrap: str, workdir: Path) -> None:
     try:
         first, last = await count_until(bootstrap, topics.commands("tryton"), MESSAGES)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop_process(proc)
     pipeline = MESSAGES / (last - first) if last > first else float("nan")
     print(f"   messages                  {MESSAGES}")
     print(f"   aiokafka passthrough      {baseline:10.0f} msg/s   (baseline, 1.00)")

@@ -10,11 +10,15 @@ taken down.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+from connectors import registry
+from connectors.base.errors import ConnectorError
 from q2c.core.settings import Settings
 from q2c.devstack import bottlecrm, kafka, procs, tryton, tryton_postgres
 from q2c.devstack.component import Component, Entry, Report, StackFiles
+from q2c.devstack.errors import DevStackError
 from q2c.devstack.supervised import (
     SUPERVISOR,
     ConnectorComponent,
@@ -64,8 +68,6 @@ class KafkaComponent(Component):
         }
 
     def healthy(self, entry: Entry) -> bool:
-        import asyncio
-
         return bool(
             entry.get("pid")
             and procs.pid_alive(int(entry["pid"]))
@@ -94,16 +96,24 @@ class BottleCrmComponent(Component):
 
 
 class TrytonComponent(Component):
-    """The Tryton ERP server with the company set up (q2c.devstack.tryton)."""
+    """The Tryton ERP server with the company set up (q2c.devstack.tryton), checked by the
+    connector's own set-up (`q2c connector setup tryton`)."""
 
     name = "tryton"
 
     def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
         if settings.dev.tryton_db == tryton_postgres.KIND:
-            return tryton_postgres.start_stack_entry(
+            entry = tryton_postgres.start_stack_entry(
                 settings.dev.cache_dir, files.state_dir, stack.get("postgres")
             )
-        return tryton.start_stack_entry(settings.dev.cache_dir, files.state_dir)
+        else:
+            entry = tryton.start_stack_entry(settings.dev.cache_dir, files.state_dir)
+        try:
+            set_up(self.name, entry)
+        except Exception:
+            procs.stop_pid(int(entry["pid"]))
+            raise
+        return entry
 
     def healthy(self, entry: Entry) -> bool:
         return tryton.healthy(entry)
@@ -112,14 +122,30 @@ class TrytonComponent(Component):
         return tryton.describe(entry)
 
 
+def set_up(system: str, entry: Entry) -> list[str]:
+    """The system's own set-up (its spec's ``provision``) on what the stack recorded for
+    its local server, and on nothing else: never on Q2C_<SYSTEM>__* of the shell."""
+    spec = registry.spec(system)
+    recorded = {key: entry[key] for key in spec.recorded if entry.get(key)}
+    config = spec.settings_model.model_validate(recorded)
+    try:
+        return list(asyncio.run(spec.set_up(config)))
+    except ConnectorError as exc:
+        raise DevStackError(f"setting up {system} failed: {exc.describe()}") from None
+
+
+PEERS: dict[str, Component] = {"bottlecrm": BottleCrmComponent(), "tryton": TrytonComponent()}
+"""The local server of each system that has one, by system name."""
+
+LOCAL_SYSTEMS = [system for system in registry.systems() if system in PEERS]
+"""The systems `q2c dev up` runs: those with a connector and a local server."""
+
 COMPONENTS: list[Component] = [
     KafkaComponent(),
-    BottleCrmComponent(),
-    PostgresComponent(),
-    TrytonComponent(),
+    PostgresComponent(),  # Tryton's database server, when Tryton runs on PostgreSQL
+    *(PEERS[system] for system in LOCAL_SYSTEMS),
     WorkerComponent(),
-    ConnectorComponent("tryton"),
-    ConnectorComponent("bottlecrm"),
+    *(ConnectorComponent(system) for system in LOCAL_SYSTEMS),
 ]
 
 
