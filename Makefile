@@ -28,7 +28,17 @@ $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-install: $(STAMP) $(CHROMIUM)
+# Tryton on PostgreSQL (`q2c dev up --tryton-db postgresql`, Q2C_TEST_TRYTON_DB=postgresql) runs
+# Debian's server in clusters of the stack's own (q2c/devstack/postgres.py): Debian's main
+# cluster is neither created nor started. Guarded by dpkg's record of the installed package.
+POSTGRESQL := /var/lib/dpkg/info/postgresql.list
+$(POSTGRESQL):
+	mkdir -p /etc/postgresql-common/createcluster.d
+	echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/q2c.conf
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+
+install: $(STAMP) $(CHROMIUM) $(POSTGRESQL)
 
 $(KUSTOMIZE):
 	GOBIN=$(dir $(KUSTOMIZE)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)

@@ -7,10 +7,11 @@ for the modules; with ``--json`` a module's last line is its figures as one JSON
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import os
 import pkgutil
 import platform
-import sys
 import time
 
 import bench
@@ -21,8 +22,21 @@ def main() -> None:
     names = sorted(
         info.name for info in pkgutil.iter_modules(bench.__path__) if not info.name.startswith("_")
     )
-    selected = [arg for arg in sys.argv[1:] if not arg.startswith("-")] or names
-    as_json = "--json" in sys.argv[1:]
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("modules", nargs="*", help="benchmark modules (default: all)")
+    parser.add_argument(
+        "--tryton-db",
+        choices=("sqlite", "postgresql"),
+        help="Tryton's database for the benchmarks on the real peers (default sqlite)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="each module's last line: its figures as JSON"
+    )
+    args = parser.parse_args()
+    if args.tryton_db:
+        os.environ["Q2C_BENCH_TRYTON_DB"] = args.tryton_db  # read by bench.harness
+    selected = args.modules or names
+    as_json = args.json  # also left in sys.argv, where the modules read it
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
         entry = getattr(module, "main", None)

@@ -13,7 +13,9 @@ identifier), and runs `q2c reconcile`.
 Prints deals, kills, sales found, duplicates and missing sales, wall time and the
 reconcile output; exits 1 when a deal has no sale or more than one, a q2c process died on
 its own, or reconcile finds a discrepancy. ``Q2C_CHAOS_SEED`` replays a run's kill times,
-``Q2C_CHAOS_PARTITIONS`` sets the partitions per topic, ``Q2C_BENCH_KEEP=1`` keeps the logs.
+``Q2C_CHAOS_PARTITIONS`` sets the partitions per topic, ``Q2C_BENCH_KEEP=1`` keeps the logs,
+``--tryton-db postgresql`` (or ``Q2C_BENCH_TRYTON_DB``) runs Tryton on PostgreSQL. It also
+prints how often Tryton answered 503 (its SQLite file locked by another writer).
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ async def chaos(stack: PeerStack) -> bool:
     checked = await stack.q2c("reconcile")
 
     print(f"   seed                      {SEED} (Q2C_CHAOS_SEED), {PARTITIONS} partitions")
+    print(f"   Tryton's database         {stack.tryton_db}")
     print(f"   deals closed won          {len(deals)} in {closed:.1f} s")
     print(f"   accounts                  {len(accounts)}")
     kills = ", ".join(f"{name} {n}" for name, n in sorted(killer.kills.items()))
@@ -182,6 +185,7 @@ async def chaos(stack: PeerStack) -> bool:
     print(f"   sales not confirmed       {len(unconfirmed)} {unconfirmed[:10] or ''}")
     print(f"   accounts not one party    {len(party_faults)} {party_faults or ''}")
     print(f"   wall time                 {wall:.1f} s (first deal to last sale confirmed)")
+    print(f"   Tryton 503s (retried)     {stack.tryton_busy_answers()}")
     print(f"   q2c reconcile             exit {checked.returncode}")
     for line in (checked.stdout + checked.stderr).strip().splitlines()[:40]:
         print(f"     {line}")

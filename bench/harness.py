@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,10 +35,11 @@ from connectors.bottlecrm.provision import WEBHOOK_EVENTS
 from connectors.tryton.client import TrytonClient
 from connectors.tryton.settings import TrytonSettings
 from q2c.core.settings import Settings
-from q2c.devstack import bottlecrm, tryton
+from q2c.devstack import bottlecrm, tryton, tryton_postgres
 from q2c.devstack.bottlecrm import OrgAccess
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.devstack.procs import first_result, free_port, tail
+from q2c.devstack.postgres import PostgresCluster
+from q2c.devstack.procs import first_result, free_port, kill_process, stop_process, tail
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -79,18 +79,11 @@ class Q2cProcess:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit, no flush."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
         self.proc = None
 
     async def wait_ready(self, within: float = 120.0) -> None:
@@ -131,8 +124,12 @@ class PeerStack:
         scan_interval: float = 1.0,
         poll_interval: float = 1.0,
         webhooks: bool = False,
+        tryton_db: str | None = None,
     ) -> None:
         self.workdir = workdir
+        # Tryton's database: sqlite, or postgresql (`python -m bench --tryton-db postgresql`).
+        self.tryton_db = tryton_db or os.environ.get("Q2C_BENCH_TRYTON_DB", "sqlite")
+        self.postgres: PostgresCluster | None = None
         self.partitions = partitions
         self.scan_interval = scan_interval
         self.poll_interval = poll_interval
@@ -212,9 +209,20 @@ class PeerStack:
 
     def _start_tryton(self) -> tryton.TrytonServer:
         install = tryton.ensure_install(self.settings.dev.cache_dir)
-        pristine = tryton.ensure_pristine(install)
+        store: tryton.DatabaseStore | None = None
+        if self.tryton_db == tryton_postgres.KIND:
+            pristine = tryton_postgres.ensure_pristine(install)
+            self.postgres = tryton_postgres.start_cluster(pristine, self.workdir / "postgres")
+            store = tryton_postgres.PostgresStore(self.postgres)
+        elif self.tryton_db == "sqlite":
+            pristine = tryton.ensure_pristine(install)
+        else:
+            raise StackFailure(f"Tryton's database is sqlite or postgresql, not {self.tryton_db}")
         server = tryton.TrytonServer(
-            install=install, data_dir=self.workdir / "tryton", password=pristine.password
+            install=install,
+            data_dir=self.workdir / "tryton",
+            password=pristine.password,
+            store=store,
         )
         server.restore(pristine)
         self.tryton = server
@@ -277,6 +285,8 @@ class PeerStack:
         for server in (self.bottlecrm, self.tryton, self.broker):
             if server is not None:
                 await asyncio.to_thread(server.stop)
+        if self.postgres is not None:
+            await asyncio.to_thread(tryton_postgres.remove_cluster, self.postgres)
 
     # -- access ---------------------------------------------------------------------------
     @property
@@ -290,6 +300,12 @@ class PeerStack:
         if self._crm is None:
             raise RuntimeError("the stack is not started")
         return self._crm
+
+    def tryton_busy_answers(self) -> int:
+        """How often Tryton answered 503 (its database busy) to q2c's processes: each such
+        answer is retried and logged with its status."""
+        logs = [p.log for p in self.processes.values() if p.log.exists()]
+        return sum(log.read_bytes().count(b"(HTTP 503)") for log in logs)
 
     def diagnostics(self, lines: int = 30) -> str:
         return "\n".join(f"--- {p.name}\n{tail(p.log, lines)}" for p in self.processes.values())

@@ -39,7 +39,7 @@ from q2c.core.kafka_admin import ensure_q2c_topics, ensure_topics
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.devstack.procs import free_port
+from q2c.devstack.procs import free_port, kill_process, stop_process
 from schemas import CODEC, fingerprint
 from schemas.changes import EntityChange, SystemRole
 from schemas.entities import Customer, EntityKind, ExternalIds
@@ -201,7 +201,7 @@ def start(
         if ready():
             return proc
         time.sleep(0.3)
-    proc.kill()
+    kill_process(proc)
     raise RuntimeError(f"{command} did not become ready")
 
 
@@ -219,8 +219,7 @@ async def process_stage(
             last = await arrivals.until(1 + n)
             cpu = cpu_seconds(proc.pid) - cpu
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop_process(proc)
     return Figure(n / (last - started), cpu / n * 1e6, load_average())
 
 

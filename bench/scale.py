@@ -37,7 +37,7 @@ from q2c.core.kafka_admin import ensure_q2c_topics
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
 from q2c.devstack.kafka import KafkaBroker, ensure_jars
-from q2c.devstack.procs import free_port
+from q2c.devstack.procs import free_port, stop_process
 from schemas import CODEC
 from schemas.entities import Customer, ExternalIds, Item, PriceBookPrice
 from schemas.types import Money
@@ -95,9 +95,7 @@ async def two_workers(bootstrap: str, workdir: Path) -> None:
             )
     finally:
         for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(30)
+            stop_process(proc)
 
 
 async def rebalance_pause(
@@ -198,8 +196,7 @@ async def size(bootstrap: str, workdir: Path) -> None:
                 f"   load {load_average()}"
             )
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop_process(proc)
 
 
 async def measure(bootstrap: str, workdir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
+from typing import Any
 
 from connectors.base.spec import Builder, ConnectorSpec
 from schemas.redaction import add_secret_patterns
@@ -23,7 +24,7 @@ def systems() -> list[str]:
 
 
 @cache
-def spec(system: str) -> ConnectorSpec:
+def spec(system: str) -> ConnectorSpec[Any]:
     try:
         module = SPECS[system]
     except KeyError:
@@ -33,6 +34,11 @@ def spec(system: str) -> ConnectorSpec:
     if not isinstance(loaded, ConnectorSpec) or loaded.name != system:
         raise TypeError(f"{module}.SPEC does not declare the {system!r} connector")
     return loaded
+
+
+def specs() -> list[ConnectorSpec[Any]]:
+    """Every system's spec, by name."""
+    return [spec(system) for system in systems()]
 
 
 def install_secret_patterns() -> None:

@@ -16,6 +16,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from schemas.base import Contract
+from schemas.changes import SystemRole
 from schemas.entities import (
     Contact,
     Customer,
@@ -44,8 +45,16 @@ def idempotency_key(*parts: str) -> str:
     return hashlib.sha256(joined).hexdigest()
 
 
+_BOTH = frozenset(SystemRole)
+_CRM = frozenset({SystemRole.CRM})
+_ERP = frozenset({SystemRole.ERP})
+
+
 class Command(Contract):
-    """Fields every command has. Subclasses add the payload."""
+    """Fields every command has. Subclasses add the payload, and say which roles it is
+    addressed to: every sink of a system in such a role must apply it."""
+
+    addressed_to: ClassVar[frozenset[SystemRole]]
 
     idempotency_key: IdempotencyKey
     target_system: NonEmptyStr = Field(description="The system that applies the command.")
@@ -64,6 +73,7 @@ class UpsertCustomer(Command):
     """Create the customer in the target, or update it if it exists (by natural key)."""
 
     schema_subject: ClassVar[str] = "upsert_customer"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
     schema_version: ClassVar[int] = 2
 
     customer: Customer
@@ -71,6 +81,7 @@ class UpsertCustomer(Command):
 
 class UpsertContact(Command):
     schema_subject: ClassVar[str] = "upsert_contact"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
     schema_version: ClassVar[int] = 2
 
     contact: Contact
@@ -78,6 +89,7 @@ class UpsertContact(Command):
 
 class UpsertItem(Command):
     schema_subject: ClassVar[str] = "upsert_item"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
     schema_version: ClassVar[int] = 2
 
     item: Item
@@ -87,6 +99,7 @@ class CreateSalesOrder(Command):
     """Turn a validated quote into a sales order; ``reference`` is the natural key."""
 
     schema_subject: ClassVar[str] = "create_sales_order"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _ERP
     schema_version: ClassVar[int] = 2
 
     reference: NonEmptyStr = Field(description="The CRM deal id; the sink looks it up first.")
@@ -108,6 +121,7 @@ class UpdateDealFinancialStatus(Command):
     """Write the ERP's view of a deal (order, invoicing, payment) back to the CRM."""
 
     schema_subject: ClassVar[str] = "update_deal_financial_status"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
     schema_version: ClassVar[int] = 3
 
     deal: ExternalIds
@@ -128,6 +142,7 @@ class UpdateAccountBalance(Command):
     """Write a customer's outstanding and overdue balance back to the CRM."""
 
     schema_subject: ClassVar[str] = "update_account_balance"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
     schema_version: ClassVar[int] = 3
 
     account: ExternalIds
@@ -148,6 +163,7 @@ class ReportSyncStatus(Command):
     """Show a record's sync status in the CRM, with a readable message when it is held."""
 
     schema_subject: ClassVar[str] = "report_sync_status"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
     schema_version: ClassVar[int] = 2
 
     entity: EntityKind

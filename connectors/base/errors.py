@@ -93,3 +93,8 @@ def resolve_http_status(
     if status >= 500:
         return ErrorResolution(ErrorKind.RETRIABLE, "the server failed")
     return ErrorResolution(ErrorKind.SKIPPABLE, f"the request failed with HTTP {status}")
+
+
+def is_retriable(error: BaseException) -> bool:
+    """A classified failure worth another try (for retry predicates)."""
+    return isinstance(error, ConnectorError) and error.retriable

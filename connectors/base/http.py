@@ -3,7 +3,6 @@ Retry-After, a rate limit per system, and errors classified in one place."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -12,8 +11,15 @@ from typing import Any
 
 import aiohttp
 import orjson
+from tenacity import RetryCallState
 
-from connectors.base.errors import ConnectorError, ErrorKind, ErrorResolution, resolve_http_status
+from connectors.base.errors import (
+    ConnectorError,
+    ErrorKind,
+    ErrorResolution,
+    is_retriable,
+    resolve_http_status,
+)
 from connectors.base.retry import RateLimiter, RetryPolicy, parse_retry_after
 from q2c.core import metrics
 
@@ -89,24 +95,26 @@ class HttpClient:
         policy = retry or self.retry
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         merged = {**self.default_headers, **(headers or {})}
-        attempt = 0
-        while True:
-            attempt += 1
+
+        async def attempt() -> HttpResponse:
             if self.limiter is not None:
                 await self._acquire(self.limiter)
             started = time.monotonic()
             try:
-                error = await self._once(method, url, json, data, params, merged)
+                outcome = await self._once(method, url, json, data, params, merged)
             except ConnectorError as exc:
-                error = exc
+                outcome = exc
             metrics.API_REQUEST_DURATION.labels(self.system).observe(time.monotonic() - started)
-            if isinstance(error, HttpResponse):
-                return error
-            metrics.API_ERRORS.labels(self.system, error.kind.value, _cause(error)).inc()
-            if not error.retriable or attempt >= policy.max_attempts:
-                raise error
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            metrics.API_ERRORS.labels(self.system, outcome.kind.value, _cause(outcome)).inc()
+            raise outcome
+
+        def before_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            if not isinstance(error, ConnectorError):
+                return
             metrics.API_RETRIES.labels(self.system).inc()
-            wait = policy.delay(attempt, error.retry_after)
             if error.retry_after is not None:
                 metrics.API_RETRY_AFTER.labels(self.system).inc()
                 if self.limiter is not None:
@@ -115,12 +123,14 @@ class HttpClient:
                 "retrying %s %s in %.2fs (attempt %d/%d): %s",
                 method,
                 self._scrub(path),
-                wait,
-                attempt,
+                state.upcoming_sleep,
+                state.attempt_number,
                 policy.max_attempts,
                 error.describe(),
             )
-            await asyncio.sleep(wait)
+
+        retrying = policy.retrying(is_retriable, before_retry)
+        return await retrying(attempt)
 
     async def _acquire(self, limiter: RateLimiter) -> None:
         """The limiter's permission; a call that had to wait for it is counted."""

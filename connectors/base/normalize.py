@@ -9,14 +9,14 @@ after what a record produced was acknowledged.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 
+from connectors.base.consume import ConsumingRunner
 from connectors.base.mapping import Mapper, MappingError
 from connectors.base.publish import Publisher
 from q2c.core import metrics
@@ -42,7 +42,9 @@ def change_key(change: EntityChange) -> bytes:
     return key_of_change(change).encode()
 
 
-class Normalizer:
+class Normalizer(ConsumingRunner):
+    max_records: ClassVar[int] = 200
+
     def __init__(
         self,
         mapper: Mapper,
@@ -54,30 +56,15 @@ class Normalizer:
         self.publisher = publisher
         self.topics = publisher.topics
         self._normalized = metrics.CHANGES_NORMALIZED.labels(mapper.system)
-        self._consumer = AIOKafkaConsumer(
+        super().__init__(
             self.topics.raw(mapper.system),
-            **client_kwargs,
-            group_id=group_id or f"{self.topics.prefix}-normalize-{mapper.system}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            client_kwargs,
+            group_id or f"{self.topics.prefix}-normalize-{mapper.system}",
         )
 
     @property
     def stage(self) -> str:
         return f"normalize.{self.mapper.system}"
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await self._consumer.start()
-        try:
-            while not stop.is_set():
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
-                for tp, records in batches.items():
-                    for record in records:
-                        await self.handle(record)
-                    last = records[-1].offset + 1
-                    await self._consumer.commit({TopicPartition(tp.topic, tp.partition): last})
-        finally:
-            await self._consumer.stop()
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Map one raw record and publish its changes; a record that cannot be read or

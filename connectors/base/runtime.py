@@ -17,7 +17,7 @@ from connectors.base.cursors import CursorStore
 from connectors.base.mapping import Mapper
 from connectors.base.normalize import Normalizer
 from connectors.base.publish import Publisher
-from connectors.base.sink import Sink, SinkRunner
+from connectors.base.sink import Sink, SinkRunner, check_sink
 from connectors.base.source import SourceRunner, Stream
 from q2c.core.settings import DeadLetterSettings
 from q2c.core.topics import Topics
@@ -39,6 +39,11 @@ class ConnectorParts:
     poll_interval: float = 2.0
     close: Callable[[], Awaitable[None]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A sink missing a command of its role would dead-letter each one at run time.
+        if self.sink is not None:
+            check_sink(type(self.sink), self.mapper.role)
 
 
 async def run_connector(

@@ -7,7 +7,10 @@ broker acknowledged all of it, and only then stores the new cursor: a source kil
 moment repeats at most the batch it was publishing (downstream drops the duplicates by
 fingerprint), and never skips a change.
 
-Sources fed by webhooks or change streams publish through the same :class:`Publisher`.
+A system's streams are declared on the change-tracking strategies of
+:mod:`connectors.base.tracking` (modified-since polling, full scans by fingerprint, event
+streams with a replay position); its webhook receiver, a connector service, publishes
+through the same :class:`Publisher`.
 """
 
 from __future__ import annotations

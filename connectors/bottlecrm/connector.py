@@ -1,15 +1,12 @@
 """The BottleCRM connector: scan streams, the webhook receiver (when a webhook secret is
 configured), the mapping and the sink, over one client.
 
-Settings come from the ``[bottlecrm]`` section of the config file and ``Q2C_BOTTLECRM__*``
-variables (e.g. ``Q2C_BOTTLECRM__URL``, ``Q2C_BOTTLECRM__TOKEN``), over what `q2c dev up`
-recorded for the local server.
+Its settings (:class:`BottleCrmSettings`) are loaded by the spec (``connectors.bottlecrm.spec``):
+the ``[bottlecrm]`` section of the config file and ``Q2C_BOTTLECRM__*`` variables (e.g.
+``Q2C_BOTTLECRM__URL``, ``Q2C_BOTTLECRM__TOKEN``), over what `q2c dev up` recorded.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from connectors.base.runtime import ConnectorParts, Service
 from connectors.bottlecrm.client import BottleCrmClient
@@ -23,20 +20,9 @@ from connectors.bottlecrm.source import (
     ProductStream,
     WebhookReceiver,
 )
-from q2c.core.settings import Settings, load_section
-
-_RECORDED = ("url", "token", "jwt", "webhook_secret", "webhook_port")
 
 
-def configured(defaults: Mapping[str, Any]) -> BottleCrmSettings:
-    """The connector's settings: config file and ``Q2C_BOTTLECRM__*`` over ``defaults``."""
-    recorded = {key: defaults[key] for key in _RECORDED if defaults.get(key)}
-    return load_section(BottleCrmSettings, SYSTEM, recorded)
-
-
-async def build(settings: Settings, defaults: Mapping[str, Any]) -> ConnectorParts:
-    del settings  # nothing global is needed beyond what the runtime passes around
-    config = configured(defaults)
+async def connect(config: BottleCrmSettings) -> ConnectorParts:
     client = BottleCrmClient(config)
     services: list[Service] = []
     if config.webhook_secret is not None:

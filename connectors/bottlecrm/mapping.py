@@ -7,14 +7,12 @@ source saw the change) stands in for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
-from connectors.base.mapping import Mapper, MappingError
+from connectors.base.mapping import Mapper, MappingError, RecordType
 from connectors.bottlecrm.models import AccountInput, ContactInput
 from schemas import (
     Address,
@@ -26,30 +24,21 @@ from schemas import (
     ExternalIds,
     Item,
     Money,
-    Operation,
     PriceBookPrice,
     Quote,
     QuoteStatus,
     RawChange,
 )
-from schemas.changes import Entity, EntityChange, SystemRole
+from schemas.changes import SystemRole
 
 SYSTEM = "bottlecrm"
 ACCOUNT = "account"
 CONTACT = "contact"
 DEAL = "deal"
 PRODUCT = "product"
-OBJECTS: Mapping[str, EntityKind] = {
-    ACCOUNT: EntityKind.CUSTOMER,
-    CONTACT: EntityKind.CONTACT,
-    DEAL: EntityKind.QUOTE,
-    PRODUCT: EntityKind.ITEM,
-}
 
-# What BottleCRM stores of an entity whose canonical model has more (units, tiers, ...).
-HELD: Mapping[str, frozenset[str]] = {
-    PRODUCT: frozenset({"sku", "name", "description", "active", "prices"}),
-}
+# What BottleCRM stores of an item, whose canonical model has more (units, tiers, ...).
+HELD_ITEM = frozenset({"sku", "name", "description", "active", "prices"})
 
 _QUOTE_STATUS: Mapping[str, QuoteStatus] = {
     "PROSPECTING": QuoteStatus.DRAFT,
@@ -235,50 +224,21 @@ class BottleCrmMapper(Mapper):
 
     def __init__(self, default_currency: str = "USD") -> None:
         self.default_currency = default_currency
-
-    def _entity(self, change: RawChange) -> Entity:
-        record = change.record
-        updated = record.get("updated_at")
-        updated_at = datetime.fromisoformat(updated) if isinstance(updated, str) else None
-        when = updated_at or change.source_ts
-        if change.object == ACCOUNT:
-            return to_customer(record, when)
-        if change.object == CONTACT:
-            return to_contact(record, when)
-        if change.object == PRODUCT:
-            return to_item(record, when, self.default_currency)
-        return to_quote(record, when, self.default_currency)
-
-    def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
-        kind = OBJECTS.get(change.object)
-        if kind is None:
-            return ()
-        data: Entity | None = None
-        if change.operation is not Operation.DELETE:
-            try:
-                data = self._entity(change)
-            except ValidationError as exc:
-                error = exc.errors()[0]
-                where = ".".join(str(p) for p in error["loc"])
-                raise MappingError(error["msg"], field=where) from None
-        return (
-            EntityChange(
-                entity=kind,
-                ids=ExternalIds(crm_id=change.record_id),
-                origin_system=SYSTEM,
-                origin_role=SystemRole.CRM,
-                operation=change.operation,
-                source_ts=change.source_ts,
-                fingerprint=change.fingerprint,
-                data=data,
-                held=HELD.get(change.object),
+        currency = default_currency
+        self.records = {
+            ACCOUNT: RecordType(EntityKind.CUSTOMER, to_customer, reports=True),
+            CONTACT: RecordType(EntityKind.CONTACT, to_contact),
+            DEAL: RecordType(
+                EntityKind.QUOTE, lambda record, at: to_quote(record, at, currency), reports=True
             ),
-        )
+            PRODUCT: RecordType(
+                EntityKind.ITEM, lambda record, at: to_item(record, at, currency), held=HELD_ITEM
+            ),
+        }
 
-    def report_target(self, change: RawChange) -> tuple[EntityKind, ExternalIds] | None:
-        if change.object in (ACCOUNT, DEAL) and change.operation is not Operation.DELETE:
-            return OBJECTS[change.object], ExternalIds(crm_id=change.record_id)
-        return None
+    def updated_at(self, change: RawChange) -> datetime:
+        updated = change.record.get("updated_at")
+        return datetime.fromisoformat(updated) if isinstance(updated, str) else change.source_ts
 
 
 # -- canonical entities → BottleCRM's writes (only the fields BottleCRM has) -------------

@@ -13,16 +13,20 @@ receiver with the wrong secret would refuse every delivery.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import SecretStr
 
 from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.base.spec import SetupOptions
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.fields import Q2C_FIELDS
 from connectors.bottlecrm.mapping import SYSTEM
 from connectors.bottlecrm.models import CustomFieldSpec
+from connectors.bottlecrm.settings import BottleCrmSettings
 
 # Every event of the objects the connector reads.
 WEBHOOK_EVENTS = (
@@ -99,7 +103,7 @@ async def ensure_webhook(
     return endpoint.id, True, minted
 
 
-async def provision(
+async def make_ready(
     client: BottleCrmClient,
     webhook_url: str | None = None,
     *,
@@ -112,3 +116,37 @@ async def provision(
         return Provisioned(fields=fields)
     endpoint, created, secret = await ensure_webhook(client, webhook_url, mint=mint, rotate=rotate)
     return Provisioned(fields=fields, webhook=endpoint, created=created, secret=secret)
+
+
+def keep_secret(secret: SecretStr, path: Path) -> None:
+    """Writes ``secret`` to ``path``, readable by its owner only."""
+    path.touch(mode=0o600)
+    os.chmod(path, 0o600)
+    path.write_text(secret.get_secret_value())
+
+
+async def provision(config: BottleCrmSettings, options: SetupOptions) -> Sequence[str]:
+    """`q2c connector setup bottlecrm`: custom fields, and with ``options.webhook_url`` the
+    webhook subscription; a secret minted now goes to ``options.secret_file`` (and only
+    there: BottleCRM shows it once)."""
+    if options.rotate_secret and options.secret_file is None:
+        raise ConnectorError(
+            ErrorKind.FATAL, "rotating the webhook secret needs a file to keep it", system=SYSTEM
+        )
+    url = options.webhook_url
+    async with BottleCrmClient(config) as client:
+        done = await make_ready(
+            client, url, mint=options.secret_file is not None, rotate=options.rotate_secret
+        )
+    lines = [f"bottlecrm: {done.fields} custom fields defined"]
+    if done.webhook is not None:
+        lines.append(
+            f"bottlecrm: webhook {done.webhook} to {url} {'made' if done.created else 'present'}"
+        )
+    if done.secret is not None and options.secret_file is not None:
+        keep_secret(done.secret, options.secret_file)
+        lines.append(
+            f"bottlecrm: its signing secret is in {options.secret_file}; "
+            "put it in Q2C_BOTTLECRM__WEBHOOK_SECRET"
+        )
+    return lines

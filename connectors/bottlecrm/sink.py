@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from connectors.base import ConnectorError, ErrorKind, Sink
+from connectors.base.sink import handles
 from connectors.bottlecrm.client import BottleCrmClient, ObjectName, same_value
 from connectors.bottlecrm.mapping import SYSTEM, account_input, contact_input
 from connectors.bottlecrm.models import (
@@ -23,7 +24,6 @@ from connectors.bottlecrm.models import (
     ProductInput,
 )
 from schemas import (
-    Command,
     CommandResult,
     EntityKind,
     ExternalIds,
@@ -135,30 +135,27 @@ class BottleCrmSink(Sink):
         self.client = client
         self.currency = currency
 
-    async def apply(self, command: Command) -> CommandResult:
-        if isinstance(command, UpdateDealFinancialStatus):
-            deal = _crm_id(command.deal, "deal")
-            outcome = await self.set_fields("Opportunity", deal, deal_fields(command))
-            return self.result(command, EntityKind.QUOTE, outcome, command.deal)
-        if isinstance(command, UpdateAccountBalance):
-            account = _crm_id(command.account, "account")
-            outcome = await self.set_fields("Account", account, account_fields(command))
-            return self.result(command, EntityKind.CUSTOMER, outcome, command.account)
-        if isinstance(command, ReportSyncStatus):
-            target = _TARGETS.get(command.entity)
-            if target is None:
-                raise _skip(f"BottleCRM shows no sync status on a {command.entity}")
-            record = _crm_id(command.record, str(command.entity))
-            values = {"q2c_sync_status": command.status.value, "q2c_sync_reason": command.message}
-            outcome = await self.set_fields(target, record, values)
-            return self.result(command, command.entity, outcome, command.record)
-        if isinstance(command, UpsertItem):
-            return await self.upsert_item(command)
-        if isinstance(command, UpsertCustomer):
-            return await self.upsert_customer(command)
-        if isinstance(command, UpsertContact):
-            return await self.upsert_contact(command)
-        raise _skip(f"BottleCRM does not apply {command.schema_subject} commands")
+    @handles(UpdateDealFinancialStatus)
+    async def update_deal(self, command: UpdateDealFinancialStatus) -> CommandResult:
+        deal = _crm_id(command.deal, "deal")
+        outcome = await self.set_fields("Opportunity", deal, deal_fields(command))
+        return self.result(command, EntityKind.QUOTE, outcome, command.deal)
+
+    @handles(UpdateAccountBalance)
+    async def update_account(self, command: UpdateAccountBalance) -> CommandResult:
+        account = _crm_id(command.account, "account")
+        outcome = await self.set_fields("Account", account, account_fields(command))
+        return self.result(command, EntityKind.CUSTOMER, outcome, command.account)
+
+    @handles(ReportSyncStatus)
+    async def report_sync_status(self, command: ReportSyncStatus) -> CommandResult:
+        target = _TARGETS.get(command.entity)
+        if target is None:
+            raise _skip(f"BottleCRM shows no sync status on a {command.entity}")
+        record = _crm_id(command.record, str(command.entity))
+        values = {"q2c_sync_status": command.status.value, "q2c_sync_reason": command.message}
+        outcome = await self.set_fields(target, record, values)
+        return self.result(command, command.entity, outcome, command.record)
 
     async def set_fields(
         self, target: CustomFieldTarget, record_id: str, values: Mapping[str, Any]
@@ -172,6 +169,7 @@ class BottleCrmSink(Sink):
         await self.client.write_custom_fields(target, record_id, differ)
         return Outcome.UPDATED
 
+    @handles(UpsertCustomer)
     async def upsert_customer(self, command: UpsertCustomer) -> CommandResult:
         """Updates the account (found by CRM id, else by the ERP customer code q2c keeps on
         it) or creates it carrying that code, so a replayed create finds it next time."""
@@ -207,6 +205,7 @@ class BottleCrmSink(Sink):
                     return account.id
         return None
 
+    @handles(UpsertContact)
     async def upsert_contact(self, command: UpsertContact) -> CommandResult:
         """Updates the contact (by CRM id, else by email address) or creates it."""
         contact = command.contact
@@ -236,6 +235,7 @@ class BottleCrmSink(Sink):
                 return contact.id
         return None
 
+    @handles(UpsertItem)
     async def upsert_item(self, command: UpsertItem) -> CommandResult:
         item = command.item
         wanted = product_input(item, self.currency)

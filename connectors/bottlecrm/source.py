@@ -10,6 +10,10 @@ mistaken for a deletion).
 The custom fields q2c writes back are left out of the fingerprint: q2c's own write is not a
 change of the record (see :func:`fingerprint_of`).
 
+The scan is the full-scan strategy (:mod:`connectors.base.tracking.snapshot`), the webhooks
+the webhook strategy (:mod:`connectors.base.tracking.webhook`); this module says how
+BottleCRM is listed, fingerprinted, signed and re-fetched.
+
 Webhooks make changes visible within a second. Their payloads omit custom fields, so each
 event re-fetches the record; the change event carries the same record shape and
 fingerprint as the scan's, and the scan that follows repeats it at most once (downstream
@@ -19,27 +23,21 @@ always the one read from the API, never the payload's.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import logging
-import time
-import zlib
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
-from aiohttp import web
 from pydantic import SecretStr
 
-from connectors.base import Batch, ConnectorError, ErrorKind, Publisher, Stream
+from connectors.base import ConnectorError
+from connectors.base.tracking import FullScanStream, Notification, WebhookHandler, snapshot
+from connectors.base.tracking import WebhookReceiver as BaseWebhookReceiver
 from connectors.bottlecrm.client import BottleCrmClient, ObjectName
 from connectors.bottlecrm.fields import Q2C_FIELDS
 from connectors.bottlecrm.mapping import SYSTEM
-from connectors.bottlecrm.webhooks import SIGNATURE_HEADER, InvalidSignature, verify_signature
+from connectors.bottlecrm.webhooks import SIGNATURE_HEADER, verify_signature
 from schemas import Operation, RawChange, fingerprint
-
-log = logging.getLogger(__name__)
 
 Q2C_KEYS = frozenset(field.key for field in Q2C_FIELDS)
 
@@ -51,7 +49,6 @@ _VOLATILE: Mapping[str, frozenset[str]] = {
     "deal": frozenset({"created_on_arrow", "days_in_stage", "aging_status", "next_activity"}),
 }
 _VOLATILE_PRODUCT = frozenset({"used_on"})
-_FINGERPRINT_CHARS = 20  # of the hex digest kept per record in the cursor
 
 
 def stable_view(obj: str, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,68 +107,45 @@ def change_of(
 
 def encode_snapshot(fingerprints: Mapping[str, str]) -> str:
     """The cursor of a scan: each record id with (a prefix of) its fingerprint."""
-    short = {
-        rid: fp.removeprefix("sha256:")[:_FINGERPRINT_CHARS] for rid, fp in fingerprints.items()
-    }
-    packed = zlib.compress(orjson.dumps(short, option=orjson.OPT_SORT_KEYS), 9)
-    return "scan1:" + base64.urlsafe_b64encode(packed).decode()
+    return snapshot.encode_snapshot(fingerprints)
 
 
 def decode_snapshot(cursor: str | None) -> dict[str, str]:
-    if not cursor:
-        return {}
-    if not cursor.startswith("scan1:"):
-        raise ConnectorError(
-            ErrorKind.FATAL, f"unknown BottleCRM cursor format {cursor[:10]!r}", system=SYSTEM
-        )
-    data: dict[str, str] = orjson.loads(zlib.decompress(base64.urlsafe_b64decode(cursor[6:])))
-    return data
+    return snapshot.decode_snapshot(cursor, SYSTEM)
 
 
-def _short(fp: str) -> str:
-    return fp.removeprefix("sha256:")[:_FINGERPRINT_CHARS]
+async def _fetch(client: BottleCrmClient, obj: ObjectName, record_id: str) -> dict[str, Any] | None:
+    """The record by id; None when BottleCRM answers 404."""
+    try:
+        return await client.record(obj, record_id)
+    except ConnectorError as exc:
+        if exc.status == 404:
+            return None
+        raise
 
 
-class ScanStream(Stream):
+class ScanStream(FullScanStream):
     """All records of one object, compared with the previous scan."""
 
     system: ClassVar[str] = SYSTEM
     name: ClassVar[ObjectName]
 
     def __init__(self, client: BottleCrmClient) -> None:
+        super().__init__()
         self.client = client
         self.obj: ObjectName = self.name
 
-    async def read(self, cursor: str | None) -> Batch:
-        previous = decode_snapshot(cursor)
-        now = datetime.now(UTC)
-        marker = f"scan@{now.isoformat()}"
-        changes: list[RawChange] = []
-        seen: dict[str, str] = {}
+    async def records(self) -> AsyncIterator[tuple[str, Mapping[str, Any]]]:
         async for record in self.client.records(self.obj):
-            record_id = str(record["id"])
-            if record_id in seen:  # listed twice while records moved between pages
-                continue
-            operation = Operation.UPDATE if record_id in previous else Operation.CREATE
-            change = change_of(self.obj, record_id, operation, record, now, marker, now)
-            seen[record_id] = _short(change.fingerprint)
-            if previous.get(record_id) != seen[record_id]:
-                changes.append(change)
-        for record_id in sorted(set(previous) - set(seen)):
-            if await self._still_there(record_id):
-                seen[record_id] = previous[record_id]  # missed by this scan; next one sees it
-                continue
-            changes.append(change_of(self.obj, record_id, Operation.DELETE, {}, now, marker, now))
-        return Batch(changes, encode_snapshot(seen))
+            yield str(record["id"]), record
 
-    async def _still_there(self, record_id: str) -> bool:
-        try:
-            await self.client.record(self.obj, record_id)
-        except ConnectorError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+    def change(
+        self, record_id: str, operation: Operation, record: Mapping[str, Any], at: datetime
+    ) -> RawChange:
+        return change_of(self.obj, record_id, operation, record, at, f"scan@{at.isoformat()}", at)
+
+    async def exists(self, record_id: str) -> bool:
+        return await _fetch(self.client, self.obj, record_id) is not None
 
 
 class AccountStream(ScanStream):
@@ -207,8 +181,51 @@ _OPERATIONS: Mapping[str, Operation] = {
 }
 
 
-class WebhookReceiver:
-    """An aiohttp endpoint for BottleCRM's webhooks; run it as a connector service.
+class BottleCrmWebhooks(WebhookHandler):
+    """BottleCRM's part of the webhook receiver: its signature header, its event names, a
+    re-fetch through the client."""
+
+    system = SYSTEM
+
+    def __init__(self, client: BottleCrmClient, secret: SecretStr, tolerance: float = 300.0):
+        self.client = client
+        self.secret = secret
+        self.tolerance = tolerance
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
+        verify_signature(self.secret, headers.get(SIGNATURE_HEADER), body, now, self.tolerance)
+
+    def parse(self, body: bytes) -> Notification | None:
+        event = orjson.loads(body)
+        name = str(event["event"])
+        record_id = str(event["data"]["id"])
+        sent_at = datetime.fromisoformat(str(event["created_at"]))
+        prefix, _, action = name.partition(".")
+        obj = _EVENT_OBJECTS.get(prefix)
+        operation = _OPERATIONS.get(action)
+        if obj is None or operation is None:
+            return None
+        return Notification(obj, record_id, operation, sent_at, str(event.get("id", "")))
+
+    async def fetch(self, obj: str, record_id: str) -> Mapping[str, Any] | None:
+        return await _fetch(self.client, _EVENT_OBJECTS[obj], record_id)
+
+    def change(
+        self, notice: Notification, record: Mapping[str, Any], observed_at: datetime
+    ) -> RawChange:
+        return change_of(
+            notice.object,
+            notice.record_id,
+            notice.operation,
+            record,
+            notice.sent_at,
+            notice.cursor,
+            observed_at,
+        )
+
+
+class WebhookReceiver(BaseWebhookReceiver):
+    """The receiver of BottleCRM's signed webhooks; run it as a connector service.
 
     A delivery is answered 2xx only after its change was acknowledged by Kafka, so BottleCRM
     retries one that q2c could not take; an unsigned, forged or stale one is answered 401.
@@ -223,91 +240,4 @@ class WebhookReceiver:
         path: str = "/bottlecrm/webhook",
         tolerance: float = 300.0,
     ) -> None:
-        self.client = client
-        self.secret = secret
-        self.host = host
-        self.port = port
-        self.path = path
-        self.tolerance = tolerance
-        self.publisher: Publisher | None = None
-        self.ready = asyncio.Event()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}{self.path}"
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=1024**2)
-        app.router.add_post(self.path, self.handle)
-        return app
-
-    async def serve(self, stop: asyncio.Event, publisher: Publisher) -> None:
-        """Serves until ``stop`` is set (the connector runtime's service signature)."""
-        self.publisher = publisher
-        runner = web.AppRunner(self.app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        if self.port == 0 and runner.addresses:
-            self.port = int(runner.addresses[0][1])
-        self.ready.set()
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            verify_signature(
-                self.secret,
-                request.headers.get(SIGNATURE_HEADER),
-                body,
-                time.time(),
-                self.tolerance,
-            )
-        except InvalidSignature as exc:
-            log.warning("refused a BottleCRM webhook: %s", exc)
-            return web.Response(status=401, text="invalid signature")
-        try:
-            event = orjson.loads(body)
-            name = str(event["event"])
-            record_id = str(event["data"]["id"])
-            sent_at = datetime.fromisoformat(str(event["created_at"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return web.Response(status=400, text="not a BottleCRM event")
-        prefix, _, action = name.partition(".")
-        obj = _EVENT_OBJECTS.get(prefix)
-        operation = _OPERATIONS.get(action)
-        if obj is None or operation is None:
-            return web.Response(status=204)  # an event q2c does not follow
-        try:
-            change = await self.change_for(obj, record_id, operation, sent_at, event)
-            if self.publisher is None:
-                raise RuntimeError("the receiver is not serving")
-            await self.publisher.publish_changes([change])
-        except Exception:
-            log.exception("could not take BottleCRM event %s for %s %s", name, obj, record_id)
-            return web.Response(status=503, text="try again later")
-        return web.Response(status=204)
-
-    async def change_for(
-        self,
-        obj: ObjectName,
-        record_id: str,
-        operation: Operation,
-        sent_at: datetime,
-        event: Mapping[str, Any],
-    ) -> RawChange:
-        now = datetime.now(UTC)
-        cursor = f"webhook:{event.get('id', '')}"
-        if operation is not Operation.DELETE:
-            try:
-                record = await self.client.record(obj, record_id)
-            except ConnectorError as exc:
-                if exc.status != 404:
-                    raise
-                operation = Operation.DELETE  # deleted since; its own event may come later
-            else:
-                return change_of(obj, record_id, operation, record, sent_at, cursor, now)
-        return change_of(obj, record_id, Operation.DELETE, {}, sent_at, cursor, now)
+        super().__init__(BottleCrmWebhooks(client, secret, tolerance), host, port, path)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from connectors.base.spec import ConnectorSpec
-from connectors.bottlecrm.connector import build
+from connectors.bottlecrm.connector import connect
+from connectors.bottlecrm.documents import DOCUMENTS
 from connectors.bottlecrm.mapping import SYSTEM, BottleCrmMapper
+from connectors.bottlecrm.provision import provision
 from connectors.bottlecrm.settings import BottleCrmSettings
+from connectors.bottlecrm.sink import BottleCrmSink
 from schemas.changes import SystemRole
 
 
@@ -16,9 +19,14 @@ def _mapper() -> BottleCrmMapper:
 SPEC = ConnectorSpec(
     name=SYSTEM,
     role=SystemRole.CRM,
+    description="BottleCRM over REST: full scans and webhooks; ERP facts kept in custom fields",
     settings_model=BottleCrmSettings,
-    build=build,
+    connect=connect,
     mapper=_mapper,
+    documents=DOCUMENTS,
+    sink=BottleCrmSink,
+    recorded=("url", "token", "jwt", "webhook_secret", "webhook_port"),
+    provision=provision,
     # BottleCRM's personal access tokens
     secret_patterns=((r"bcrm_pat_[A-Za-z0-9_-]+", "bcrm_pat_***"),),
 )

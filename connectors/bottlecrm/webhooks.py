@@ -14,13 +14,20 @@ import hmac
 
 from pydantic import SecretStr
 
+from connectors.base.tracking import InvalidSignature
+
 SIGNATURE_HEADER = "X-BottleCRM-Signature"
 EVENT_HEADER = "X-BottleCRM-Event"
 DELIVERY_HEADER = "X-BottleCRM-Delivery"
 
-
-class InvalidSignature(Exception):
-    """The request is unsigned, signed with another secret, malformed or too old."""
+__all__ = [
+    "DELIVERY_HEADER",
+    "EVENT_HEADER",
+    "SIGNATURE_HEADER",
+    "InvalidSignature",
+    "signature",
+    "verify_signature",
+]
 
 
 def signature(secret: SecretStr, timestamp: int, body: bytes) -> str:

@@ -1,16 +1,14 @@
 """The Tryton connector: the ``last_modified_at`` streams, the mapping and the sink, over
 one client.
 
-Settings come from the ``[tryton]`` section of the config file and ``Q2C_TRYTON__*``
-variables (e.g. ``Q2C_TRYTON__URL``, ``Q2C_TRYTON__PASSWORD``), over what `q2c dev up`
-recorded for the local server.
+Its settings (:class:`TrytonSettings`) are loaded by the spec (``connectors.tryton.spec``):
+the ``[tryton]`` section of the config file and ``Q2C_TRYTON__*`` variables (e.g.
+``Q2C_TRYTON__URL``, ``Q2C_TRYTON__PASSWORD``), over what `q2c dev up` recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
 from connectors.base.runtime import ConnectorParts
 from connectors.tryton.client import TrytonClient
@@ -19,20 +17,9 @@ from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.settings import TrytonSettings
 from connectors.tryton.sink import TrytonSink
 from connectors.tryton.source import STREAMS
-from q2c.core.settings import Settings, load_section
-
-_RECORDED = ("url", "database", "user", "password")
 
 
-def configured(defaults: Mapping[str, Any]) -> TrytonSettings:
-    """The connector's settings: config file and ``Q2C_TRYTON__*`` over ``defaults``."""
-    recorded = {key: defaults[key] for key in _RECORDED if defaults.get(key)}
-    return load_section(TrytonSettings, SYSTEM, recorded)
-
-
-async def build(settings: Settings, defaults: Mapping[str, Any]) -> ConnectorParts:
-    del settings  # nothing global is needed beyond what the runtime passes around
-    config = configured(defaults)
+async def connect(config: TrytonSettings) -> ConnectorParts:
     client = TrytonClient(config)
     sink = TrytonSink(
         client,

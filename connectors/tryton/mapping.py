@@ -18,9 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
-from connectors.base.mapping import Mapper, MappingError
+from connectors.base.mapping import Mapper, MappingError, RecordType
 from connectors.tryton.errors import SYSTEM
 from schemas import (
     Address,
@@ -35,15 +33,13 @@ from schemas import (
     InvoiceStatus,
     Item,
     Money,
-    Operation,
     Payment,
     PaymentApplication,
     PriceBookPrice,
-    RawChange,
     SalesOrder,
     SalesOrderState,
 )
-from schemas.changes import ENTITY_KIND, Entity, EntityChange, SystemRole
+from schemas.changes import SystemRole
 
 PARTY = "party.party"
 PRODUCT = "product.product"
@@ -343,84 +339,30 @@ def to_credit_memo(record: Mapping[str, Any], updated_at: datetime) -> CreditMem
     )
 
 
+def to_customer_invoice(
+    record: Mapping[str, Any], updated_at: datetime
+) -> Invoice | CreditMemo | None:
+    """A customer invoice, or a credit memo when its total is negative; None for a supplier
+    invoice (not part of quote-to-cash)."""
+    if record.get("type", "out") != "out":
+        return None
+    if is_credit_note(record):
+        return to_credit_memo(record, updated_at)
+    return to_invoice(record, updated_at)
+
+
 class TrytonMapper(Mapper):
     system: ClassVar[str] = SYSTEM
     role: ClassVar[SystemRole] = SystemRole.ERP
 
     def __init__(self, currency: str = "USD") -> None:
         self.currency = currency  # the company currency: products' list prices are in it
-
-    def _entity(self, change: RawChange) -> Entity | None:
-        record, when = change.record, change.source_ts
-        if change.object == PARTY:
-            return to_customer(record, when)
-        if change.object == PRODUCT:
-            return to_item(record, when, self.currency)
-        if change.object == SALE:
-            return to_sales_order(record, when)
-        if change.object == PAYMENT:
-            return to_payment(record, when)
-        if change.object == INVOICE:
-            if record.get("type", "out") != "out":
-                return None  # supplier invoices are not part of quote-to-cash
-            if is_credit_note(record):
-                return to_credit_memo(record, when)
-            return to_invoice(record, when)
-        return None
-
-    def to_canonical(self, change: RawChange) -> Sequence[EntityChange]:
-        if change.operation is Operation.DELETE:
-            return self._deletion(change)
-        try:
-            data = self._entity(change)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"])
-            raise MappingError(error["msg"], field=where) from None
-        except (KeyError, ValueError) as exc:
-            if isinstance(exc, MappingError):
-                raise
-            raise MappingError(f"unexpected record shape: {exc}") from None
-        if data is None:
-            return ()
-        return (
-            EntityChange(
-                entity=_kind(data),
-                ids=data.ids,
-                origin_system=SYSTEM,
-                origin_role=SystemRole.ERP,
-                operation=change.operation,
-                source_ts=change.source_ts,
-                fingerprint=change.fingerprint,
-                data=data,
-            ),
-        )
-
-    def _deletion(self, change: RawChange) -> Sequence[EntityChange]:
-        """A record the source found gone: the entity it was, by its Tryton id, no data."""
-        kind = _DELETABLE.get(change.object)
-        if kind is None:
-            return ()
-        return (
-            EntityChange(
-                entity=kind,
-                ids=ExternalIds(erp_id=change.record_id),
-                origin_system=SYSTEM,
-                origin_role=SystemRole.ERP,
-                operation=Operation.DELETE,
-                source_ts=change.source_ts,
-                fingerprint=change.fingerprint,
-            ),
-        )
-
-
-# The objects whose deletions the source reports (see ``ModifiedStream.reports_deletes``).
-_DELETABLE: Mapping[str, EntityKind] = {
-    PARTY: EntityKind.CUSTOMER,
-    PRODUCT: EntityKind.ITEM,
-    SALE: EntityKind.SALES_ORDER,
-}
-
-
-def _kind(data: Entity) -> EntityKind:
-    return ENTITY_KIND[type(data)]
+        # Deletions are reported for parties, products and sales only (see the source's
+        # ``ModifiedStream.reports_deletes``).
+        self.records = {
+            PARTY: RecordType(EntityKind.CUSTOMER, to_customer),
+            PRODUCT: RecordType(EntityKind.ITEM, lambda record, at: to_item(record, at, currency)),
+            SALE: RecordType(EntityKind.SALES_ORDER, to_sales_order),
+            INVOICE: RecordType(EntityKind.INVOICE, to_customer_invoice, deletes=False),
+            PAYMENT: RecordType(EntityKind.PAYMENT, to_payment, deletes=False),
+        }

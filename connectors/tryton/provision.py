@@ -7,9 +7,11 @@ misconfigured installation fails at deployment rather than at its first item.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.base.spec import SetupOptions
 from connectors.tryton.client import TrytonClient
 from connectors.tryton.errors import SYSTEM
 from connectors.tryton.settings import TrytonSettings
@@ -23,7 +25,7 @@ class Checked:
     account_category: str
 
 
-async def provision(client: TrytonClient, config: TrytonSettings) -> Checked:
+async def check(client: TrytonClient, config: TrytonSettings) -> Checked:
     sink = TrytonSink(client, unit=config.unit, account_category=config.account_category)
     currency = await sink.company_currency()
     if not await client.search("product.uom", [("name", "=", config.unit)], limit=1):
@@ -39,3 +41,14 @@ async def provision(client: TrytonClient, config: TrytonSettings) -> Checked:
             system=SYSTEM,
         )
     return Checked(currency=currency, unit=config.unit, account_category=config.account_category)
+
+
+async def provision(config: TrytonSettings, options: SetupOptions) -> Sequence[str]:
+    """`q2c connector setup tryton`: the checks, said in one line."""
+    del options  # Tryton pushes nothing to q2c: no webhook, no secret
+    async with TrytonClient(config) as client:
+        checked = await check(client, config)
+    return [
+        f"tryton: company currency {checked.currency}, unit {checked.unit!r}, "
+        f"category {checked.account_category!r} present"
+    ]

@@ -20,11 +20,11 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from connectors.base import ConnectorError, ErrorKind, Sink
+from connectors.base.sink import handles
 from connectors.tryton.client import TrytonClient
 from connectors.tryton.errors import SYSTEM
 from schemas import (
     Address,
-    Command,
     CommandResult,
     CreateSalesOrder,
     Customer,
@@ -94,17 +94,6 @@ class TrytonSink(Sink):
         self.item_type = item_type
         self._ids: dict[tuple[str, str], int] = {}
 
-    async def apply(self, command: Command) -> CommandResult:
-        if isinstance(command, UpsertCustomer):
-            return await self.upsert_customer(command)
-        if isinstance(command, UpsertItem):
-            return await self.upsert_item(command)
-        if isinstance(command, CreateSalesOrder):
-            return await self.create_sales_order(command)
-        if isinstance(command, UpsertContact):
-            return await self.upsert_contact(command)
-        raise _skip(f"Tryton does not apply {command.schema_subject} commands")
-
     async def _named(self, model: str, domain: list[Any], what: str) -> int:
         """The id of a configuration record (unit, category, currency), cached."""
         key = (model, repr(domain))
@@ -152,6 +141,7 @@ class TrytonSink(Sink):
                 log.warning("Tryton lists no country %s; address kept without it", address.country)
         return values
 
+    @handles(UpsertCustomer)
     async def upsert_customer(self, command: UpsertCustomer) -> CommandResult:
         customer = command.customer
         party = await self.find_party(customer.ids)
@@ -240,6 +230,7 @@ class TrytonSink(Sink):
 
     # -- contacts -------------------------------------------------------------------------
 
+    @handles(UpsertContact)
     async def upsert_contact(self, command: UpsertContact) -> CommandResult:
         """A person at a customer becomes contact mechanisms (e-mail, phone) of the
         customer's party, named after the person: Tryton keeps no separate contact records.
@@ -301,6 +292,7 @@ class TrytonSink(Sink):
                 return found[0]
         return None
 
+    @handles(UpsertItem)
     async def upsert_item(self, command: UpsertItem) -> CommandResult:
         item = command.item
         product = await self.find_product(item.ids, item.sku)
@@ -369,6 +361,7 @@ class TrytonSink(Sink):
 
     # -- sales orders -------------------------------------------------------------------
 
+    @handles(CreateSalesOrder)
     async def create_sales_order(self, command: CreateSalesOrder) -> CommandResult:
         found = await self.client.search_read(
             "sale.sale", [("reference", "=", command.reference)], ["state"], limit=1

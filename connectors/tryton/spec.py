@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from connectors.base.spec import ConnectorSpec
-from connectors.tryton.connector import build
+from connectors.tryton.connector import connect
+from connectors.tryton.documents import DOCUMENTS
 from connectors.tryton.errors import SYSTEM
 from connectors.tryton.mapping import TrytonMapper
+from connectors.tryton.provision import provision
 from connectors.tryton.settings import TrytonSettings
+from connectors.tryton.sink import TrytonSink
 from schemas.changes import SystemRole
 
 
@@ -17,7 +20,12 @@ def _mapper() -> TrytonMapper:
 SPEC = ConnectorSpec(
     name=SYSTEM,
     role=SystemRole.ERP,
+    description="Tryton ERP over JSON-RPC: polls last_modified_at, writes parties, products, sales",
     settings_model=TrytonSettings,
-    build=build,
+    connect=connect,
     mapper=_mapper,
+    documents=DOCUMENTS,
+    sink=TrytonSink,
+    recorded=("url", "database", "user", "password"),
+    provision=provision,
 )

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
+from q2c.cli.connector_map import map_document
 from q2c.cli.resolve import dev_option, missing_settings, peer_defaults, resolved_settings
 from q2c.core.kafka_access import run_with_kafka
 from q2c.core.settings import Settings
 from q2c.core.telemetry import configure_logging, configure_tracing
 from q2c.core.topics import Topics
+
+if TYPE_CHECKING:
+    from connectors.base.spec import ConnectorSpec
 
 
 @click.group()
@@ -31,21 +33,25 @@ def connector() -> None:
     """
 
 
+connector.add_command(map_document)
+
+
 @connector.command("list")
 def list_connectors() -> None:
-    """The systems q2c has connectors for."""
-    from connectors.registry import CONNECTORS
+    """The systems q2c has connectors for, with the role each plays and what it does."""
+    from connectors.registry import specs
 
-    for system in sorted(CONNECTORS):
-        click.echo(system)
+    for spec in specs():
+        click.echo(f"{spec.name:<12} {spec.role.value.upper():<4} {spec.description}".rstrip())
 
 
-def _known(system: str) -> None:
-    from connectors.registry import CONNECTORS
+def _spec(system: str) -> ConnectorSpec[Any]:
+    from connectors.registry import spec
 
-    if system not in CONNECTORS:
-        known = ", ".join(sorted(CONNECTORS))
-        raise click.ClickException(f"no connector for {system!r}; known: {known}")
+    try:
+        return spec(system)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @connector.command()
@@ -63,10 +69,9 @@ def run(system: str, source: bool, sink: bool, dev: bool) -> None:
     """
     from connectors.base.health import serving
     from connectors.base.runtime import run_connector
-    from connectors.registry import builder
     from q2c.core.kafka_admin import ensure_q2c_topics
 
-    _known(system)
+    spec = _spec(system)
     settings = resolved_settings(dev)
     configure_logging(settings.telemetry)
     configure_tracing(settings.telemetry)
@@ -81,7 +86,7 @@ def run(system: str, source: bool, sink: bool, dev: bool) -> None:
         web = settings.connector
         async with serving(system, web.web_host, web.web_port, ready):
             try:
-                parts = await builder(system)(settings, defaults)
+                parts = await spec.build(settings, defaults)
             except ValidationError as exc:
                 raise missing_settings(system, exc) from None
             try:
@@ -130,72 +135,23 @@ def setup(
     check the configured secret against the webhook's. tryton: checks the company, the
     currency, the unit and the product category q2c uses (nothing is created).
     """
-    _known(system)
+    from connectors.base.errors import ConnectorError
+    from connectors.base.spec import SetupOptions
+
+    spec = _spec(system)
     if rotate_secret and secret_file is None:
         raise click.BadParameter("--rotate-secret needs --secret-file", param_hint="--secret-file")
     settings = Settings()
     configure_logging(settings.telemetry)
     defaults = peer_defaults(settings, system, dev)
+    options = SetupOptions(
+        webhook_url=webhook_url, secret_file=secret_file, rotate_secret=rotate_secret
+    )
     try:
-        if system == "bottlecrm":
-            lines, secret = asyncio.run(
-                _setup_bottlecrm(defaults, webhook_url, secret_file is not None, rotate_secret)
-            )
-            if secret is not None and secret_file is not None:
-                _keep(secret, secret_file)
-                lines.append(
-                    f"bottlecrm: its signing secret is in {secret_file}; "
-                    "put it in Q2C_BOTTLECRM__WEBHOOK_SECRET"
-                )
-        elif system == "tryton":
-            lines = asyncio.run(_setup_tryton(defaults))
-        else:
-            lines = [f"{system}: nothing to set up"]
+        lines = asyncio.run(spec.setup(defaults, options))
     except ValidationError as exc:
         raise missing_settings(system, exc) from None
+    except ConnectorError as exc:
+        raise click.ClickException(exc.describe()) from None
     for line in lines:
         click.echo(line)
-
-
-def _keep(secret: SecretStr, path: Path) -> None:
-    path.touch(mode=0o600)
-    os.chmod(path, 0o600)
-    path.write_text(secret.get_secret_value())
-
-
-async def _setup_bottlecrm(
-    defaults: Mapping[str, Any], webhook_url: str | None, mint: bool, rotate: bool
-) -> tuple[list[str], SecretStr | None]:
-    from connectors.base.errors import ConnectorError
-    from connectors.bottlecrm.client import BottleCrmClient
-    from connectors.bottlecrm.connector import configured
-    from connectors.bottlecrm.provision import provision
-
-    async with BottleCrmClient(configured(defaults)) as client:
-        try:
-            done = await provision(client, webhook_url, mint=mint, rotate=rotate)
-        except ConnectorError as exc:
-            raise click.ClickException(exc.describe()) from None
-    lines = [f"bottlecrm: {done.fields} custom fields defined"]
-    if done.webhook is not None:
-        state = "made" if done.created else "present"
-        lines.append(f"bottlecrm: webhook {done.webhook} to {webhook_url} {state}")
-    return lines, done.secret
-
-
-async def _setup_tryton(defaults: Mapping[str, Any]) -> list[str]:
-    from connectors.base.errors import ConnectorError
-    from connectors.tryton.client import TrytonClient
-    from connectors.tryton.connector import configured
-    from connectors.tryton.provision import provision
-
-    config = configured(defaults)
-    async with TrytonClient(config) as client:
-        try:
-            checked = await provision(client, config)
-        except ConnectorError as exc:
-            raise click.ClickException(exc.describe()) from None
-    return [
-        f"tryton: company currency {checked.currency}, unit {checked.unit!r}, "
-        f"category {checked.account_category!r} present"
-    ]

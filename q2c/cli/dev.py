@@ -19,9 +19,20 @@ def dev() -> None:
 
 
 @dev.command()
-def up() -> None:
+@click.option(
+    "--tryton-db",
+    type=click.Choice(["sqlite", "postgresql"]),
+    default=None,
+    help="Tryton's database (default Q2C_DEV__TRYTON_DB, else sqlite): postgresql runs a "
+    "PostgreSQL cluster of the stack's own, for concurrent load; `q2c dev down` first to "
+    "switch a running stack.",
+)
+def up(tryton_db: str | None) -> None:
     """Install what is missing and start the local stack; safe to run twice."""
     settings = Settings()
+    if tryton_db is not None:
+        dev_settings = settings.dev.model_copy(update={"tryton_db": tryton_db})
+        settings = settings.model_copy(update={"dev": dev_settings})
     stack.up(settings, click.echo)
     running = stack.StackFiles(settings.dev.state_dir).load()
     if running.get("console_url"):

@@ -109,6 +109,11 @@ class DevSettings(BaseModel):
     )
     kafka_version: str = "4.0.1"
     kafka_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+    tryton_db: Literal["sqlite", "postgresql"] = Field(
+        default="sqlite",
+        description="Tryton's database: a SQLite file (fast first start) or a PostgreSQL "
+        "cluster of the stack's own (concurrent writers, no 503s under load).",
+    )
 
     @field_validator("state_dir", "cache_dir")
     @classmethod

@@ -9,7 +9,8 @@ server start copies that file. The server is gunicorn from the same virtualenv.
 An org is reached with a personal access token, made through the API the way a person
 would: a JWT for a local user (``django-admin devlogin``, DEBUG only), then
 ``POST /api/org/``, ``POST /api/auth/switch-org/`` and ``POST /api/profile/tokens/``. q2c's
-custom fields are then defined in that org. Tests make one org per test this way, on one
+connector's set-up (`q2c connector setup bottlecrm`: custom fields, the webhook) then runs in
+that org. Tests make one org per test this way, on one
 server per session.
 """
 
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -36,10 +37,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from connectors.base.spec import SetupOptions
 from connectors.bottlecrm import BottleCrmClient, BottleCrmSettings
-from connectors.bottlecrm.fields import Q2C_FIELDS
-from connectors.bottlecrm.models import CustomFieldSpec
-from connectors.bottlecrm.provision import ensure_fields, provision
+from connectors.bottlecrm.provision import provision
 from q2c.devstack import procs
 from q2c.devstack.errors import DevStackError
 
@@ -322,10 +322,10 @@ class OrgAccess:
 
 
 async def provision_org(
-    url: str, user_jwt: SecretStr, name: str, fields: Iterable[CustomFieldSpec] = Q2C_FIELDS
+    url: str, user_jwt: SecretStr, name: str, options: SetupOptions | None = None
 ) -> OrgAccess:
-    """A new org owned by the local user, a personal access token in it, and q2c's custom
-    fields defined there."""
+    """A new org owned by the local user, a personal access token in it, and what the
+    connector's set-up makes there (`q2c connector setup bottlecrm`, with ``options``)."""
     async with BottleCrmClient(BottleCrmSettings(url=url, token=user_jwt)) as user:
         try:
             created = await user.call("POST", "/api/org/", json={"name": name}, once=True)
@@ -341,22 +341,10 @@ async def provision_org(
                 f"BottleCRM's org set-up answered an unknown shape: {exc!r}"
             ) from exc
     access = OrgAccess(url=url, org_id=org_id, token=token, jwt=jwt)
-    async with BottleCrmClient(access.settings()) as crm:
-        await ensure_fields(crm, fields)
+    # The connector's own set-up, on these credentials (not on whatever Q2C_BOTTLECRM__*
+    # the shell has: the local stack never provisions another org).
+    await provision(access.settings(), options or SetupOptions())
     return access
-
-
-async def _provision_stack_org(
-    url: str, user_jwt: SecretStr, hook: str
-) -> tuple[OrgAccess, SecretStr]:
-    """The stack's org, with a webhook to where the stack's connector will listen
-    (deliveries while the connector is not running fail; its scans catch up)."""
-    access = await provision_org(url, user_jwt, "q2c")
-    async with BottleCrmClient(access.settings()) as crm:
-        done = await provision(crm, hook)
-    if done.secret is None:
-        raise DevStackError(f"BottleCRM's new org already had a webhook to {hook}")
-    return access, done.secret
 
 
 def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, Any]:
@@ -371,7 +359,15 @@ def start_stack_entry(cache_dir: Path, state_dir: Path, log: Path) -> dict[str, 
         # A port of its own, so two stacks on one machine do not meet.
         hook_port = procs.free_port()
         hook = f"http://127.0.0.1:{hook_port}/bottlecrm/webhook"
-        access, secret = asyncio.run(_provision_stack_org(server.url, server.user_jwt, hook))
+        # With a webhook to where the stack's connector will listen (deliveries while it is
+        # not running fail; its scans catch up); BottleCRM shows the new secret once.
+        secret_file = server.data_dir / "webhook-secret"
+        secret_file.unlink(missing_ok=True)
+        options = SetupOptions(webhook_url=hook, secret_file=secret_file)
+        access = asyncio.run(provision_org(server.url, server.user_jwt, "q2c", options))
+        if not secret_file.exists():
+            raise DevStackError(f"BottleCRM's new org already had a webhook to {hook}")
+        secret = SecretStr(secret_file.read_text())
     except Exception as exc:
         server.stop()
         raise DevStackError(f"setting up BottleCRM's org failed: {exc}") from exc

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from q2c.core.settings import Settings
+from q2c.devstack import procs
 from q2c.devstack.supervisor import write_private
 
 Entry = dict[str, Any]
@@ -63,6 +64,14 @@ class Component:
 
     def healthy(self, entry: Entry) -> bool:
         raise NotImplementedError
+
+    def wanted(self, settings: Settings) -> bool:
+        """Whether `q2c dev up` starts it with these settings."""
+        return True
+
+    def stop(self, entry: Entry) -> None:
+        if entry.get("pid"):
+            procs.stop_pid(int(entry["pid"]))
 
     def describe(self, entry: Entry) -> Iterator[str]:
         yield from ()

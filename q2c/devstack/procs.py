@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from q2c.devstack.errors import DevStackError
 
@@ -143,6 +143,27 @@ def stop_pid(pid: int, grace: float = 30.0) -> None:
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
+
+
+def stop_process(proc: subprocess.Popen[Any] | None, grace: float = 30.0) -> None:
+    """SIGTERM a child started here, SIGKILL it after ``grace`` seconds; reaped either way.
+    Nothing happens to one that already exited (or to None)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        kill_process(proc)
+
+
+def kill_process(proc: subprocess.Popen[Any] | None) -> None:
+    """SIGKILL a child started here and reap it: no handler runs, nothing is flushed,
+    saved or committed (how tests and benchmarks crash a q2c process on purpose)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.kill()
+    proc.wait()
 
 
 def tail(path: Path, lines: int = 30) -> str:

@@ -10,11 +10,15 @@ taken down.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+from connectors import registry
+from connectors.base.errors import ConnectorError
 from q2c.core.settings import Settings
-from q2c.devstack import bottlecrm, kafka, procs, tryton
+from q2c.devstack import bottlecrm, kafka, procs, tryton, tryton_postgres
 from q2c.devstack.component import Component, Entry, Report, StackFiles
+from q2c.devstack.errors import DevStackError
 from q2c.devstack.supervised import (
     SUPERVISOR,
     ConnectorComponent,
@@ -24,6 +28,7 @@ from q2c.devstack.supervised import (
     supervise,
     supervised_programs,
 )
+from q2c.devstack.tryton_postgres import PostgresComponent
 
 __all__ = [
     "COMPONENTS",
@@ -32,6 +37,7 @@ __all__ = [
     "ConnectorComponent",
     "Entry",
     "KafkaComponent",
+    "PostgresComponent",
     "StackFiles",
     "TrytonComponent",
     "WorkerComponent",
@@ -62,8 +68,6 @@ class KafkaComponent(Component):
         }
 
     def healthy(self, entry: Entry) -> bool:
-        import asyncio
-
         return bool(
             entry.get("pid")
             and procs.pid_alive(int(entry["pid"]))
@@ -92,12 +96,24 @@ class BottleCrmComponent(Component):
 
 
 class TrytonComponent(Component):
-    """The Tryton ERP server with the company set up (q2c.devstack.tryton)."""
+    """The Tryton ERP server with the company set up (q2c.devstack.tryton), checked by the
+    connector's own set-up (`q2c connector setup tryton`)."""
 
     name = "tryton"
 
     def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
-        return tryton.start_stack_entry(settings.dev.cache_dir, files.state_dir)
+        if settings.dev.tryton_db == tryton_postgres.KIND:
+            entry = tryton_postgres.start_stack_entry(
+                settings.dev.cache_dir, files.state_dir, stack.get("postgres")
+            )
+        else:
+            entry = tryton.start_stack_entry(settings.dev.cache_dir, files.state_dir)
+        try:
+            set_up(self.name, entry)
+        except Exception:
+            procs.stop_pid(int(entry["pid"]))
+            raise
+        return entry
 
     def healthy(self, entry: Entry) -> bool:
         return tryton.healthy(entry)
@@ -106,13 +122,30 @@ class TrytonComponent(Component):
         return tryton.describe(entry)
 
 
+def set_up(system: str, entry: Entry) -> list[str]:
+    """The system's own set-up (its spec's ``provision``) on what the stack recorded for
+    its local server, and on nothing else: never on Q2C_<SYSTEM>__* of the shell."""
+    spec = registry.spec(system)
+    recorded = {key: entry[key] for key in spec.recorded if entry.get(key)}
+    config = spec.settings_model.model_validate(recorded)
+    try:
+        return list(asyncio.run(spec.set_up(config)))
+    except ConnectorError as exc:
+        raise DevStackError(f"setting up {system} failed: {exc.describe()}") from None
+
+
+PEERS: dict[str, Component] = {"bottlecrm": BottleCrmComponent(), "tryton": TrytonComponent()}
+"""The local server of each system that has one, by system name."""
+
+LOCAL_SYSTEMS = [system for system in registry.systems() if system in PEERS]
+"""The systems `q2c dev up` runs: those with a connector and a local server."""
+
 COMPONENTS: list[Component] = [
     KafkaComponent(),
-    BottleCrmComponent(),
-    TrytonComponent(),
+    PostgresComponent(),  # Tryton's database server, when Tryton runs on PostgreSQL
+    *(PEERS[system] for system in LOCAL_SYSTEMS),
     WorkerComponent(),
-    ConnectorComponent("tryton"),
-    ConnectorComponent("bottlecrm"),
+    *(ConnectorComponent(system) for system in LOCAL_SYSTEMS),
 ]
 
 
@@ -121,14 +154,14 @@ def up(settings: Settings, report: Report, components: list[Component] | None = 
     stack = files.load()
     chosen = components or COMPONENTS
     for component in chosen:
-        if isinstance(component, SupervisedComponent):
+        if isinstance(component, SupervisedComponent) or not component.wanted(settings):
             continue
         entry = stack.get(component.name)
         if entry is not None and component.healthy(entry):
             report(f"{component.name}: already running")
             continue
-        if entry is not None and entry.get("pid"):
-            procs.stop_pid(int(entry["pid"]))
+        if entry is not None:
+            component.stop(entry)
         report(f"{component.name}: starting")
         stack[component.name] = component.start(settings, files, stack)
         files.save(stack)
@@ -172,7 +205,7 @@ def down(settings: Settings, report: Report) -> None:
             continue
         if entry.get("pid"):
             report(f"{component.name}: stopping (pid {entry['pid']})")
-            procs.stop_pid(int(entry["pid"]))
+            component.stop(entry)
         del stack[component.name]
         files.save(stack)
     stack.pop("console_url", None)

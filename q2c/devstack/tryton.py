@@ -10,7 +10,9 @@ Three steps, each cached so only the first run pays for it:
 3. :class:`TrytonServer`: copies the pristine file into a data folder, writes its own
    config (loopback port, SQLite path) and runs ``trytond`` until JSON-RPC login works.
 
-SQLite allows one writer at a time, which is what the local stack and the tests need.
+SQLite allows one writer at a time, which is what most tests need; a concurrent load makes
+Tryton answer 503 while the file is locked. The same server runs on PostgreSQL with another
+:class:`DatabaseStore` (:mod:`q2c.devstack.tryton_postgres`).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import SecretStr
@@ -62,6 +64,8 @@ REQUIREMENTS = (
     "trytond-account-payment",
     "trytond-account-statement",
     "trytond-account-product",
+    # trytond's PostgreSQL backend (its `postgresql` extra), with the driver's wheel.
+    "psycopg[binary,pool]",
 )
 _CONSTRAINTS = "tryton-constraints.txt"
 _SETUP_SCRIPT = "tryton_setup.py"
@@ -184,8 +188,55 @@ class Pristine:
         return self.folder / f"{DATABASE}.sqlite"
 
 
-def _config_text(db_dir: Path, port: int | None) -> str:
-    lines = ["[database]", "uri = sqlite://", f"path = {db_dir}", "list = False"]
+class DatabaseStore(Protocol):
+    """Where a server's databases live: SQLite files in a folder (:class:`SqliteStore`), or a
+    PostgreSQL cluster (:mod:`q2c.devstack.tryton_postgres`)."""
+
+    @property
+    def kind(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        ...
+
+    def config_lines(self) -> list[str]:
+        """The ``[database]`` lines of trytond's config (may hold a password)."""
+        ...
+
+    def exists(self, database: str) -> bool: ...
+
+    def restore(self, pristine: Pristine, database: str) -> None:
+        """Make ``database`` a fresh copy of the pristine one (no server uses it)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SqliteStore:
+    """SQLite files in ``folder``: one writer at a time, fine for one client."""
+
+    folder: Path
+    kind: str = "sqlite"
+
+    def file(self, database: str) -> Path:
+        return self.folder / f"{database}.sqlite"
+
+    def config_lines(self) -> list[str]:
+        return ["uri = sqlite://", f"path = {self.folder}"]
+
+    def exists(self, database: str) -> bool:
+        return self.file(database).exists()
+
+    def restore(self, pristine: Pristine, database: str) -> None:
+        target = self.file(database)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(pristine.database_file, tmp)
+        tmp.replace(target)
+        # SQLite's side files of the previous database must not be replayed onto the copy.
+        for suffix in ("-journal", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+
+
+def _config_text(store: DatabaseStore, port: int | None) -> str:
+    lines = ["[database]", *store.config_lines(), "list = False"]
     if port is not None:
         lines += ["", "[web]", f"listen = 127.0.0.1:{port}"]
     return "\n".join(lines) + "\n"
@@ -198,34 +249,55 @@ def _load_pristine(folder: Path) -> Pristine:
 
 
 def ensure_pristine(install: TrytonInstall, today: dt.date | None = None) -> Pristine:
-    """The pristine database for ``install``, made on first use (about 30 s)."""
+    """The pristine SQLite database for ``install``, made on first use (about 30 s)."""
+    return cached_pristine(install, "pristine", _build_pristine, today)
+
+
+def cached_pristine(
+    install: TrytonInstall,
+    prefix: str,
+    build: Callable[[TrytonInstall, Path], None],
+    today: dt.date | None = None,
+) -> Pristine:
+    """The pristine database that ``build`` makes in a folder, made once per set-up script,
+    module list and calendar year and kept under ``install`` as ``prefix-YEAR-KEY``."""
     year = (today or dt.date.today()).year
-    key = _digest(_resource(_SETUP_SCRIPT), " ".join(MODULES).encode(), str(year).encode())
-    folder = install.home / f"pristine-{year}-{key}"
+    parts = [_resource(_SETUP_SCRIPT), " ".join(MODULES).encode(), str(year).encode()]
+    folder = install.home / f"{prefix}-{year}-{_digest(*parts, prefix.encode())}"
     if (folder / "records.json").exists():
         return _load_pristine(folder)
-    with _exclusive(install.home / "pristine.lock"):
+    with _exclusive(install.home / f"{prefix}.lock"):
         if (folder / "records.json").exists():
             return _load_pristine(folder)
         staging = Path(tempfile.mkdtemp(prefix="staging-", dir=install.home))
         try:
-            _build_pristine(install, staging)
+            build(install, staging)
             staging.rename(folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         # Databases of earlier years or set-up scripts are not used again once no session
         # started before the change still copies them (a day is plenty).
         stale = time.time() - 86_400
-        for old in install.home.glob("pristine-*"):
+        for old in install.home.glob(f"{prefix}-*"):
             if old.is_dir() and old != folder and old.stat().st_mtime < stale:
                 shutil.rmtree(old, ignore_errors=True)
     return _load_pristine(folder)
 
 
 def _build_pristine(install: TrytonInstall, folder: Path) -> None:
-    config = folder / "trytond.conf"
-    config.write_text(_config_text(folder, None))
     (folder / f"{DATABASE}.sqlite").touch()  # trytond only initialises an existing file
+    set_up_database(install, folder, SqliteStore(folder), DATABASE)
+    (folder / f"{DATABASE}.sqlite").chmod(0o444)  # copied from, never written to
+
+
+def set_up_database(
+    install: TrytonInstall, folder: Path, store: DatabaseStore, database: str
+) -> None:
+    """Activate the modules in the empty ``database`` and set the company up; leaves the
+    admin's password and the records the set-up made in ``folder`` (``_load_pristine``)."""
+    config = folder / "trytond.conf"
+    config.touch(mode=0o600)  # a PostgreSQL URI holds a password
+    config.write_text(_config_text(store, None))
     password_file = folder / "admin-password"
     password_file.touch(mode=0o600)
     password_file.write_text(secrets.token_urlsafe(24))
@@ -233,7 +305,7 @@ def _build_pristine(install: TrytonInstall, folder: Path) -> None:
     _run(
         [
             str(install.script("trytond-admin")),
-            *("-c", str(config), "-d", DATABASE, "--email", ADMIN_EMAIL),
+            *("-c", str(config), "-d", database, "--email", ADMIN_EMAIL),
             *("--activate-dependencies", "-u", *MODULES),
         ],
         "activating the Tryton modules (trytond-admin)",
@@ -243,7 +315,7 @@ def _build_pristine(install: TrytonInstall, folder: Path) -> None:
     setup = resources.files("q2c.devstack").joinpath(_SETUP_SCRIPT)
     with resources.as_file(setup) as script:
         out = _run(
-            [str(install.python), str(script), str(config), DATABASE],
+            [str(install.python), str(script), str(config), database],
             "the Tryton company set-up (tryton_setup.py)",
             _ADMIN_TIMEOUT,
             _tryton_env(),
@@ -251,7 +323,6 @@ def _build_pristine(install: TrytonInstall, folder: Path) -> None:
     records = orjson.loads(out.strip().splitlines()[-1])
     (folder / "records.json").write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
     config.unlink()
-    (folder / f"{DATABASE}.sqlite").chmod(0o444)  # copied from, never written to
 
 
 class RpcFailure(Exception):
@@ -309,12 +380,14 @@ class TrytonServer:
     port: int = 0
     database: str = DATABASE
     user: str = ADMIN_USER
+    store: DatabaseStore | None = None  # None: SQLite files in ``data_dir/db``
     pid: int | None = field(default=None, init=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # A port asked for explicitly is kept (or the start fails); 0 means any free one.
         self.fixed_port = self.port != 0
+        self.databases: DatabaseStore = self.store or SqliteStore(self.data_dir / "db")
 
     @property
     def base_url(self) -> str:
@@ -327,7 +400,8 @@ class TrytonServer:
 
     @property
     def database_file(self) -> Path:
-        return self.data_dir / "db" / f"{self.database}.sqlite"
+        """The SQLite file of a server that keeps its database in ``data_dir``."""
+        return SqliteStore(self.data_dir / "db").file(self.database)
 
     @property
     def log_file(self) -> Path:
@@ -341,13 +415,7 @@ class TrytonServer:
         """Replace the database with a copy of ``pristine`` (the server must be stopped)."""
         if self.pid is not None:
             raise DevStackError("the Tryton server must be stopped before its database is reset")
-        self.database_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.database_file.with_suffix(".tmp")
-        shutil.copyfile(pristine.database_file, tmp)
-        tmp.replace(self.database_file)
-        # SQLite's side files of the previous database must not be replayed onto the copy.
-        for suffix in ("-journal", "-wal", "-shm"):
-            Path(f"{self.database_file}{suffix}").unlink(missing_ok=True)
+        self.databases.restore(pristine, self.database)
 
     def start(self, timeout: float = 60.0) -> None:
         """Start ``trytond`` and wait until a login works.
@@ -356,13 +424,18 @@ class TrytonServer:
         stays free, and takes another one when something else grabbed it meanwhile (other
         processes on the machine pick free ports too).
         """
-        if not self.database_file.exists():
-            raise DevStackError(f"no Tryton database at {self.database_file}; restore one first")
+        if not self.databases.exists(self.database):
+            raise DevStackError(
+                f"no Tryton database {self.database} ({self.databases.kind}); restore one first"
+            )
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             if not self.fixed_port and self.port and not procs.port_is_free(self.port):
                 self.port = 0
             self.port = procs.claim_port(self.port, "the Tryton server")
-            self.config_file.write_text(_config_text(self.database_file.parent, self.port))
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.config_file.touch(mode=0o600)  # a PostgreSQL URI holds a password
+            self.config_file.chmod(0o600)
+            self.config_file.write_text(_config_text(self.databases, self.port))
             argv = [str(self.install.script("trytond")), "-c", str(self.config_file)]
             argv += ["-d", self.database]
             mark = self.log_file.stat().st_size if self.log_file.exists() else 0
@@ -427,14 +500,22 @@ class TrytonServer:
             self._proc = None
 
 
-def start_stack_server(cache_dir: Path, data_dir: Path) -> TrytonServer:
+def start_stack_server(
+    cache_dir: Path,
+    data_dir: Path,
+    store: DatabaseStore | None = None,
+    pristine: Pristine | None = None,
+) -> TrytonServer:
     """The local stack's server: installs on first use, makes the stack's database from the
-    pristine one when it has none (with a password of its own), and starts it."""
+    pristine one when it has none (with a password of its own), and starts it. ``store``
+    and ``pristine`` are SQLite's unless given."""
     install = ensure_install(cache_dir)
-    pristine = ensure_pristine(install)
+    pristine = pristine or ensure_pristine(install)
     password_file = data_dir / "admin-password"
-    server = TrytonServer(install=install, data_dir=data_dir, password=pristine.password)
-    fresh = not server.database_file.exists() or not password_file.exists()
+    server = TrytonServer(
+        install=install, data_dir=data_dir, password=pristine.password, store=store
+    )
+    fresh = not server.databases.exists(server.database) or not password_file.exists()
     if fresh:
         server.restore(pristine)
         password_file.unlink(missing_ok=True)
@@ -461,6 +542,7 @@ def stack_entry(server: TrytonServer) -> dict[str, Any]:
         "log": str(server.log_file),
         "data_dir": str(server.data_dir),
         "version": SERIES,
+        "db": server.databases.kind,
     }
 
 
@@ -485,6 +567,7 @@ def healthy(entry: Mapping[str, Any]) -> bool:
 def describe(entry: Mapping[str, Any]) -> Iterator[str]:
     yield (
         f"Tryton {entry.get('version', SERIES)}  {entry['url']}  database {entry['database']}"
+        f" ({entry.get('db', 'sqlite')})"
         f"  user {entry['user']}  (JSON-RPC: POST {entry['rpc_url']})"
     )
     yield f"            (log: {entry['log']}; password in stack.json)"

@@ -40,6 +40,11 @@ def _calendar_fiscal_year(year: int, company: Any) -> Any:
 def set_up(config_file: str, database: str) -> dict[str, Any]:
     from proteus import Model  # type: ignore[import-not-found]
     from proteus import config as proteus_config
+
+    # trytond picks its database backend (SQLite, PostgreSQL) from the configuration when
+    # its modules are first imported: read the config file before importing any of them.
+    config = proteus_config.set_trytond(database=database, config_file=config_file)
+
     from trytond.modules.account.tests.tools import create_chart, get_accounts
     from trytond.modules.account_invoice.tests.tools import create_payment_term
     from trytond.modules.company.tests.tools import (  # type: ignore[import-not-found]
@@ -47,7 +52,6 @@ def set_up(config_file: str, database: str) -> dict[str, Any]:
         get_company,
     )
 
-    config = proteus_config.set_trytond(database=database, config_file=config_file)
     party_model = Model.get("party.party")
     company_party = party_model(name=COMPANY_NAME)
     company_party.save()

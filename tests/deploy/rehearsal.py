@@ -21,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from q2c.devstack.procs import free_port, tail
+from q2c.devstack.procs import free_port, stop_process, tail
 from tests.deploy.manifests import REPO, Container, Doc, find
 
 LOOPBACK = "127.0.0.1"
@@ -131,13 +131,7 @@ class Process:
         return int(peak.group(1)) / 1024, (int(fields[11]) + int(fields[12])) / ticks
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def pod_process(container: Container, docs: list[Doc], site: Site) -> Process:

@@ -19,7 +19,7 @@ from connectors.bottlecrm.client import BottleCrmClient
 from connectors.tryton.client import TrytonClient
 from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
-from q2c.devstack.procs import first_result, free_port, tail
+from q2c.devstack.procs import first_result, free_port, kill_process, stop_process, tail
 from tests.plugins.tryton import TrytonPeer
 from tests.plugins.worker import REPO, WorkerProcess
 
@@ -44,18 +44,11 @@ class ConnectorProcess:
             )
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
         self.proc = None
 
 

@@ -105,6 +105,8 @@ def _same(value: Any, expected: str) -> bool:
         return False
     if expected == "*":  # any value
         return True
+    if "|" in expected:  # any of these
+        return any(_same(value, one) for one in expected.split("|"))
     try:
         return Decimal(str(value)) == Decimal(expected)
     except ArithmeticError:

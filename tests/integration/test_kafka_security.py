@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from connectors.tryton import TrytonClient
 from q2c.core.topics import Topics
 from q2c.devstack.kafka import KafkaBroker
-from q2c.devstack.procs import free_port, tail
+from q2c.devstack.procs import free_port, stop_process, tail
 from q2c.devstack.tls import make_broker_tls
 from schemas import (
     CODEC,
@@ -170,8 +170,7 @@ async def test_worker_and_connector_exchange_messages_over_sasl_ssl(
     finally:
         await customers.stop()
         await results.stop()
-        connector.terminate()
-        connector.wait(30)
+        stop_process(connector)
         worker.stop()
     password = kafka_sasl_broker.client_env()["Q2C_KAFKA__SASL_PASSWORD"]
     assert password not in worker.log.read_text()

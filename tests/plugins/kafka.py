@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from connectors import registry
 from q2c.core.kafka_admin import ensure_q2c_topics
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
@@ -82,6 +83,10 @@ async def topic_factory(kafka_bootstrap: str) -> AsyncIterator[TopicFactory]:
         yield create
     finally:
         await admin.close()
+
+
+SYSTEMS: tuple[str, ...] = tuple(registry.systems())
+"""Every system q2c has a connector for (from the connector specs)."""
 
 
 async def create_q2c_topics(bootstrap: str, topics: Topics, *systems: str) -> Topics:

@@ -24,7 +24,8 @@ import pytest
 
 from connectors.tryton import TrytonClient, TrytonSettings
 from q2c.core.settings import Settings
-from q2c.devstack.tryton import Pristine, TrytonServer, ensure_install, ensure_pristine
+from q2c.devstack.tryton import Pristine, TrytonServer, ensure_install
+from tests.plugins.tryton_databases import session_databases
 
 SERVERS = 2
 
@@ -98,25 +99,28 @@ class TrytonPool:
 
 @pytest.fixture(scope="session")
 def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrytonPool]:
-    """The session's Tryton servers."""
+    """The session's Tryton servers (on SQLite, or PostgreSQL: ``Q2C_TEST_TRYTON_DB``)."""
     install = ensure_install(Settings().dev.cache_dir)
-    pristine = ensure_pristine(install)
-    peers = [
-        TrytonPeer(
-            TrytonServer(
-                install=install,
-                data_dir=Path(tmp_path_factory.mktemp(f"tryton{n}")),
-                password=pristine.password,
-            ),
-            pristine,
-        )
-        for n in range(SERVERS)
-    ]
-    pool = TrytonPool(peers)
-    try:
-        yield pool
-    finally:
-        pool.close()
+    folder = tmp_path_factory.mktemp("tryton-databases")
+    with session_databases(install, folder, SERVERS) as (pristine, databases):
+        peers = [
+            TrytonPeer(
+                TrytonServer(
+                    install=install,
+                    data_dir=Path(tmp_path_factory.mktemp(f"tryton{n}")),
+                    password=pristine.password,
+                    database=database,
+                    store=store,
+                ),
+                pristine,
+            )
+            for n, (database, store) in enumerate(databases)
+        ]
+        pool = TrytonPool(peers)
+        try:
+            yield pool
+        finally:
+            pool.close()
 
 
 @pytest.fixture

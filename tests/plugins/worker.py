@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from q2c.core.topics import Topics
-from q2c.devstack.procs import free_port, tail
-from tests.plugins.kafka import create_q2c_topics
+from q2c.devstack.procs import free_port, kill_process, stop_process, tail
+from tests.plugins.kafka import SYSTEMS, create_q2c_topics
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,18 +60,11 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
         self.proc = None
 
 
@@ -82,7 +74,7 @@ async def sync_worker(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Wor
     exist before it starts, so tests can produce first."""
     run = uuid.uuid4().hex[:8]
     prefix = f"test{run}"
-    await create_q2c_topics(kafka_bootstrap, Topics(prefix), "bottlecrm", "tryton")
+    await create_q2c_topics(kafka_bootstrap, Topics(prefix), *SYSTEMS)
     env = {
         **os.environ,
         "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,

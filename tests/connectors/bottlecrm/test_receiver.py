@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -12,9 +13,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from connectors.base.tracking import Notification
 from connectors.bottlecrm import BottleCrmClient, BottleCrmSettings
-from connectors.bottlecrm.source import WebhookReceiver
-from connectors.bottlecrm.webhooks import SIGNATURE_HEADER, signature
+from connectors.bottlecrm.source import BottleCrmWebhooks, WebhookReceiver
+from connectors.bottlecrm.webhooks import SIGNATURE_HEADER, InvalidSignature, signature
+from schemas import Operation
 
 SECRET = SecretStr("whsec_receiver-test")
 PATH = "/bottlecrm/webhook"
@@ -81,3 +84,21 @@ async def test_a_followed_event_that_cannot_be_taken_asks_for_a_retry(
     body = event("deal.deleted")
     reply = await http.post(PATH, data=body, headers=signed(body))
     assert reply.status == 503
+
+
+def test_bottlecrms_events_name_the_record_and_what_happened() -> None:
+    settings = BottleCrmSettings(url="http://127.0.0.1:9", token=SecretStr("bcrm_pat_unused"))
+    hooks = BottleCrmWebhooks(BottleCrmClient(settings), SECRET)
+    won = hooks.parse(event("deal.won"))
+    assert won == Notification(
+        "deal", "r1", Operation.UPDATE, datetime(2026, 11, 26, 13, 0, tzinfo=UTC), "e1"
+    )
+    assert won.cursor == "webhook:e1"
+    deleted = hooks.parse(event("account.deleted"))
+    assert deleted is not None
+    assert (deleted.object, deleted.operation) == ("account", Operation.DELETE)
+    assert hooks.parse(event("invoice.paid")) is None
+    body = event("contact.updated")
+    hooks.verify(signed(body), body, time.time())
+    with pytest.raises(InvalidSignature):
+        hooks.verify(signed(body, at=time.time() - 3600), body, time.time())

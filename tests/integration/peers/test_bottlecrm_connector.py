@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.base.runtime import run_connector
 from connectors.bottlecrm import BottleCrmClient
-from connectors.bottlecrm.connector import build
 from connectors.bottlecrm.models import AccountInput, DealInput
+from connectors.bottlecrm.spec import SPEC
 from q2c.core.settings import Settings
 from q2c.core.topics import Topics
 from q2c.devstack import procs
@@ -56,7 +56,7 @@ async def test_connector_end_to_end(
         "token": bottlecrm_org.token.get_secret_value(),
         "webhook_secret": secret.get_secret_value(),
     }
-    parts = await build(Settings(), recorded)
+    parts = await SPEC.build(Settings(), recorded)
     topics = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
     await create_q2c_topics(kafka_bootstrap, topics, "bottlecrm")
     kwargs = {"bootstrap_servers": kafka_bootstrap}

@@ -33,7 +33,7 @@ from connectors.tryton import TrytonClient
 from q2c.core.kafka_admin import ensure_topics
 from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
-from q2c.devstack.procs import tail
+from q2c.devstack.procs import kill_process, stop_process, tail
 from schemas import CODEC, Operation, RawChange
 from tests.plugins.tryton import TrytonPeer
 from tests.plugins.worker import REPO
@@ -179,18 +179,11 @@ class Connector:
         """SIGKILL: no handler runs, nothing is flushed or saved."""
         assert self.proc is not None
         assert self.proc.poll() is None, f"the connector died on its own:\n{tail(self.log)}"
-        self.proc.kill()
-        self.proc.wait()
+        kill_process(self.proc)
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from connectors.base.runtime import run_connector
 from connectors.tryton import TrytonClient
-from connectors.tryton.connector import build
+from connectors.tryton.spec import SPEC
 from q2c.core.settings import Settings
 from q2c.core.topics import Topics
 from schemas import (
@@ -82,7 +82,7 @@ async def test_connector_end_to_end(
         ],
     )
     monkeypatch.setenv("Q2C_TRYTON__POLL_INTERVAL", "0.3")
-    parts = await build(Settings(), _recorded(tryton_db))
+    parts = await SPEC.build(Settings(), _recorded(tryton_db))
     topics = Topics(prefix=f"test-{uuid.uuid4().hex[:10]}")
     await create_q2c_topics(kafka_bootstrap, topics, "tryton")
     kwargs = {"bootstrap_servers": kafka_bootstrap}

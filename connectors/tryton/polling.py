@@ -1,0 +1,228 @@
+"""Tryton's models on the modified-since strategy: how a declared stream reads Tryton.
+
+Every Tryton model has a searchable, sortable ``last_modified_at`` (the write date, or the
+create date of a record never written) stamped at *transaction start*: the strategy's
+overlap window and (id, timestamp) de-duplication are what make it safe
+(:mod:`connectors.base.tracking.modified`).
+
+A stream is declared by attributes (:mod:`connectors.tryton.streams`): ``name``,
+``model``, ``fields``, an optional ``domain``, ``reports_deletes``, the related records
+that ride along (``related``: :class:`Expand`, :class:`PartyIdentifiers`), or ``part_of``
+for a model whose edits publish the record it belongs to. Archived records are read too
+(``active`` False is an update, not a delete).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from connectors.base.tracking import ModifiedSinceStream, RecordId
+from connectors.tryton.client import TrytonClient
+from connectors.tryton.errors import SYSTEM
+from connectors.tryton.records import Row, deleted_change, raw_change
+from schemas import Operation, RawChange
+
+EVERYTHING = {"active_test": False}  # archived records are changes too
+_DATES = ("create_date", "write_date", "last_modified_at")
+
+
+@dataclass(frozen=True)
+class Expand:
+    """Replace the ids in ``field`` with those records of ``model`` (``fields`` of each)."""
+
+    field: str
+    model: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PartyIdentifiers:
+    """Put the identifiers (``type``, ``code``) of the party in ``party`` (``id``: the row
+    is the party) into ``into``; the CRM id is one of them."""
+
+    into: str
+    party: str = "id"
+
+
+Related = Expand | PartyIdentifiers
+
+
+async def read_related(
+    client: TrytonClient, model: str, ids: Sequence[int], fields: Sequence[str]
+) -> dict[int, Row]:
+    if not ids:
+        return {}
+    rows = await client.read(model, sorted(set(ids)), list(fields), context=EVERYTHING)
+    return {int(r["id"]): r for r in rows}
+
+
+async def party_identifiers(client: TrytonClient, party_ids: Sequence[int]) -> dict[int, list[Row]]:
+    """Each party's identifiers (``type``, ``code``); the CRM id is one of them."""
+    found: dict[int, list[Row]] = {pid: [] for pid in party_ids}
+    if not party_ids:
+        return found
+    rows = await client.search_read(
+        "party.identifier",
+        [("party", "in", sorted(set(party_ids)))],
+        ["party", "type", "code"],
+        order=[("party", "ASC"), ("sequence", "ASC"), ("id", "ASC")],
+    )
+    for row in rows:
+        found.setdefault(int(row["party"]), []).append({"type": row["type"], "code": row["code"]})
+    return found
+
+
+async def add_related(client: TrytonClient, rows: list[Row], related: Sequence[Related]) -> None:
+    """Add the ``related`` records to ``rows``, in place."""
+    for rel in related:
+        if isinstance(rel, Expand):
+            found = await read_related(
+                client, rel.model, [i for r in rows for i in r[rel.field]], rel.fields
+            )
+            for row in rows:
+                row[rel.field] = [found[i] for i in row[rel.field] if i in found]
+            continue
+        parties = {id(row): int(row[rel.party]) for row in rows if row.get(rel.party) is not None}
+        identifiers = await party_identifiers(client, list(parties.values()))
+        for row in rows:
+            party = parties.get(id(row))
+            row[rel.into] = identifiers.get(party, []) if party is not None else []
+
+
+class ModifiedStream(ModifiedSinceStream):
+    """One Tryton model read through ``last_modified_at``; see the module docstring."""
+
+    system: ClassVar[str] = SYSTEM
+    replication_key: ClassVar[str] = "last_modified_at"
+    model: ClassVar[str]
+    fields: ClassVar[tuple[str, ...]]
+    domain: ClassVar[tuple[Any, ...]] = ()
+    related: ClassVar[tuple[Related, ...]] = ()
+    part_of: ClassVar[tuple[str, type[ModifiedStream]] | None] = None
+    """(field, stream): an edit of this model publishes the record ``field`` points to, as
+    that stream reads it, stamped with the edit's time."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        cls.filtered = bool(cls.domain)  # a record leaving the domain would look deleted
+        super().__init_subclass__(**kwargs)
+        fields = getattr(cls, "fields", None)
+        if fields is None:
+            return
+        read = {"id", *fields}
+        for rel in cls.related:
+            needed = rel.field if isinstance(rel, Expand) else rel.party
+            if needed not in read:
+                raise TypeError(f"{cls.__name__}: {rel} needs {needed!r} among its fields")
+        if cls.part_of is not None and cls.part_of[0] not in read:
+            raise TypeError(f"{cls.__name__} is part of {cls.part_of[0]!r}: read that field")
+
+    def __init__(
+        self,
+        client: TrytonClient,
+        *,
+        overlap: dt.timedelta = dt.timedelta(minutes=2),
+        page_size: int = 200,
+        batch_size: int = 500,
+        delete_scan: dt.timedelta | None = dt.timedelta(minutes=5),
+        id_page_size: int = 5000,
+    ) -> None:
+        super().__init__(
+            overlap=overlap, page_size=page_size, batch_size=batch_size, delete_scan=delete_scan
+        )
+        self.client = client
+        self.id_page_size = id_page_size
+
+    async def page(
+        self, since: dt.datetime | None, after: tuple[dt.datetime, RecordId] | None
+    ) -> list[Row]:
+        key = self.replication_key
+        domain: list[Any] = list(self.domain)
+        if since is not None:
+            domain.append((key, ">=", since))
+        if after is not None:
+            stamp, last_id = after
+            domain.append(["OR", (key, ">", stamp), [(key, "=", stamp), ("id", ">", last_id)]])
+        return await self.client.search_read(
+            self.model,
+            domain,
+            [key],
+            limit=self.page_size,
+            order=[(key, "ASC"), ("id", "ASC")],
+            context=EVERYTHING,
+        )
+
+    async def present_ids(self) -> frozenset[int]:
+        """Every id of the model Tryton has now, archived ones included, paged by id."""
+        found: set[int] = set()
+        last = 0
+        while True:
+            page = await self.client.search(
+                self.model,
+                [*self.domain, ("id", ">", last)],
+                limit=self.id_page_size,
+                order=[("id", "ASC")],
+                context=EVERYTHING,
+            )
+            found.update(page)
+            if len(page) < self.id_page_size:
+                return frozenset(found)
+            last = max(page)
+
+    def deleted(self, record_id: int, seen_at: dt.datetime) -> RawChange:
+        return deleted_change(self.model, record_id, seen_at)
+
+    async def changes(self, fresh: Sequence[Mapping[str, Any]]) -> list[RawChange]:
+        if self.part_of is not None:
+            return await self._owners(fresh, *self.part_of)
+        ids = [int(r["id"]) for r in fresh]
+        rows = await self.client.read(
+            self.model, ids, sorted({*self.fields, *_DATES}), context=EVERYTHING
+        )
+        by_id = {int(r["id"]): r for r in rows}
+        present = [by_id[i] for i in ids if i in by_id]  # deleted since the search: gone
+        await self.enrich(present)
+        observed = self.clock()
+        return [self._change(row, observed) for row in present]
+
+    async def enrich(self, rows: list[Row]) -> None:
+        """Add the declared related records to ``rows`` (in place), so the change carries
+        what the mapping needs without another call."""
+        await add_related(self.client, rows, self.related)
+
+    def _change(self, row: Row, observed: dt.datetime) -> RawChange:
+        # A record created with its lines is written in the same transaction, which stamps
+        # both dates with the same (transaction start) time.
+        written = row.get("write_date")
+        operation = Operation.CREATE if written in (None, row["create_date"]) else Operation.UPDATE
+        return raw_change(self.model, row, row[self.replication_key], operation, observed)
+
+    async def _owners(
+        self, fresh: Sequence[Mapping[str, Any]], field: str, owner: type[ModifiedStream]
+    ) -> list[RawChange]:
+        """The records the edited parts belong to, as they now are, each stamped with its
+        latest part's time; a part edit that changes nothing the owner's record shows has
+        the same fingerprint as before and is dropped downstream."""
+        parts = await self.client.read(
+            self.model, [int(r["id"]) for r in fresh], [field], context=EVERYTHING
+        )
+        stamps: dict[int, dt.datetime] = {}
+        by_part = {int(r["id"]): r[self.replication_key] for r in fresh}
+        for part in parts:
+            if part.get(field) is None:
+                continue
+            key, stamp = int(part[field]), by_part[int(part["id"])]
+            stamps[key] = max(stamps.get(key, stamp), stamp)
+        if not stamps:
+            return []
+        rows = await self.client.read(
+            owner.model, sorted(stamps), sorted({*owner.fields, *_DATES}), context=EVERYTHING
+        )
+        await add_related(self.client, rows, owner.related)
+        observed = self.clock()
+        return [
+            raw_change(owner.model, row, stamps[int(row["id"])], Operation.UPDATE, observed)
+            for row in rows
+        ]

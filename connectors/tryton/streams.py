@@ -1,0 +1,184 @@
+"""The Tryton models q2c follows, each declared by a few attributes.
+
+Parties, products and sales report deletes (Tryton keeps no trace of them: the stream
+compares ids, see :mod:`connectors.base.tracking.modified`); invoices and payments are
+filtered by a domain (customer ones only), so they cannot.
+"""
+
+from __future__ import annotations
+
+from connectors.tryton.polling import Expand, ModifiedStream, PartyIdentifiers
+
+_LINE_FIELDS = (
+    "sequence",
+    "type",
+    "product",
+    "product.code",
+    "description",
+    "quantity",
+    "unit.name",
+    "unit_price",
+    "amount",
+)
+
+
+class PartyStream(ModifiedStream):
+    name = model = "party.party"
+    reports_deletes = True
+    fields = ("name", "code", "active", "identifiers", "addresses", "contact_mechanisms", "lang")
+    related = (
+        PartyIdentifiers(into="identifiers"),
+        Expand(
+            "addresses",
+            "party.address",
+            (
+                "street",
+                "postal_code",
+                "city",
+                "country.code",
+                "subdivision.code",
+                "invoice",
+                "delivery",
+                "active",
+                "sequence",
+            ),
+        ),
+        Expand(
+            "contact_mechanisms",
+            "party.contact_mechanism",
+            ("type", "value", "invoice", "active", "sequence"),
+        ),
+    )
+
+
+class PartyPartStream(ModifiedStream):
+    """Edits of a party's addresses, contact mechanisms or identifiers change those records,
+    not the party: these streams publish the party as it now is, stamped with the part's
+    time."""
+
+    fields = ("party",)
+    part_of = ("party", PartyStream)
+
+
+class AddressStream(PartyPartStream):
+    name = model = "party.address"
+
+
+class ContactMechanismStream(PartyPartStream):
+    name = model = "party.contact_mechanism"
+
+
+class IdentifierStream(PartyPartStream):
+    name = model = "party.identifier"
+
+
+class ProductStream(ModifiedStream):
+    name = model = "product.product"
+    reports_deletes = True
+    fields = (
+        "code",
+        "name",
+        "description",
+        "active",
+        "salable",
+        "type",
+        "default_uom.name",
+        "list_price_used",
+        "template",
+    )
+
+
+class SaleStream(ModifiedStream):
+    """A sale with its lines and its party's identifiers."""
+
+    name = model = "sale.sale"
+    reports_deletes = True
+    fields = (
+        "number",
+        "reference",
+        "description",
+        "party",
+        "state",
+        "invoice_state",
+        "shipment_state",
+        "sale_date",
+        "currency.code",
+        "untaxed_amount",
+        "tax_amount",
+        "total_amount",
+        "lines",
+        "invoices",
+    )
+    related = (
+        Expand("lines", "sale.line", _LINE_FIELDS),
+        PartyIdentifiers(into="party_identifiers", party="party"),
+    )
+
+
+class InvoiceStream(ModifiedStream):
+    """Customer invoices and credit notes (a credit note is an invoice with a negative
+    total in Tryton), with their lines, their party's identifiers and their due dates (the
+    maturity dates of the receivable lines)."""
+
+    name = model = "account.invoice"
+    domain = (("type", "=", "out"),)
+    fields = (
+        "type",
+        "number",
+        "reference",
+        "party",
+        "state",
+        "invoice_date",
+        "payment_term_date",
+        "currency.code",
+        "untaxed_amount",
+        "tax_amount",
+        "total_amount",
+        "amount_to_pay",
+        "reconciled",
+        "lines",
+        "sales",
+        "lines_to_pay",
+    )
+    related = (
+        Expand("lines", "account.invoice.line", _LINE_FIELDS),
+        PartyIdentifiers(into="party_identifiers", party="party"),
+        Expand("lines_to_pay", "account.move.line", ("maturity_date",)),
+    )
+
+
+class PaymentStream(ModifiedStream):
+    """Payments of customer invoices: the move lines Tryton links to an invoice as paying
+    it (through the pay wizard or a bank statement)."""
+
+    name = model = "account.move.line"
+    domain = (("invoice_payment", "!=", None), ("invoice_payment.type", "=", "out"))
+    fields = (
+        "party",
+        "date",
+        "debit",
+        "credit",
+        "currency.code",
+        "description",
+        "journal.name",
+        "move.number",
+        "move_state",
+        "invoice_payment",
+        "invoice_payment.number",
+    )
+    related = (PartyIdentifiers(into="party_identifiers", party="party"),)
+
+
+# Polled in this order, so within one poll the records a change refers to come first:
+# a customer before its sales, a payment before the invoice it settles (both are written
+# by the same transaction).
+STREAMS: tuple[type[ModifiedStream], ...] = (
+    PartyStream,
+    AddressStream,
+    ContactMechanismStream,
+    IdentifierStream,
+    ProductStream,
+    SaleStream,
+    PaymentStream,
+    InvoiceStream,
+)
