@@ -22,9 +22,10 @@ from typing import Any
 
 from connectors.base.spec import DocumentStream, Reading
 from connectors.tryton.codec import revive
-from connectors.tryton.errors import SYSTEM, from_error_member
+from connectors.tryton.errors import from_error_member
+from connectors.tryton.records import deleted_change
 from connectors.tryton.source import STREAMS, ModifiedStream, PartyPartStream, raw_change
-from schemas import Operation, RawChange
+from schemas import Operation
 
 
 def _rows(document: Any) -> list[dict[str, Any]]:
@@ -116,21 +117,7 @@ def deleted_reader(model: str) -> DocumentStream:
             except ValueError:
                 raise ValueError(f"{value!r} is not a {model} id") from None
         now = dt.datetime.now(dt.UTC)  # Tryton keeps no time of the deletion
-        return Reading(
-            [
-                RawChange.of(
-                    system=SYSTEM,
-                    object=model,
-                    record_id=str(rid),
-                    operation=Operation.DELETE,
-                    source_ts=now,
-                    cursor=f"deleted@{now.isoformat()}/{rid}",
-                    record={},
-                    observed_at=now,
-                )
-                for rid in sorted(set(ids))
-            ]
-        )
+        return Reading([deleted_change(model, rid, now) for rid in sorted(set(ids))])
 
     return DocumentStream(
         name=f"{model}.deleted",

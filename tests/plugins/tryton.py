@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from connectors.tryton import TrytonClient, TrytonSettings
 from q2c.core.settings import Settings
@@ -138,3 +139,16 @@ async def tryton_client(tryton_db: TrytonPeer) -> AsyncIterator[TrytonClient]:
     """A logged-in client of the pristine database, as the admin user."""
     async with TrytonClient(tryton_db.settings()) as client:
         yield client
+
+
+async def company_name(entry: dict[str, Any]) -> str:
+    """The name of the company set up in the Tryton server a stack entry records."""
+    settings = TrytonSettings(
+        url=entry["url"],
+        database=entry["database"],
+        user=entry["user"],
+        password=SecretStr(entry["password"]),
+    )
+    async with TrytonClient(settings) as client:
+        (company,) = await client.search_read("company.company", [], ["party.name"])
+    return str(company["party."]["name"])

@@ -6,31 +6,17 @@ import asyncio
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
-from pydantic import SecretStr
 
-from connectors.tryton import TrytonClient, TrytonSettings
 from q2c.core.settings import DevSettings, Settings
 from q2c.devstack import procs, stack
 from q2c.devstack.errors import DevStackError
 from q2c.devstack.tryton import TrytonServer, ensure_install, ensure_pristine
+from tests.plugins.tryton import company_name
 
 pytestmark = pytest.mark.integration
-
-
-async def _company_name(entry: dict[str, Any]) -> str:
-    settings = TrytonSettings(
-        url=entry["url"],
-        database=entry["database"],
-        user=entry["user"],
-        password=SecretStr(entry["password"]),
-    )
-    async with TrytonClient(settings) as client:
-        (company,) = await client.search_read("company.company", [], ["party.name"])
-    return str(company["party."]["name"])
 
 
 def test_dev_up_starts_tryton_with_its_own_password(tmp_path: Path) -> None:
@@ -48,7 +34,7 @@ def test_dev_up_starts_tryton_with_its_own_password(tmp_path: Path) -> None:
         assert Path(entry["log"]).exists()
         assert any(line.startswith("[  up] Tryton 8.2") for line in lines)
 
-        assert asyncio.run(_company_name(entry)) == "Q2C Local Company"
+        assert asyncio.run(company_name(entry)) == "Q2C Local Company"
 
         # The stack's password is its own, not the one of the cached pristine database.
         pristine = ensure_pristine(ensure_install(settings.dev.cache_dir))

@@ -12,10 +12,8 @@ import shutil
 import stat
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from connectors.tryton import TrytonClient, TrytonSettings
 from q2c.core import metrics
@@ -24,6 +22,7 @@ from q2c.devstack import procs, stack, tryton_postgres
 from q2c.devstack.errors import DevStackError
 from q2c.devstack.postgres import PostgresCluster, account, cluster_home
 from q2c.devstack.tryton import Pristine, TrytonServer, ensure_install
+from tests.plugins.tryton import company_name
 
 pytestmark = pytest.mark.integration
 
@@ -153,18 +152,6 @@ def test_a_cluster_that_was_never_made_fails_in_one_line(tmp_path: Path) -> None
     assert "\n" not in str(raised.value)
 
 
-async def _company_name(entry: dict[str, Any]) -> str:
-    settings = TrytonSettings(
-        url=entry["url"],
-        database=entry["database"],
-        user=entry["user"],
-        password=SecretStr(entry["password"]),
-    )
-    async with TrytonClient(settings) as connected:
-        (company,) = await connected.search_read("company.company", [], ["party.name"])
-    return str(company["party."]["name"])
-
-
 def test_dev_up_runs_tryton_on_the_stacks_own_cluster(tmp_path: Path) -> None:
     settings = Settings(dev=DevSettings(state_dir=tmp_path / "state", tryton_db="postgresql"))
     components = [stack.PostgresComponent(), stack.TrytonComponent()]
@@ -177,7 +164,7 @@ def test_dev_up_runs_tryton_on_the_stacks_own_cluster(tmp_path: Path) -> None:
         cluster, erp = recorded["postgres"], recorded["tryton"]
         assert erp["db"] == "postgresql"
         assert procs.pid_alive(int(cluster["pid"]))
-        assert asyncio.run(_company_name(erp)) == "Q2C Local Company"
+        assert asyncio.run(company_name(erp)) == "Q2C Local Company"
         status = stack.describe(settings)
         assert any(line.startswith("[  up] PostgreSQL ") for line in status)
         assert any(
