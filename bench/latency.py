@@ -29,14 +29,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from bench.harness import PeerStack, StackFailure, scratch
+from bench.pipeline import crm_customer_change
 from connectors.bottlecrm.models import Product
 from q2c.core.kafka_admin import group_lags
 from q2c.core.topics import Topics
-from schemas import CODEC, fingerprint
-from schemas.changes import EntityChange, SystemRole
-from schemas.entities import Customer, EntityKind, ExternalIds
+from schemas.entities import Customer, ExternalIds
 from schemas.envelope import Operation
-from schemas.keys import key_of_change
 
 DEALS = int(os.environ.get("Q2C_LATENCY_DEALS", "50"))
 LOAD = float(os.environ.get("Q2C_LATENCY_LOAD", "0"))
@@ -96,17 +94,7 @@ def unchanged_customer(n: int) -> tuple[bytes, bytes]:
     """The ``n``-th background change: one of a few CRM customers, same content each time."""
     ids = ExternalIds(crm_id=f"load-{n % LOAD_CUSTOMERS}")
     customer = Customer(ids=ids, name=f"Load {n % LOAD_CUSTOMERS}", updated_at=LOAD_TIME)
-    change = EntityChange(
-        entity=EntityKind.CUSTOMER,
-        ids=ids,
-        origin_system="bottlecrm",
-        origin_role=SystemRole.CRM,
-        operation=Operation.UPDATE,
-        source_ts=LOAD_TIME,
-        fingerprint=fingerprint({"load": n}),
-        data=customer,
-    )
-    return key_of_change(change).encode(), CODEC.encode(change)
+    return crm_customer_change(customer, Operation.UPDATE, LOAD_TIME, {"load": n})
 
 
 LOAD_TIME = datetime.now(UTC)

@@ -78,6 +78,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def crm_customer_change(
+    customer: Customer, operation: Operation, at: datetime, content: dict[str, int]
+) -> tuple[bytes, bytes]:
+    """``customer`` as the CRM connector publishes it: keyed by its record, encoded."""
+    change = EntityChange(
+        entity=EntityKind.CUSTOMER,
+        ids=customer.ids,
+        origin_system="bottlecrm",
+        origin_role=SystemRole.CRM,
+        operation=operation,
+        source_ts=at,
+        fingerprint=fingerprint(content),
+        data=customer,
+    )
+    return key_of_change(change).encode(), CODEC.encode(change)
+
+
 def changes(n: int, start: int = 0) -> list[tuple[bytes, bytes]]:
     """``n`` new CRM customers, keyed by the record they concern (as normalized)."""
     now = datetime.now(UTC)
@@ -87,17 +104,7 @@ def changes(n: int, start: int = 0) -> list[tuple[bytes, bytes]]:
         customer = Customer(
             ids=ids, name=f"Customer {i}", email=f"c{i}@example.com", updated_at=now
         )
-        change = EntityChange(
-            entity=EntityKind.CUSTOMER,
-            ids=ids,
-            origin_system="bottlecrm",
-            origin_role=SystemRole.CRM,
-            operation=Operation.CREATE,
-            source_ts=now,
-            fingerprint=fingerprint({"i": i}),
-            data=customer,
-        )
-        out.append((key_of_change(change).encode(), CODEC.encode(change)))
+        out.append(crm_customer_change(customer, Operation.CREATE, now, {"i": i}))
     return out
 
 
