@@ -27,12 +27,26 @@ def dev() -> None:
     "PostgreSQL cluster of the stack's own, for concurrent load; `q2c dev down` first to "
     "switch a running stack.",
 )
-def up(tryton_db: str | None) -> None:
-    """Install what is missing and start the local stack; safe to run twice."""
+@click.option(
+    "--crm",
+    default=None,
+    help="The CRM to run (default Q2C_DEV__CRM, else bottlecrm).",
+)
+@click.option(
+    "--erp",
+    default=None,
+    help="The ERP to run (default Q2C_DEV__ERP, else tryton).",
+)
+def up(tryton_db: str | None, crm: str | None, erp: str | None) -> None:
+    """Install what is missing and start the local stack; safe to run twice.
+
+    The stack runs one CRM and one ERP, each as a local server with its connector;
+    `q2c dev down` first to switch a running stack to others."""
     settings = Settings()
-    if tryton_db is not None:
-        dev_settings = settings.dev.model_copy(update={"tryton_db": tryton_db})
-        settings = settings.model_copy(update={"dev": dev_settings})
+    chosen = {"tryton_db": tryton_db, "crm": crm, "erp": erp}
+    update = {key: value for key, value in chosen.items() if value is not None}
+    if update:
+        settings = settings.model_copy(update={"dev": settings.dev.model_copy(update=update)})
     stack.up(settings, click.echo)
     running = stack.StackFiles(settings.dev.state_dir).load()
     if running.get("console_url"):

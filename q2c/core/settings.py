@@ -115,6 +115,19 @@ class DevSettings(BaseModel):
         "cluster of the stack's own (concurrent writers, no 503s under load).",
     )
 
+    crm: str = Field(
+        default="bottlecrm",
+        description="The CRM the local stack runs (its local server and its connector).",
+    )
+    erp: str = Field(
+        default="tryton",
+        description="The ERP the local stack runs (its local server and its connector).",
+    )
+
+    def systems(self) -> tuple[str, str]:
+        """The CRM and the ERP the local stack runs."""
+        return (self.crm, self.erp)
+
     @field_validator("state_dir", "cache_dir")
     @classmethod
     def _absolute(cls, path: Path) -> Path:

@@ -37,6 +37,7 @@ __all__ = [
     "ConnectorComponent",
     "Entry",
     "KafkaComponent",
+    "PeerComponent",
     "PostgresComponent",
     "StackFiles",
     "TrytonComponent",
@@ -78,7 +79,15 @@ class KafkaComponent(Component):
         yield f"Kafka {entry['version']}  bootstrap {entry['bootstrap']}  (log: {entry['log']})"
 
 
-class BottleCrmComponent(Component):
+class PeerComponent(Component):
+    """The local server of one system; `q2c dev up` starts it when the stack runs that
+    system (``dev.crm`` / ``dev.erp``)."""
+
+    def wanted(self, settings: Settings) -> bool:
+        return self.name in settings.dev.systems()
+
+
+class BottleCrmComponent(PeerComponent):
     """The BottleCRM CRM server, with an org and a token for q2c (q2c.devstack.bottlecrm)."""
 
     name = "bottlecrm"
@@ -95,7 +104,7 @@ class BottleCrmComponent(Component):
         return bottlecrm.describe(entry)
 
 
-class TrytonComponent(Component):
+class TrytonComponent(PeerComponent):
     """The Tryton ERP server with the company set up (q2c.devstack.tryton), checked by the
     connector's own set-up (`q2c connector setup tryton`)."""
 
@@ -134,7 +143,10 @@ def set_up(system: str, entry: Entry) -> list[str]:
         raise DevStackError(f"setting up {system} failed: {exc.describe()}") from None
 
 
-PEERS: dict[str, Component] = {"bottlecrm": BottleCrmComponent(), "tryton": TrytonComponent()}
+PEERS: dict[str, PeerComponent] = {
+    "bottlecrm": BottleCrmComponent(),
+    "tryton": TrytonComponent(),
+}
 """The local server of each system that has one, by system name."""
 
 LOCAL_SYSTEMS = [system for system in registry.systems() if system in PEERS]
@@ -149,7 +161,19 @@ COMPONENTS: list[Component] = [
 ]
 
 
+def check_systems(settings: Settings) -> None:
+    """The stack's CRM and ERP must be systems with a connector in that role and a local
+    server."""
+    for role, system in zip(("crm", "erp"), settings.dev.systems(), strict=True):
+        if system not in LOCAL_SYSTEMS:
+            known = ", ".join(s for s in LOCAL_SYSTEMS if registry.spec(s).role == role)
+            raise DevStackError(f"no local {role} {system!r}; the stack runs: {known}")
+        if registry.spec(system).role != role:
+            raise DevStackError(f"{system} is not a {role} (it is a {registry.spec(system).role})")
+
+
 def up(settings: Settings, report: Report, components: list[Component] | None = None) -> None:
+    check_systems(settings)
     files = StackFiles(settings.dev.state_dir)
     stack = files.load()
     chosen = components or COMPONENTS
@@ -165,7 +189,7 @@ def up(settings: Settings, report: Report, components: list[Component] | None = 
         report(f"{component.name}: starting")
         stack[component.name] = component.start(settings, files, stack)
         files.save(stack)
-    supervised = [c for c in chosen if isinstance(c, SupervisedComponent)]
+    supervised = [c for c in chosen if isinstance(c, SupervisedComponent) and c.wanted(settings)]
     if supervised:
         supervise(settings, files, stack, supervised, report)
     report(f"stack written to {files.stack_json}")

@@ -109,6 +109,9 @@ class ConnectorComponent(SupervisedComponent):
         self.system = system
         self.name = f"connector-{system}"
 
+    def wanted(self, settings: Settings) -> bool:
+        return self.system in settings.dev.systems()
+
     def prepare(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
         return {"system": self.system, "log": str(files.logs / f"{self.name}.log")}
 

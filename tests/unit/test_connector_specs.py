@@ -19,7 +19,9 @@ from connectors.base.spec import ConnectorSpec, SetupOptions
 from connectors.bottlecrm.provision import provision as provision_bottlecrm
 from connectors.bottlecrm.settings import BottleCrmSettings
 from q2c.cli import cli
-from q2c.devstack.stack import COMPONENTS, LOCAL_SYSTEMS
+from q2c.core.settings import DevSettings, Settings
+from q2c.devstack.errors import DevStackError
+from q2c.devstack.stack import COMPONENTS, LOCAL_SYSTEMS, check_systems
 from q2c.devstack.supervised import ConnectorComponent
 from schemas.changes import SystemRole
 from tests.plugins.kafka import SYSTEMS
@@ -117,3 +119,18 @@ def test_the_local_stack_and_the_test_plugins_take_the_systems_from_the_specs() 
     peers = [c.name for c in COMPONENTS]
     # Tryton's PostgreSQL (started only when Tryton runs on it) comes before the peers.
     assert peers[:4] == ["kafka", "postgres", "bottlecrm", "tryton"]
+
+
+def test_the_local_stack_runs_the_chosen_crm_and_erp_only() -> None:
+    settings = Settings(dev=DevSettings(crm="bottlecrm", erp="tryton"))
+    check_systems(settings)
+    wanted = [c.name for c in COMPONENTS if c.wanted(settings)]
+    assert "bottlecrm" in wanted
+    assert "connector-tryton" in wanted
+    elsewhere = Settings(dev=DevSettings(crm="bottlecrm", erp="nothing"))
+    assert "tryton" not in [c.name for c in COMPONENTS if c.wanted(elsewhere)]
+    assert "connector-tryton" not in [c.name for c in COMPONENTS if c.wanted(elsewhere)]
+    with pytest.raises(DevStackError, match="no local erp 'nothing'; the stack runs: tryton"):
+        check_systems(elsewhere)
+    with pytest.raises(DevStackError, match="tryton is not a crm"):
+        check_systems(Settings(dev=DevSettings(crm="tryton", erp="tryton")))
