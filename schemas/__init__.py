@@ -46,6 +46,10 @@ from schemas.entities import (
     QuoteStatus,
     SalesOrder,
     SalesOrderState,
+    Shipment,
+    ShipmentLine,
+    ShipmentState,
+    ShipmentStatus,
 )
 from schemas.envelope import (
     TRACEPARENT_HEADER,
@@ -113,6 +117,10 @@ __all__ = [
     "SalesOrder",
     "SalesOrderState",
     "SchemaRegistryError",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentState",
+    "ShipmentStatus",
     "SyncStatus",
     "UpcasterRegistry",
     "UpdateAccountBalance",

@@ -27,6 +27,8 @@ from schemas.entities import (
     Item,
     Quote,
     SalesOrderState,
+    Shipment,
+    ShipmentStatus,
 )
 from schemas.types import Frozen, Money, NonEmptyStr, UtcDateTime
 
@@ -142,7 +144,7 @@ class UpdateDealFinancialStatus(Command):
 
     schema_subject: ClassVar[str] = "update_deal_financial_status"
     addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
 
     deal: ExternalIds
     order_number: str | None = None
@@ -156,6 +158,12 @@ class UpdateDealFinancialStatus(Command):
         default=(), description="The deal's invoices and credit memos (added in v2)."
     )
     last_payment_date: date | None = Field(default=None, description="Added in v2.")
+    shipment_status: ShipmentStatus | None = Field(
+        default=None, description="How far the order has shipped (added in v4)."
+    )
+    shipments: tuple[Shipment, ...] = Field(
+        default=(), description="The order's customer shipments (added in v4)."
+    )
 
 
 class UpdateAccountBalance(Command):

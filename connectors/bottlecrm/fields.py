@@ -66,6 +66,30 @@ DEAL_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Opportunity",
+        key="erp_shipment_status",
+        label="Shipment status",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_shipped_date",
+        label="Last shipped",
+        field_type="date",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_tracking_references",
+        label="Tracking references",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_shipments",
+        label="Shipments",
+        field_type="textarea",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
         key="q2c_sync_status",
         label="ERP sync status",
         field_type="dropdown",

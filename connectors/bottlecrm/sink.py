@@ -10,6 +10,8 @@ natural key both systems share, before one is created.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from connectors.base import ConnectorError, ErrorKind, Sink
@@ -33,6 +35,8 @@ from schemas import (
     Money,
     Outcome,
     ReportSyncStatus,
+    Shipment,
+    ShipmentState,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
@@ -68,8 +72,45 @@ def invoice_numbers(invoices: tuple[InvoiceSummary, ...]) -> str | None:
     return ", ".join(numbers) or None
 
 
+def _quantity(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+
+
+def shipment_lines(shipments: tuple[Shipment, ...]) -> str | None:
+    """One line per live shipment for people: number, state, dates, tracking reference and
+    what it carries, e.g. ``CS2 done, planned 2026-12-01, shipped 2026-12-02, ref 1Z99: 2 x
+    W-1``. Cancelled shipments are left out."""
+    lines = []
+    for shipment in shipments:
+        if shipment.state is ShipmentState.CANCELLED:
+            continue
+        parts = [f"{shipment.number or shipment.ids.erp_id} {shipment.state.value}"]
+        if shipment.planned_date:
+            parts.append(f"planned {shipment.planned_date.isoformat()}")
+        if shipment.effective_date:
+            parts.append(f"shipped {shipment.effective_date.isoformat()}")
+        if shipment.reference:
+            parts.append(f"ref {shipment.reference}")
+        carried = ", ".join(
+            f"{_quantity(line.quantity)} x {line.sku or (line.item and line.item.erp_id) or '?'}"
+            for line in shipment.lines
+        )
+        lines.append(", ".join(parts) + (f": {carried}" if carried else ""))
+    return "\n".join(lines) or None
+
+
+def shipped_on(shipments: tuple[Shipment, ...]) -> date | None:
+    """When the latest shipment that left the warehouse left."""
+    dates = [
+        s.effective_date
+        for s in shipments
+        if s.effective_date and s.state in (ShipmentState.SHIPPED, ShipmentState.DONE)
+    ]
+    return max(dates) if dates else None
+
+
 def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
-    return {
+    values: dict[str, Any] = {
         "erp_order_number": command.order_number,
         "erp_order_state": command.order_state.value if command.order_state else None,
         "erp_invoice_status": command.invoice_status.value,
@@ -78,6 +119,15 @@ def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
         "erp_amount_due": command.outstanding.amount,
         "erp_last_payment_date": command.last_payment_date,
     }
+    if command.shipment_status is not None:  # an ERP that reports shipments
+        live = [s for s in command.shipments if s.state is not ShipmentState.CANCELLED]
+        values |= {
+            "erp_shipment_status": command.shipment_status.value,
+            "erp_shipped_date": shipped_on(command.shipments),
+            "erp_tracking_references": ", ".join(s.reference for s in live if s.reference) or None,
+            "erp_shipments": shipment_lines(command.shipments),
+        }
+    return values
 
 
 def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:

@@ -10,8 +10,9 @@ ids (a sale's lines, a party's identifiers, addresses and contact mechanisms). A
 read without them maps all the same, with less in it.
 
 An address, contact mechanism or identifier does not travel on its own: the source reads
-the party it belongs to and publishes that, so their readers say which party. A delete
-scan's document is the list of ids it found gone.
+the party it belongs to and publishes that, so their readers say which party. A customer
+shipment does not travel on its own either: the source publishes the sales it ships. A
+delete scan's document is the list of ids it found gone.
 """
 
 from __future__ import annotations
@@ -104,6 +105,21 @@ def part_reader(model: str) -> DocumentStream:
     )
 
 
+def listing_reader(model: str, field: str, owner: str) -> DocumentStream:
+    def read(document: Any) -> Reading:
+        ids = ", ".join(str(row["id"]) for row in _rows(document))
+        return Reading(
+            action=f"re-read the {owner} records whose {field} list {model} {ids}, and "
+            "publish each as an update"
+        )
+
+    return DocumentStream(
+        name=model,
+        description=f"one {model} record: the source publishes the {owner} records listing it",
+        read=read,
+    )
+
+
 def deleted_reader(model: str) -> DocumentStream:
     def read(document: Any) -> Reading:
         if not isinstance(document, list):
@@ -131,6 +147,9 @@ def _documents(streams: tuple[type[ModifiedStream], ...]) -> dict[str, DocumentS
     for stream in streams:
         if issubclass(stream, PartyPartStream):
             reader = part_reader(stream.model)
+        elif stream.listed_in is not None:
+            field, owner = stream.listed_in
+            reader = listing_reader(stream.model, field, owner.model)
         else:
             reader = record_reader(stream.model)
         found[reader.name] = reader

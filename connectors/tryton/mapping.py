@@ -38,6 +38,10 @@ from schemas import (
     PriceBookPrice,
     SalesOrder,
     SalesOrderState,
+    Shipment,
+    ShipmentLine,
+    ShipmentState,
+    ShipmentStatus,
 )
 from schemas.changes import SystemRole
 
@@ -56,6 +60,16 @@ _INVOICE_STATUS: Mapping[str, InvoiceStatus] = {
     # An exception waits for a person in the ERP; to the CRM it is still pending.
     "exception": InvoiceStatus.PENDING,
 }
+
+
+_SHIPMENT_STATUS: Mapping[str, ShipmentStatus] = {
+    "none": ShipmentStatus.NONE,
+    "waiting": ShipmentStatus.WAITING,
+    "partially shipped": ShipmentStatus.PARTIALLY_SHIPPED,
+    "sent": ShipmentStatus.SENT,
+    "exception": ShipmentStatus.EXCEPTION,
+}
+_CUSTOMER_SHIPMENT = "stock.shipment.out"
 
 
 def crm_id_of(identifiers: Any) -> str | None:
@@ -217,6 +231,54 @@ def _lines(record: Mapping[str, Any], currency: str, sign: Decimal) -> tuple[Doc
     return tuple(lines)
 
 
+def _shipment_of(move: Mapping[str, Any]) -> int | None:
+    """The customer shipment a stock move is on (a reference ``"model,id"``), if any."""
+    model, _, shipment = str(move.get("shipment") or "").partition(",")
+    return int(shipment) if model == _CUSTOMER_SHIPMENT and shipment.isdigit() else None
+
+
+def _shipment_lines(record: Mapping[str, Any]) -> dict[int, list[ShipmentLine]]:
+    """Per customer shipment, what its moves carry (cancelled moves carry nothing)."""
+    found: dict[int, list[ShipmentLine]] = {}
+    for n, move in enumerate(sorted(_rows(record, "moves"), key=lambda m: m["id"]), 1):
+        shipment = _shipment_of(move)
+        if shipment is None or move.get("state") == "cancelled":
+            continue
+        product = move.get("product")
+        found.setdefault(shipment, []).append(
+            ShipmentLine(
+                item=ExternalIds(erp_id=str(product)) if product else None,
+                sku=_code(move, "product"),
+                quantity=_decimal(move.get("quantity"), f"moves[{n}].quantity"),
+            )
+        )
+    return found
+
+
+def _shipments(record: Mapping[str, Any]) -> tuple[Shipment, ...]:
+    lines = _shipment_lines(record)
+    shipments = []
+    for row in sorted(_rows(record, "shipments"), key=lambda r: r["id"]):
+        try:
+            state = ShipmentState(str(row.get("state")))
+        except ValueError:
+            raise MappingError(
+                f"{str(row.get('state'))[:40]!r} is not a shipment state", field="shipments"
+            ) from None
+        shipments.append(
+            Shipment(
+                ids=ExternalIds(erp_id=str(row["id"])),
+                number=row.get("number") or None,
+                reference=row.get("reference") or None,
+                state=state,
+                planned_date=_date(row.get("planned_date")),
+                effective_date=_date(row.get("effective_date")),
+                lines=tuple(lines.get(int(row["id"]), ())),
+            )
+        )
+    return tuple(shipments)
+
+
 def _customer_ids(record: Mapping[str, Any]) -> ExternalIds:
     return ExternalIds(
         erp_id=str(record["party"]), crm_id=crm_id_of(record.get("party_identifiers"))
@@ -242,6 +304,10 @@ def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrde
         tax=_money(record.get("tax_amount"), currency, "tax_amount"),
         total=_money(record.get("total_amount"), currency, "total_amount"),
         updated_at=updated_at,
+        shipment_status=_SHIPMENT_STATUS.get(
+            str(record.get("shipment_state")), ShipmentStatus.NONE
+        ),
+        shipments=_shipments(record),
     )
 
 

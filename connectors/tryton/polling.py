@@ -104,6 +104,11 @@ class ModifiedStream(ModifiedSinceStream):
     part_of: ClassVar[tuple[str, type[ModifiedStream]] | None] = None
     """(field, stream): an edit of this model publishes the record ``field`` points to, as
     that stream reads it, stamped with the edit's time."""
+    listed_in: ClassVar[tuple[str, type[ModifiedStream]] | None] = None
+    """(field, stream): an edit of this model publishes the records of that stream whose
+    ``field`` (a searchable to-many field) lists it, stamped with the edit's time; for a
+    record with no field pointing to its owner (a shipment is linked to its sale only
+    through the sale lines' moves)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         cls.filtered = bool(cls.domain)  # a record leaving the domain would look deleted
@@ -118,6 +123,8 @@ class ModifiedStream(ModifiedSinceStream):
                 raise TypeError(f"{cls.__name__}: {rel} needs {needed!r} among its fields")
         if cls.part_of is not None and cls.part_of[0] not in read:
             raise TypeError(f"{cls.__name__} is part of {cls.part_of[0]!r}: read that field")
+        if cls.listed_in is not None and cls.listed_in[0] not in cls.listed_in[1].fields:
+            raise TypeError(f"{cls.__name__}: its owner must read {cls.listed_in[0]!r}")
 
     def __init__(
         self,
@@ -177,6 +184,8 @@ class ModifiedStream(ModifiedSinceStream):
     async def changes(self, fresh: Sequence[Mapping[str, Any]]) -> list[RawChange]:
         if self.part_of is not None:
             return await self._owners(fresh, *self.part_of)
+        if self.listed_in is not None:
+            return await self._listing_owners(fresh, *self.listed_in)
         ids = [int(r["id"]) for r in fresh]
         rows = await self.client.read(
             self.model, ids, sorted({*self.fields, *_DATES}), context=EVERYTHING
@@ -220,6 +229,32 @@ class ModifiedStream(ModifiedSinceStream):
         rows = await self.client.read(
             owner.model, sorted(stamps), sorted({*owner.fields, *_DATES}), context=EVERYTHING
         )
+        await add_related(self.client, rows, owner.related)
+        observed = self.clock()
+        return [
+            raw_change(owner.model, row, stamps[int(row["id"])], Operation.UPDATE, observed)
+            for row in rows
+        ]
+
+    async def _listing_owners(
+        self, fresh: Sequence[Mapping[str, Any]], field: str, owner: type[ModifiedStream]
+    ) -> list[RawChange]:
+        """The records whose ``field`` lists an edited record, as they now are, each stamped
+        with the time of the latest edited record it lists."""
+        by_part = {int(r["id"]): r[self.replication_key] for r in fresh}
+        rows = await self.client.search_read(
+            owner.model,
+            [(field, "in", sorted(by_part))],
+            sorted({*owner.fields, *_DATES}),
+            order=[("id", "ASC")],
+            context=EVERYTHING,
+        )
+        stamps: dict[int, dt.datetime] = {}
+        for row in rows:
+            listed = [by_part[int(i)] for i in row.get(field) or () if int(i) in by_part]
+            if listed:
+                stamps[int(row["id"])] = max(listed)
+        rows = [row for row in rows if int(row["id"]) in stamps]
         await add_related(self.client, rows, owner.related)
         observed = self.clock()
         return [

@@ -108,11 +108,30 @@ class SaleStream(ModifiedStream):
         "total_amount",
         "lines",
         "invoices",
+        "shipments",
+        "moves",
     )
     related = (
         Expand("lines", "sale.line", _LINE_FIELDS),
         PartyIdentifiers(into="party_identifiers", party="party"),
+        Expand(
+            "shipments",
+            "stock.shipment.out",
+            ("number", "reference", "state", "planned_date", "effective_date"),
+        ),
+        # The sale lines' stock moves: which shipment carries how much of which item.
+        Expand("moves", "stock.move", ("shipment", "product", "product.code", "quantity", "state")),
     )
+
+
+class ShipmentStream(ModifiedStream):
+    """Customer shipments: each step in the warehouse (assigned, picked, packed, done)
+    changes the shipment, but the sale only when its shipment state changes; so a shipment
+    edit publishes the sales it ships, as they now are."""
+
+    name = model = "stock.shipment.out"
+    fields = ("state",)
+    listed_in = ("shipments", SaleStream)
 
 
 class InvoiceStream(ModifiedStream):
@@ -179,6 +198,7 @@ STREAMS: tuple[type[ModifiedStream], ...] = (
     IdentifierStream,
     ProductStream,
     SaleStream,
+    ShipmentStream,
     PaymentStream,
     InvoiceStream,
 )

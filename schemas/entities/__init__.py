@@ -13,6 +13,10 @@ from schemas.entities.documents import (
     QuoteStatus,
     SalesOrder,
     SalesOrderState,
+    Shipment,
+    ShipmentLine,
+    ShipmentState,
+    ShipmentStatus,
 )
 from schemas.entities.identity import CrossReference, EntityKind, ExternalIds
 from schemas.entities.items import Item, PriceBookPrice
@@ -39,4 +43,8 @@ __all__ = [
     "QuoteStatus",
     "SalesOrder",
     "SalesOrderState",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentState",
+    "ShipmentStatus",
 ]

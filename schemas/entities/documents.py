@@ -98,11 +98,58 @@ class InvoiceStatus(StrEnum):
     PAID = "paid"
 
 
+class ShipmentStatus(StrEnum):
+    """How far an order has been shipped (Tryton's sale ``shipment_state``)."""
+
+    NONE = "none"
+    WAITING = "waiting"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SENT = "sent"
+    EXCEPTION = "exception"
+    """A shipment move was cancelled: someone in the ERP must decide what happens."""
+
+
+class ShipmentState(StrEnum):
+    """Where one customer shipment is in the warehouse's workflow."""
+
+    DRAFT = "draft"
+    WAITING = "waiting"
+    ASSIGNED = "assigned"
+    PICKED = "picked"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class ShipmentLine(Frozen):
+    """What one shipment carries of an order's item."""
+
+    item: ExternalIds | None = None
+    sku: str | None = None
+    quantity: ExactDecimal
+
+
+class Shipment(Frozen):
+    """One customer shipment of an order; an order shipped in parts has several (the later
+    ones are the back-orders of what was not in the earlier ones)."""
+
+    ids: ExternalIds
+    number: str | None = None
+    reference: str | None = Field(
+        default=None, description="The carrier's tracking reference, when the ERP has one."
+    )
+    state: ShipmentState
+    planned_date: date | None = None
+    effective_date: date | None = Field(default=None, description="When it left (done).")
+    lines: tuple[ShipmentLine, ...] = ()
+
+
 class SalesOrder(Contract):
     """A sales order in the ERP."""
 
     schema_subject: ClassVar[str] = "sales_order"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     ids: ExternalIds
     number: str | None = None
@@ -118,6 +165,10 @@ class SalesOrder(Contract):
     tax: Money
     total: Money
     updated_at: UtcDateTime
+    shipment_status: ShipmentStatus = Field(default=ShipmentStatus.NONE, description="Added in v2.")
+    shipments: tuple[Shipment, ...] = Field(
+        default=(), description="The order's customer shipments, oldest first (added in v2)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SalesOrder:

@@ -1,6 +1,7 @@
 """The ERP's orders, invoices, credit memos and payments of one customer, and what the CRM
-is told of them: each deal's order number, state, invoices and amounts, and the account's
-outstanding and overdue balance. A write-back is sent only when what it says changed."""
+is told of them: each deal's order number, state, invoices, amounts and shipments, and the
+account's outstanding and overdue balance. A write-back is sent only when what it says
+changed."""
 
 from __future__ import annotations
 
@@ -96,6 +97,8 @@ def _write_backs(
             "outstanding": outstanding,
             "invoices": _invoice_lines(order, state.ledger),
             "last_payment_date": state.ledger.last_payment,
+            "shipment_status": order.shipment_status,
+            "shipments": order.shipments,
         }
         digest = _digest(body)
         if sent.get(f"deal:{deal}") == digest:

@@ -14,13 +14,14 @@ from schemas import CODEC, DecodeError, Item
 from tests.e2e.conftest import Stack
 
 
-async def make_item(stack: Stack, sku: str, price: str) -> int:
+async def make_item(stack: Stack, sku: str, price: str, kind: str = "service") -> int:
+    """A salable Tryton item; ``kind`` "goods" for one that is shipped."""
     (template,) = await stack.erp.create(
         "product.template",
         [
             {
                 "name": f"Item {sku}",
-                "type": "service",
+                "type": kind,
                 "salable": True,
                 "list_price": Decimal(price),
                 "default_uom": stack.records["unit"],

@@ -145,6 +145,18 @@ def all_samples() -> list[s.Contract]:
             tax=eur("17.02"),
             total=eur("106.58"),
             updated_at=AT,
+            shipment_status=s.ShipmentStatus.PARTIALLY_SHIPPED,
+            shipments=(
+                s.Shipment(
+                    ids=s.ExternalIds(erp_id="cs-1"),
+                    number="CS-1",
+                    reference="1Z999AA10123456784",
+                    state=s.ShipmentState.DONE,
+                    planned_date=date(2026, 11, 2),
+                    effective_date=date(2026, 11, 3),
+                    lines=(s.ShipmentLine(sku="SKU-0001", quantity=Decimal("1.5")),),
+                ),
+            ),
         ),
         invoice(),
         s.CreditMemo(

@@ -171,6 +171,10 @@ async def test_custom_fields_written_and_read_back(
         "erp_invoiced_total": Decimal("1234.56"),
         "erp_amount_due": Decimal("200.00"),
         "erp_last_payment_date": date(2026, 11, 20),
+        "erp_shipment_status": "partially_shipped",
+        "erp_shipped_date": date(2026, 11, 21),
+        "erp_tracking_references": "1Z999AA10123456784",
+        "erp_shipments": "CS1 done, shipped 2026-11-21: 1 x W-1\nCS2 waiting: 1 x W-1",
         "q2c_sync_status": "synced",
         "q2c_sync_reason": "",
     }
@@ -179,6 +183,7 @@ async def test_custom_fields_written_and_read_back(
     assert stored["erp_order_number"] == "SO-00042"
     assert stored["erp_invoiced_total"] == pytest.approx(1234.56)
     assert stored["erp_last_payment_date"] == "2026-11-20"
+    assert stored["erp_shipments"].splitlines()[1] == "CS2 waiting: 1 x W-1"
     assert "q2c_sync_reason" not in stored  # an empty value is not stored
 
     # A second write changes only the keys it names.

@@ -1,0 +1,84 @@
+"""What a deal's write-back puts in BottleCRM's custom fields about its shipments."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from connectors.bottlecrm.fields import DEAL_FIELDS
+from connectors.bottlecrm.sink import deal_fields, shipment_lines, shipped_on
+from schemas import (
+    ExternalIds,
+    InvoiceStatus,
+    Money,
+    Shipment,
+    ShipmentLine,
+    ShipmentState,
+    ShipmentStatus,
+    UpdateDealFinancialStatus,
+)
+
+WHEN = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+ZERO = Money(amount=Decimal(0), currency="USD")
+DONE = Shipment(
+    ids=ExternalIds(erp_id="11"),
+    number="CS11",
+    reference="1Z-TRACK-1",
+    state=ShipmentState.DONE,
+    planned_date=date(2026, 12, 1),
+    effective_date=date(2026, 12, 2),
+    lines=(ShipmentLine(sku="G-1", quantity=Decimal("1.0")), ShipmentLine(quantity=Decimal("0.5"))),
+)
+WAITING = Shipment(
+    ids=ExternalIds(erp_id="12"),
+    state=ShipmentState.WAITING,
+    lines=(ShipmentLine(item=ExternalIds(erp_id="4"), quantity=Decimal(1)),),
+)
+CANCELLED = Shipment(
+    ids=ExternalIds(erp_id="13"), number="CS13", reference="OLD", state=ShipmentState.CANCELLED
+)
+
+
+def command(**shipping: object) -> UpdateDealFinancialStatus:
+    return UpdateDealFinancialStatus.model_validate(
+        {
+            "idempotency_key": "k",
+            "target_system": "bottlecrm",
+            "issued_at": WHEN,
+            "deal": ExternalIds(crm_id="deal-1"),
+            "invoice_status": InvoiceStatus.NONE,
+            "invoiced": ZERO,
+            "paid": ZERO,
+            "outstanding": ZERO,
+            "as_of": WHEN,
+            **shipping,
+        }
+    )
+
+
+def test_shipments_read_one_line_each_without_cancelled_ones() -> None:
+    assert shipment_lines((DONE, WAITING, CANCELLED)) == (
+        "CS11 done, planned 2026-12-01, shipped 2026-12-02, ref 1Z-TRACK-1: 1 x G-1, 0.5 x ?\n"
+        "12 waiting: 1 x 4"
+    )
+    assert shipment_lines((CANCELLED,)) is None
+    assert shipped_on((DONE, WAITING)) == date(2026, 12, 2)
+    assert shipped_on((WAITING,)) is None
+
+
+def test_a_partly_shipped_deal_shows_status_dates_and_tracking() -> None:
+    values = deal_fields(
+        command(
+            shipment_status=ShipmentStatus.PARTIALLY_SHIPPED, shipments=(DONE, WAITING, CANCELLED)
+        )
+    )
+    assert values["erp_shipment_status"] == "partially_shipped"
+    assert values["erp_shipped_date"] == date(2026, 12, 2)
+    assert values["erp_tracking_references"] == "1Z-TRACK-1"
+    assert len(values["erp_shipments"].splitlines()) == 2
+    assert set(values) <= {f.key for f in DEAL_FIELDS}
+
+
+def test_an_erp_that_reports_no_shipments_leaves_the_shipment_fields_alone() -> None:
+    values = deal_fields(command())
+    assert not {k for k in values if "ship" in k or "tracking" in k}

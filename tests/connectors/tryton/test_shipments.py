@@ -1,0 +1,123 @@
+"""A sale's customer shipments, as the sale stream reads them (the shipments and the sale
+lines' stock moves ride along with the sale), become the sales order's shipment status and
+shipments."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connectors.base.mapping import MappingError
+from connectors.tryton.mapping import TrytonMapper
+from connectors.tryton.polling import ModifiedStream
+from connectors.tryton.streams import STREAMS, SaleStream, ShipmentStream
+from schemas import SalesOrder, ShipmentState, ShipmentStatus
+from tests.connectors.tryton.test_mapping import SALE, change
+
+
+def sale(**extra: Any) -> SalesOrder:
+    (result,) = TrytonMapper().to_canonical(change("sale.sale", {**SALE, **extra}))
+    assert isinstance(result.data, SalesOrder)
+    return result.data
+
+
+def move(mid: int, shipment: str | None, quantity: float, state: str = "done") -> dict[str, Any]:
+    return {
+        "id": mid,
+        "shipment": shipment,
+        "product": 4,
+        "product.": {"id": 4, "code": "G-1"},
+        "quantity": quantity,
+        "state": state,
+    }
+
+
+SHIPPED = {
+    "id": 11,
+    "number": "CS11",
+    "reference": "1Z-TRACK-1",
+    "state": "done",
+    "planned_date": "2026-12-01",
+    "effective_date": "2026-12-02",
+}
+BACK_ORDER = {"id": 12, "number": "CS12", "reference": "", "state": "waiting"}
+
+
+def test_a_partly_shipped_sale_lists_the_shipment_and_its_back_order() -> None:
+    order = sale(
+        shipment_state="partially shipped",
+        shipments=[BACK_ORDER, SHIPPED],
+        moves=[
+            move(21, "stock.shipment.out,11", 1.0),
+            move(22, "stock.shipment.out,12", 1.0, "draft"),
+            move(23, "stock.shipment.out,12", 5.0, "cancelled"),  # carries nothing
+            move(24, "stock.shipment.out.return,3", 1.0),  # a return is no shipment
+            move(25, None, 2.0, "draft"),  # not on a shipment yet
+        ],
+    )
+    assert order.shipment_status is ShipmentStatus.PARTIALLY_SHIPPED
+    first, second = order.shipments
+    assert (first.number, first.state, first.reference) == (
+        "CS11",
+        ShipmentState.DONE,
+        "1Z-TRACK-1",
+    )
+    assert (first.planned_date, first.effective_date) == (date(2026, 12, 1), date(2026, 12, 2))
+    assert [(line.sku, line.quantity) for line in first.lines] == [("G-1", Decimal(1))]
+    assert first.lines[0].item is not None
+    assert first.lines[0].item.erp_id == "4"
+    assert (second.number, second.state, second.reference) == ("CS12", ShipmentState.WAITING, None)
+    assert [line.quantity for line in second.lines] == [Decimal(1)]
+
+
+@pytest.mark.parametrize(
+    ("tryton", "status"),
+    [
+        ("none", ShipmentStatus.NONE),
+        ("waiting", ShipmentStatus.WAITING),
+        ("sent", ShipmentStatus.SENT),
+        ("exception", ShipmentStatus.EXCEPTION),
+        (None, ShipmentStatus.NONE),  # a sale read without its shipment state
+    ],
+)
+def test_the_sale_shipment_state_is_the_order_shipment_status(
+    tryton: str | None, status: ShipmentStatus
+) -> None:
+    assert sale(shipment_state=tryton).shipment_status is status
+
+
+def test_a_sale_of_services_has_no_shipments() -> None:
+    order = sale()
+    assert order.shipments == ()
+    assert order.shipment_status is ShipmentStatus.NONE
+
+
+def test_an_unknown_shipment_state_is_a_mapping_error() -> None:
+    with pytest.raises(MappingError, match="not a shipment state"):
+        sale(shipments=[{**SHIPPED, "state": "teleported"}])
+
+
+def test_a_bad_moved_quantity_is_a_mapping_error() -> None:
+    with pytest.raises(MappingError, match="moves"):
+        sale(shipments=[SHIPPED], moves=[move(21, "stock.shipment.out,11", "lots")])  # type: ignore[arg-type]
+
+
+def test_shipment_edits_publish_the_sales_listing_them() -> None:
+    assert ShipmentStream.listed_in == ("shipments", SaleStream)
+    assert {"shipments", "moves"} <= set(SaleStream.fields)
+    # Polled after the sales: a sale and its shipment changed together are read once each.
+    assert STREAMS.index(ShipmentStream) > STREAMS.index(SaleStream)
+    with pytest.raises(TypeError, match="must read"):
+        type(
+            "Orphan",
+            (ModifiedStream,),
+            {
+                "name": "returns",
+                "model": "stock.shipment.out.return",
+                "fields": ("state",),
+                "listed_in": ("shipment_returns", SaleStream),
+            },
+        )

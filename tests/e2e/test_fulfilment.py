@@ -1,0 +1,96 @@
+"""Fulfilment on the real peers: a won deal for goods becomes a Tryton sale whose customer
+shipment is driven through the warehouse's steps; the deal shows the shipment state, the
+dates and the tracking reference, a partial shipment as such with its back-order, and the
+order as sent once the back-order leaves too."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Stack
+from tests.e2e.helpers import (
+    account_in_both,
+    crm_product,
+    deal_fields,
+    make_item,
+    sale_of,
+    won_deal,
+)
+
+pytestmark = pytest.mark.integration
+
+# Tryton's customer shipment workflow (stock.shipment.out): waiting → assigned → picked →
+# packed → done; assign_force assigns without checking the stock on hand.
+_STEPS = ("assign_force", "pick", "pack", "do")
+
+
+async def _shipments(stack: Stack, sale: int) -> list[dict[str, Any]]:
+    (row,) = await stack.erp.read("sale.sale", [sale], ["shipments"])
+    return await stack.erp.read(
+        "stock.shipment.out", row["shipments"], ["state", "inventory_moves", "number"]
+    )
+
+
+async def _ship(stack: Stack, shipment: int) -> None:
+    for step in _STEPS:
+        await stack.erp.button("stock.shipment.out", step, [shipment])
+
+
+async def test_shipments_reach_the_deal(stack: Stack) -> None:
+    await make_item(stack, "G-1", "50", kind="goods")
+    product = await crm_product(stack, "G-1")
+    account, _ = await account_in_both(stack, "Globex")
+    deal = await won_deal(stack, account, [(product, "2", "50")], name="Globex goods")
+    sale = await sale_of(stack, deal, ("processing",))
+
+    async def first_shipment() -> list[dict[str, Any]] | None:
+        found = await _shipments(stack, sale["id"])
+        return found or None
+
+    (shipment,) = await stack.eventually(first_shipment, "the sale's customer shipment")
+    assert shipment["state"] == "waiting"
+    await deal_fields(stack, deal, erp_shipment_status="waiting", erp_shipments="*")
+
+    # The warehouse picks 1 of the 2 ordered and ships it with a carrier's reference.
+    (picking,) = shipment["inventory_moves"]
+    await stack.erp.write("stock.move", [picking], {"quantity": 1.0})
+    await stack.erp.write("stock.shipment.out", [shipment["id"]], {"reference": "1Z-TRACK-1"})
+    await _ship(stack, shipment["id"])
+
+    today = dt.date.today().isoformat()
+    partial = await deal_fields(
+        stack,
+        deal,
+        erp_shipment_status="partially_shipped",
+        erp_tracking_references="1Z-TRACK-1",
+        erp_shipped_date=today,
+    )
+
+    async def back_order() -> dict[str, Any] | None:
+        rest = [s for s in await _shipments(stack, sale["id"]) if s["id"] != shipment["id"]]
+        return rest[0] if rest else None
+
+    remaining = await stack.eventually(back_order, "the back-order of the partial shipment")
+    assert partial["erp_shipments"].splitlines()[0] == (
+        f"{shipment['number']} done, planned {today}, shipped {today}, ref 1Z-TRACK-1: 1 x G-1"
+    )
+
+    async def both_listed() -> list[str] | None:
+        shown = (await stack.crm.get_deal(deal)).custom_fields.get("erp_shipments") or ""
+        rows = str(shown).splitlines()
+        return rows if len(rows) == 2 else None
+
+    lines = await stack.eventually(both_listed, "the back-order on the deal")
+    assert lines[1].startswith(f"{remaining['number']} waiting"), lines
+    assert lines[1].endswith(": 1 x G-1"), lines
+
+    await _ship(stack, remaining["id"])
+    sent = await deal_fields(stack, deal, erp_shipment_status="sent")
+    assert [line.split(",")[0] for line in sent["erp_shipments"].splitlines()] == [
+        f"{shipment['number']} done",
+        f"{remaining['number']} done",
+    ]
+    assert sent["erp_tracking_references"] == "1Z-TRACK-1"
