@@ -139,6 +139,20 @@ class InvoiceSummary(Frozen):
     due_date: date | None = None
 
 
+class SerialNumber(Frozen):
+    """One serialized unit a customer received, as the CRM shows it on the account."""
+
+    serial_number: NonEmptyStr
+    item: ExternalIds | None = None
+    sku: str | None = None
+    deal: str | None = Field(default=None, description="The CRM deal it was sold on.")
+    order_number: str | None = None
+    shipped_on: date | None = None
+    warranty_until: date | None = Field(
+        default=None, description="Shipped on + the item's warranty; None without one."
+    )
+
+
 class UpdateDealFinancialStatus(Command):
     """Write the ERP's view of a deal (order, invoicing, payment) back to the CRM."""
 
@@ -171,13 +185,18 @@ class UpdateAccountBalance(Command):
 
     schema_subject: ClassVar[str] = "update_account_balance"
     addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
 
     account: ExternalIds
     outstanding: Money
     overdue: Money
     as_of: UtcDateTime
     last_payment_date: date | None = Field(default=None, description="Added in v2.")
+    serial_numbers: tuple[SerialNumber, ...] | None = Field(
+        default=None,
+        description="The serialized units the customer received, with their warranty end "
+        "dates; None from an ERP that does not report them (added in v4).",
+    )
 
 
 class SyncStatus(StrEnum):

@@ -130,6 +130,18 @@ ACCOUNT_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Account",
+        key="erp_serial_numbers",
+        label="Serial numbers and warranty",
+        field_type="textarea",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_next_warranty_end",
+        label="Next warranty end",
+        field_type="date",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
         key="q2c_sync_status",
         label="ERP sync status",
         field_type="dropdown",

@@ -43,7 +43,7 @@ from schemas import (
     UpsertCustomer,
     UpsertItem,
 )
-from schemas.commands import InvoiceSummary
+from schemas.commands import InvoiceSummary, SerialNumber
 
 _TARGETS: Mapping[EntityKind, CustomFieldTarget] = {
     EntityKind.QUOTE: "Opportunity",
@@ -130,12 +130,39 @@ def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
     return values
 
 
+def serial_lines(units: tuple[SerialNumber, ...]) -> str | None:
+    """One line per serial number for people, e.g. ``SN-1 G-1, shipped 2026-12-01,
+    warranty until 2027-12-01, order 12``."""
+    lines = []
+    for unit in units:
+        parts = [f"{unit.serial_number} {unit.sku or ''}".rstrip()]
+        if unit.shipped_on:
+            parts.append(f"shipped {unit.shipped_on.isoformat()}")
+        if unit.warranty_until:
+            parts.append(f"warranty until {unit.warranty_until.isoformat()}")
+        if unit.order_number:
+            parts.append(f"order {unit.order_number}")
+        lines.append(", ".join(parts))
+    return "\n".join(lines) or None
+
+
+def next_warranty_end(units: tuple[SerialNumber, ...], today: date) -> date | None:
+    """The soonest warranty end still to come (today included)."""
+    ends = [u.warranty_until for u in units if u.warranty_until and u.warranty_until >= today]
+    return min(ends) if ends else None
+
+
 def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
     values: dict[str, Any] = {
         "erp_outstanding_balance": command.outstanding.amount,
         "erp_overdue_balance": command.overdue.amount,
         "erp_last_payment_date": command.last_payment_date,
     }
+    if command.serial_numbers is not None:  # an ERP that reports serial numbers
+        values["erp_serial_numbers"] = serial_lines(command.serial_numbers)
+        values["erp_next_warranty_end"] = next_warranty_end(
+            command.serial_numbers, command.as_of.date()
+        )
     if command.account.erp_id:
         values["erp_customer_code"] = command.account.erp_id
     return values

@@ -70,6 +70,9 @@ _SHIPMENT_STATUS: Mapping[str, ShipmentStatus] = {
     "exception": ShipmentStatus.EXCEPTION,
 }
 _CUSTOMER_SHIPMENT = "stock.shipment.out"
+WARRANTY_ATTRIBUTE = "warranty_months"
+"""The product attribute (``product_attribute`` module) holding an item's warranty in
+months."""
 
 
 def crm_id_of(identifiers: Any) -> str | None:
@@ -237,6 +240,20 @@ def _shipment_of(move: Mapping[str, Any]) -> int | None:
     return int(shipment) if model == _CUSTOMER_SHIPMENT and shipment.isdigit() else None
 
 
+def _warranty_months(move: Mapping[str, Any], n: int) -> int | None:
+    """The moved item's warranty duration: its ``warranty_months`` attribute."""
+    product = move.get("product.")
+    attributes = product.get("attributes") if isinstance(product, Mapping) else None
+    months = attributes.get(WARRANTY_ATTRIBUTE) if isinstance(attributes, Mapping) else None
+    if months is None:
+        return None
+    if isinstance(months, bool) or not isinstance(months, int) or months < 0:
+        raise MappingError(
+            f"{str(months)[:40]!r} is not a number of months", field=f"moves[{n}].product"
+        )
+    return months
+
+
 def _shipment_lines(record: Mapping[str, Any]) -> dict[int, list[ShipmentLine]]:
     """Per customer shipment, what its moves carry (cancelled moves carry nothing)."""
     found: dict[int, list[ShipmentLine]] = {}
@@ -245,11 +262,16 @@ def _shipment_lines(record: Mapping[str, Any]) -> dict[int, list[ShipmentLine]]:
         if shipment is None or move.get("state") == "cancelled":
             continue
         product = move.get("product")
+        lot = move.get("lot.")
         found.setdefault(shipment, []).append(
             ShipmentLine(
                 item=ExternalIds(erp_id=str(product)) if product else None,
                 sku=_code(move, "product"),
                 quantity=_decimal(move.get("quantity"), f"moves[{n}].quantity"),
+                serial_number=(
+                    str(lot["number"]) if isinstance(lot, Mapping) and lot.get("number") else None
+                ),
+                warranty_months=_warranty_months(move, n),
             )
         )
     return found

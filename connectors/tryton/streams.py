@@ -119,8 +119,21 @@ class SaleStream(ModifiedStream):
             "stock.shipment.out",
             ("number", "reference", "state", "planned_date", "effective_date"),
         ),
-        # The sale lines' stock moves: which shipment carries how much of which item.
-        Expand("moves", "stock.move", ("shipment", "product", "product.code", "quantity", "state")),
+        # The sale lines' stock moves: which shipment carries how much of which item, its
+        # serial (lot) number and the item's warranty duration (a product attribute).
+        Expand(
+            "moves",
+            "stock.move",
+            (
+                "shipment",
+                "product",
+                "product.code",
+                "product.attributes",
+                "quantity",
+                "state",
+                "lot.number",
+            ),
+        ),
     )
 
 

@@ -54,6 +54,9 @@ MODULES = (
     "account_payment",
     "account_statement",
     "account_product",
+    # Serial numbers (lots on stock moves) and the items' warranty duration (an attribute).
+    "stock_lot",
+    "product_attribute",
 )
 REQUIREMENTS = (
     f"trytond=={SERIES}.*",
@@ -64,6 +67,8 @@ REQUIREMENTS = (
     "trytond-account-payment",
     "trytond-account-statement",
     "trytond-account-product",
+    "trytond-stock-lot",
+    "trytond-product-attribute",
     # trytond's PostgreSQL backend (its `postgresql` extra), with the driver's wheel.
     "psycopg[binary,pool]",
 )

@@ -18,6 +18,7 @@ from typing import Any
 
 COMPANY_NAME = "Q2C Local Company"
 CURRENCY = "USD"
+WARRANTY_ATTRIBUTE = "warranty_months"
 
 
 def _calendar_fiscal_year(year: int, company: Any) -> Any:
@@ -108,6 +109,16 @@ def set_up(config_file: str, database: str) -> dict[str, Any]:
 
     (unit,) = Model.get("product.uom").find([("name", "=", "Unit")])
 
+    # An item's warranty is an attribute of the item (product_attribute): serialized items
+    # get the "Warranty" set and their number of months.
+    warranty = Model.get("product.attribute")(
+        name=WARRANTY_ATTRIBUTE, string="Warranty (months)", type_="integer"
+    )
+    warranty.save()
+    warranty_set = Model.get("product.attribute.set")(name="Warranty")
+    warranty_set.attributes.append(warranty)
+    warranty_set.save()
+
     return {
         "company": company.id,
         "company_party": company_party.id,
@@ -121,6 +132,7 @@ def set_up(config_file: str, database: str) -> dict[str, Any]:
         "payment_journal": payment_journal.id,
         "account_category": category.id,
         "unit": unit.id,
+        "warranty_attribute_set": warranty_set.id,
     }
 
 

@@ -123,11 +123,18 @@ class ShipmentState(StrEnum):
 
 
 class ShipmentLine(Frozen):
-    """What one shipment carries of an order's item."""
+    """What one shipment carries of an order's item (of a serialized item, one line per
+    serial number)."""
 
     item: ExternalIds | None = None
     sku: str | None = None
     quantity: ExactDecimal
+    serial_number: str | None = Field(
+        default=None, description="The serial (lot) number of what is carried, if any."
+    )
+    warranty_months: int | None = Field(
+        default=None, ge=0, description="The item's warranty duration, as the ERP has it."
+    )
 
 
 class Shipment(Frozen):

@@ -1,7 +1,7 @@
 """The ERP's orders, invoices, credit memos and payments of one customer, and what the CRM
 is told of them: each deal's order number, state, invoices, amounts and shipments, and the
-account's outstanding and overdue balance. A write-back is sent only when what it says
-changed."""
+account's outstanding and overdue balance and the serial numbers it received, with their
+warranty end dates. A write-back is sent only when what it says changed."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from streams.rules.ledger import (
     deal_financials,
     primary_currency,
 )
+from streams.rules.warranty import installed_base
 
 
 class FinanceState(BaseModel):
@@ -114,6 +115,11 @@ def _write_backs(
         step.commands.append(Emit(SystemRole.CRM, deal_key(deal), command))
 
     currency = primary_currency(state.ledger)
+    serials = installed_base(state.orders.values())
+    if currency is None and serials:
+        # Units shipped before anything is invoiced: the balance is nothing yet, in the
+        # orders' currency.
+        currency = min(order.currency for order in state.orders.values())
     if state.account_crm_id and currency is not None:
         outstanding, overdue = account_balance(state.ledger, currency, now.date())
         body = {
@@ -121,6 +127,7 @@ def _write_backs(
             "outstanding": outstanding,
             "overdue": overdue,
             "last_payment_date": state.ledger.last_payment,
+            "serial_numbers": serials,
         }
         digest = _digest(body)
         if sent.get("account") != digest:

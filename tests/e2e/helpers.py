@@ -14,12 +14,21 @@ from schemas import CODEC, DecodeError, Item
 from tests.e2e.conftest import Stack
 
 
-async def make_item(stack: Stack, sku: str, price: str, kind: str = "service") -> int:
-    """A salable Tryton item; ``kind`` "goods" for one that is shipped."""
+async def make_item(
+    stack: Stack, sku: str, price: str, kind: str = "service", warranty_months: int | None = None
+) -> int:
+    """A salable Tryton item; ``kind`` "goods" for one that is shipped, with a warranty
+    duration (the ``warranty_months`` attribute) when given."""
+    product: dict[str, Any] = {"suffix_code": sku}
+    warranty: dict[str, Any] = {}
+    if warranty_months is not None:
+        product["attributes"] = {"warranty_months": warranty_months}
+        warranty["attribute_set"] = stack.records["warranty_attribute_set"]
     (template,) = await stack.erp.create(
         "product.template",
         [
             {
+                **warranty,
                 "name": f"Item {sku}",
                 "type": kind,
                 "salable": True,
@@ -27,7 +36,7 @@ async def make_item(stack: Stack, sku: str, price: str, kind: str = "service") -
                 "default_uom": stack.records["unit"],
                 "sale_uom": stack.records["unit"],
                 "account_category": stack.records["account_category"],
-                "products": [("create", [{"suffix_code": sku}])],
+                "products": [("create", [product])],
             }
         ],
     )

@@ -1,7 +1,8 @@
 """Fulfilment on the real peers: a won deal for goods becomes a Tryton sale whose customer
 shipment is driven through the warehouse's steps; the deal shows the shipment state, the
 dates and the tracking reference, a partial shipment as such with its back-order, and the
-order as sent once the back-order leaves too."""
+order as sent once the back-order leaves too. Serialized units shipped (stock_lot lots)
+show on the account with their warranty end, from the item's warranty duration."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from streams.rules.warranty import warranty_end
 from tests.e2e.conftest import Stack
 from tests.e2e.helpers import (
+    account_fields,
     account_in_both,
     crm_product,
     deal_fields,
@@ -94,3 +97,36 @@ async def test_shipments_reach_the_deal(stack: Stack) -> None:
         f"{remaining['number']} done",
     ]
     assert sent["erp_tracking_references"] == "1Z-TRACK-1"
+
+
+async def test_serial_numbers_and_their_warranty_reach_the_account(stack: Stack) -> None:
+    await make_item(stack, "S-1", "300", kind="goods", warranty_months=12)
+    product = await crm_product(stack, "S-1")
+    account, _ = await account_in_both(stack, "Initech")
+    deal = await won_deal(
+        stack, account, [(product, "1", "300"), (product, "1", "300")], name="Initech units"
+    )
+    sale = await sale_of(stack, deal, ("processing",))
+
+    async def waiting_shipment() -> list[dict[str, Any]] | None:
+        return await _shipments(stack, sale["id"]) or None
+
+    (shipment,) = await stack.eventually(waiting_shipment, "the sale's customer shipment")
+    # The warehouse picks two serialized units (lots of stock_lot) and ships them.
+    pickings = await stack.erp.read("stock.move", shipment["inventory_moves"], ["product"])
+    assert len(pickings) == 2
+    for n, picking in enumerate(sorted(pickings, key=lambda m: m["id"]), 1):
+        (lot,) = await stack.erp.create(
+            "stock.lot", [{"number": f"SN-000{n}", "product": picking["product"]}]
+        )
+        await stack.erp.write("stock.move", [picking["id"]], {"lot": lot})
+    await _ship(stack, shipment["id"])
+
+    today = dt.date.today()
+    until = warranty_end(today, 12).isoformat()
+    fields = await account_fields(stack, account, erp_next_warranty_end=until)
+    assert fields["erp_serial_numbers"].splitlines() == [
+        f"SN-0001 S-1, shipped {today.isoformat()}, warranty until {until}, order {sale['number']}",
+        f"SN-0002 S-1, shipped {today.isoformat()}, warranty until {until}, order {sale['number']}",
+    ]
+    await deal_fields(stack, deal, erp_shipment_status="sent")

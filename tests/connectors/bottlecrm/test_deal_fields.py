@@ -1,12 +1,13 @@
-"""What a deal's write-back puts in BottleCRM's custom fields about its shipments."""
+"""What the write-backs put in BottleCRM's custom fields about shipments (on the deal) and
+serial numbers with their warranty (on the account)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from connectors.bottlecrm.fields import DEAL_FIELDS
-from connectors.bottlecrm.sink import deal_fields, shipment_lines, shipped_on
+from connectors.bottlecrm.fields import ACCOUNT_FIELDS, DEAL_FIELDS
+from connectors.bottlecrm.sink import account_fields, deal_fields, shipment_lines, shipped_on
 from schemas import (
     ExternalIds,
     InvoiceStatus,
@@ -15,8 +16,10 @@ from schemas import (
     ShipmentLine,
     ShipmentState,
     ShipmentStatus,
+    UpdateAccountBalance,
     UpdateDealFinancialStatus,
 )
+from schemas.commands import SerialNumber
 
 WHEN = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 ZERO = Money(amount=Decimal(0), currency="USD")
@@ -82,3 +85,51 @@ def test_a_partly_shipped_deal_shows_status_dates_and_tracking() -> None:
 def test_an_erp_that_reports_no_shipments_leaves_the_shipment_fields_alone() -> None:
     values = deal_fields(command())
     assert not {k for k in values if "ship" in k or "tracking" in k}
+
+
+def balance(serials: tuple[SerialNumber, ...] | None) -> UpdateAccountBalance:
+    return UpdateAccountBalance.model_validate(
+        {
+            "idempotency_key": "k",
+            "target_system": "bottlecrm",
+            "issued_at": WHEN,
+            "account": ExternalIds(crm_id="acc-1"),
+            "outstanding": ZERO,
+            "overdue": ZERO,
+            "as_of": WHEN,
+            "serial_numbers": serials,
+        }
+    )
+
+
+def test_the_account_lists_serial_numbers_and_the_next_warranty_end() -> None:
+    units = (
+        SerialNumber(
+            serial_number="SN-A",
+            sku="S-1",
+            shipped_on=date(2025, 1, 5),
+            warranty_until=date(2026, 1, 5),  # over before as_of
+            order_number="7",
+        ),
+        SerialNumber(
+            serial_number="SN-B",
+            sku="S-1",
+            shipped_on=date(2026, 12, 1),
+            warranty_until=date(2027, 12, 1),
+            order_number="9",
+        ),
+        SerialNumber(serial_number="SN-C"),
+    )
+    values = account_fields(balance(units))
+    assert values["erp_serial_numbers"].splitlines() == [
+        "SN-A S-1, shipped 2025-01-05, warranty until 2026-01-05, order 7",
+        "SN-B S-1, shipped 2026-12-01, warranty until 2027-12-01, order 9",
+        "SN-C",
+    ]
+    assert values["erp_next_warranty_end"] == date(2027, 12, 1)
+    assert set(values) <= {f.key for f in ACCOUNT_FIELDS}
+
+
+def test_an_erp_that_reports_no_serial_numbers_leaves_them_alone() -> None:
+    assert "erp_serial_numbers" not in account_fields(balance(None))
+    assert account_fields(balance(()))["erp_serial_numbers"] is None

@@ -121,3 +121,27 @@ def test_shipment_edits_publish_the_sales_listing_them() -> None:
                 "listed_in": ("shipment_returns", SaleStream),
             },
         )
+
+
+def test_a_serialized_unit_carries_its_lot_number_and_the_item_warranty() -> None:
+    serialized = {
+        **move(21, "stock.shipment.out,11", 1.0),
+        "lot.": {"id": 3, "number": "SN-0001"},
+        "product.": {"id": 4, "code": "S-1", "attributes": {"warranty_months": 24}},
+    }
+    (shipment,) = sale(
+        shipments=[SHIPPED], moves=[serialized, move(22, "stock.shipment.out,11", 1.0)]
+    ).shipments
+    first, plain = shipment.lines
+    assert (first.serial_number, first.warranty_months, first.sku) == ("SN-0001", 24, "S-1")
+    assert (plain.serial_number, plain.warranty_months) == (None, None)
+
+
+@pytest.mark.parametrize("months", ["24", -1, True, 1.5])
+def test_a_warranty_that_is_not_a_number_of_months_is_a_mapping_error(months: object) -> None:
+    bad = {
+        **move(21, "stock.shipment.out,11", 1.0),
+        "product.": {"id": 4, "attributes": {"warranty_months": months}},
+    }
+    with pytest.raises(MappingError, match="months"):
+        sale(shipments=[SHIPPED], moves=[bad])
