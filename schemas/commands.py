@@ -30,7 +30,7 @@ from schemas.entities import (
     Shipment,
     ShipmentStatus,
 )
-from schemas.types import Frozen, Money, NonEmptyStr, UtcDateTime
+from schemas.types import ExactDecimal, Frozen, Money, NonEmptyStr, UtcDateTime
 
 IdempotencyKey = NonEmptyStr
 
@@ -153,6 +153,28 @@ class SerialNumber(Frozen):
     )
 
 
+class ReturnedLine(Frozen):
+    """What a return gives back of one item (positive quantity and amount)."""
+
+    item: ExternalIds | None = None
+    sku: str | None = None
+    description: str | None = None
+    quantity: ExactDecimal
+    amount: Money
+
+
+class ReturnSummary(Frozen):
+    """One return of a deal's order, as the CRM shows it: what came back and what was
+    credited for it."""
+
+    number: str | None = None
+    state: SalesOrderState
+    lines: tuple[ReturnedLine, ...] = ()
+    total: Money = Field(description="The return's value (positive), taxes included.")
+    credited: Money = Field(description="What its posted or paid credit notes credit.")
+    credit_notes: tuple[str, ...] = Field(default=(), description="Their numbers.")
+
+
 class UpdateDealFinancialStatus(Command):
     """Write the ERP's view of a deal (order, invoicing, payment) back to the CRM."""
 
@@ -177,6 +199,9 @@ class UpdateDealFinancialStatus(Command):
     )
     shipments: tuple[Shipment, ...] = Field(
         default=(), description="The order's customer shipments (added in v4)."
+    )
+    returns: tuple[ReturnSummary, ...] = Field(
+        default=(), description="The order's returns and their credit (added in v4)."
     )
 
 

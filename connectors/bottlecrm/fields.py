@@ -90,6 +90,24 @@ DEAL_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Opportunity",
+        key="erp_returns",
+        label="Returns",
+        field_type="textarea",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_returned_total",
+        label="Returned total",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_credited_total",
+        label="Credited for returns",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
         key="q2c_sync_status",
         label="ERP sync status",
         field_type="dropdown",

@@ -9,7 +9,7 @@ natural key both systems share, before one is created.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -43,7 +43,7 @@ from schemas import (
     UpsertCustomer,
     UpsertItem,
 )
-from schemas.commands import InvoiceSummary, SerialNumber
+from schemas.commands import InvoiceSummary, ReturnSummary, SerialNumber
 
 _TARGETS: Mapping[EntityKind, CustomFieldTarget] = {
     EntityKind.QUOTE: "Opportunity",
@@ -109,6 +109,30 @@ def shipped_on(shipments: tuple[Shipment, ...]) -> date | None:
     return max(dates) if dates else None
 
 
+def _total(amounts: Iterable[Money]) -> Decimal | None:
+    """The sum of ``amounts``; None (the field left empty) for none."""
+    listed = [money.amount for money in amounts]
+    return sum(listed, Decimal(0)) if listed else None
+
+
+def return_lines(returns: tuple[ReturnSummary, ...]) -> str | None:
+    """One line per return for people, e.g. ``Return 7 processing: 1 x R-1 (100.00);
+    credited 100.00 by 5``."""
+    lines = []
+    for returned in returns:
+        items = ", ".join(
+            f"{_quantity(line.quantity)} x {line.sku or line.description or '?'}"
+            f" ({line.amount.amount})"
+            for line in returned.lines
+        )
+        text = f"Return {returned.number or '(unnumbered)'} {returned.state.value}"
+        text += f": {items}" if items else ""
+        if returned.credit_notes:
+            text += f"; credited {returned.credited.amount} by {', '.join(returned.credit_notes)}"
+        lines.append(text)
+    return "\n".join(lines) or None
+
+
 def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
     values: dict[str, Any] = {
         "erp_order_number": command.order_number,
@@ -119,14 +143,19 @@ def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
         "erp_amount_due": command.outstanding.amount,
         "erp_last_payment_date": command.last_payment_date,
     }
-    if command.shipment_status is not None:  # an ERP that reports shipments
-        live = [s for s in command.shipments if s.state is not ShipmentState.CANCELLED]
-        values |= {
-            "erp_shipment_status": command.shipment_status.value,
-            "erp_shipped_date": shipped_on(command.shipments),
-            "erp_tracking_references": ", ".join(s.reference for s in live if s.reference) or None,
-            "erp_shipments": shipment_lines(command.shipments),
-        }
+    if command.shipment_status is None:  # an ERP that reports nothing after the order
+        return values
+    live = [s for s in command.shipments if s.state is not ShipmentState.CANCELLED]
+    returns = command.returns
+    values |= {
+        "erp_shipment_status": command.shipment_status.value,
+        "erp_shipped_date": shipped_on(command.shipments),
+        "erp_tracking_references": ", ".join(s.reference for s in live if s.reference) or None,
+        "erp_shipments": shipment_lines(command.shipments),
+        "erp_returns": return_lines(returns),
+        "erp_returned_total": _total(r.total for r in returns),
+        "erp_credited_total": _total(r.credited for r in returns),
+    }
     return values
 
 

@@ -301,6 +301,12 @@ def _shipments(record: Mapping[str, Any]) -> tuple[Shipment, ...]:
     return tuple(shipments)
 
 
+def _origin_sale(record: Mapping[str, Any]) -> ExternalIds | None:
+    """The sale a return sale returns: its ``origin`` (``"sale.sale,ID"``)."""
+    model, _, sale = str(record.get("origin") or "").partition(",")
+    return ExternalIds(erp_id=sale) if model == SALE and sale.isdigit() else None
+
+
 def _customer_ids(record: Mapping[str, Any]) -> ExternalIds:
     return ExternalIds(
         erp_id=str(record["party"]), crm_id=crm_id_of(record.get("party_identifiers"))
@@ -330,6 +336,7 @@ def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrde
             str(record.get("shipment_state")), ShipmentStatus.NONE
         ),
         shipments=_shipments(record),
+        return_of=_origin_sale(record),
     )
 
 
@@ -411,10 +418,12 @@ def _negated(record: Mapping[str, Any], field: str, currency: str) -> Money:
 def to_credit_memo(record: Mapping[str, Any], updated_at: datetime) -> CreditMemo:
     currency = _currency(record)
     minus = Decimal(-1)
+    sales = record.get("sales") or []
     return CreditMemo(
         ids=ExternalIds(erp_id=str(record["id"])),
         number=record.get("number") or None,
         customer=_customer_ids(record),
+        sales_order=ExternalIds(erp_id=str(sales[0])) if sales else None,
         currency=currency,
         state=InvoiceState(record["state"]),
         issue_date=_date(record.get("invoice_date")),

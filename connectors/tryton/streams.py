@@ -89,7 +89,8 @@ class ProductStream(ModifiedStream):
 
 
 class SaleStream(ModifiedStream):
-    """A sale with its lines and its party's identifiers."""
+    """A sale with its lines, its party's identifiers, its customer shipments and stock
+    moves; a return sale names the sale it returns (``origin``)."""
 
     name = model = "sale.sale"
     reports_deletes = True
@@ -110,6 +111,7 @@ class SaleStream(ModifiedStream):
         "invoices",
         "shipments",
         "moves",
+        "origin",
     )
     related = (
         Expand("lines", "sale.line", _LINE_FIELDS),

@@ -176,6 +176,11 @@ class SalesOrder(Contract):
     shipments: tuple[Shipment, ...] = Field(
         default=(), description="The order's customer shipments, oldest first (added in v2)."
     )
+    return_of: ExternalIds | None = Field(
+        default=None,
+        description="For a return (its lines' quantities negative): the order it returns "
+        "goods or services of (added in v2).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SalesOrder:
@@ -225,12 +230,15 @@ class CreditMemo(Contract):
     """A credit note against a customer, usually crediting one invoice."""
 
     schema_subject: ClassVar[str] = "credit_memo"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     ids: ExternalIds
     number: str | None = None
     customer: ExternalIds
     credited_invoice: ExternalIds | None = None
+    sales_order: ExternalIds | None = Field(
+        default=None, description="The (return) order it was made from (added in v2)."
+    )
     currency: CurrencyCode
     state: InvoiceState
     issue_date: date | None = None

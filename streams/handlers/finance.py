@@ -1,5 +1,6 @@
 """The ERP's orders, invoices, credit memos and payments of one customer, and what the CRM
-is told of them: each deal's order number, state, invoices, amounts and shipments, and the
+is told of them: each deal's order number, state, invoices, amounts, shipments and returns,
+and the
 account's outstanding and overdue balance and the serial numbers it received, with their
 warranty end dates. A write-back is sent only when what it says changed."""
 
@@ -27,6 +28,7 @@ from streams.rules.ledger import (
     deal_financials,
     primary_currency,
 )
+from streams.rules.returns import originals, returns_of
 from streams.rules.warranty import installed_base
 
 
@@ -100,6 +102,7 @@ def _write_backs(
             "last_payment_date": state.ledger.last_payment,
             "shipment_status": order.shipment_status,
             "shipments": order.shipments,
+            "returns": returns_of(order, state.orders.values(), state.ledger),
         }
         digest = _digest(body)
         if sent.get(f"deal:{deal}") == digest:
@@ -175,16 +178,15 @@ def on_finance_change(
             state = state.model_copy(update={"account_crm_id": data.customer.crm_id})
     elif isinstance(data, Invoice | CreditMemo):
         state = state.model_copy(update={"ledger": apply_invoice(state.ledger, data)})
-        order_id = (
-            data.sales_order.erp_id if isinstance(data, Invoice) and data.sales_order else None
-        )
+        order_id = data.sales_order.erp_id if data.sales_order else None
         affected = [o for oid, o in state.orders.items() if oid == order_id]
     elif isinstance(data, Payment):
         state = state.model_copy(update={"ledger": apply_payment(state.ledger, data)})
         affected = list(state.orders.values())
     else:
         return state, Step()
-    return _write_backs(state, affected, cfg, now)
+    # A return has no deal of its own: it is told on the deal of the order it returns.
+    return _write_backs(state, originals(affected, state.orders), cfg, now)
 
 
 def new_finance_state(customer_erp_id: str) -> FinanceState:

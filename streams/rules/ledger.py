@@ -64,7 +64,7 @@ def apply_invoice(ledger: CustomerLedger, invoice: Invoice | CreditMemo) -> Cust
             total=-abs(invoice.total.amount),
             amount_due=Decimal(0),
             due_date=None,
-            sales_order=None,
+            sales_order=invoice.sales_order.erp_id if invoice.sales_order else None,
             credit=True,
         )
     else:

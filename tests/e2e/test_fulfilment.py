@@ -2,15 +2,18 @@
 shipment is driven through the warehouse's steps; the deal shows the shipment state, the
 dates and the tracking reference, a partial shipment as such with its back-order, and the
 order as sent once the back-order leaves too. Serialized units shipped (stock_lot lots)
-show on the account with their warranty end, from the item's warranty duration."""
+show on the account with their warranty end, from the item's warranty duration. A return
+sale and its credit note show on the original deal."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from connectors.tryton.client import WizardStep
 from streams.rules.warranty import warranty_end
 from tests.e2e.conftest import Stack
 from tests.e2e.helpers import (
@@ -130,3 +133,50 @@ async def test_serial_numbers_and_their_warranty_reach_the_account(stack: Stack)
         f"SN-0002 S-1, shipped {today.isoformat()}, warranty until {until}, order {sale['number']}",
     ]
     await deal_fields(stack, deal, erp_shipment_status="sent")
+
+
+async def test_a_return_and_its_credit_show_on_the_original_deal(stack: Stack) -> None:
+    await make_item(stack, "R-1", "100", kind="goods")
+    product = await crm_product(stack, "R-1")
+    account, _ = await account_in_both(stack, "Hooli")
+    deal = await won_deal(stack, account, [(product, "3", "100")], name="Hooli goods")
+    sale = await sale_of(stack, deal, ("processing",))
+
+    # Tryton's "Return Sale" copies the sale with the quantities negated; 1 of 3 comes back.
+    await stack.erp.run_wizard(
+        "sale.return_sale",
+        model="sale.sale",
+        ids=[sale["id"]],
+        steps=[WizardStep("start", "return_")],
+    )
+    (returned,) = await stack.erp.search("sale.sale", [("origin", "=", f"sale.sale,{sale['id']}")])
+    (row,) = await stack.erp.read("sale.sale", [returned], ["lines"])
+    (line,) = row["lines"]
+    await stack.erp.write("sale.line", [line], {"quantity": -1.0})
+    for step in ("quote", "confirm"):
+        await stack.erp.button("sale.sale", step, [returned])
+
+    async def credit_note() -> dict[str, Any] | None:
+        (ret,) = await stack.erp.read("sale.sale", [returned], ["invoices"])
+        if not ret["invoices"]:
+            return None
+        (note,) = await stack.erp.read(
+            "account.invoice", ret["invoices"], ["total_amount", "state", "number"]
+        )
+        return note
+
+    note = await stack.eventually(credit_note, "the return's credit note")
+    assert note["total_amount"] == Decimal("-100.00")
+    first = await deal_fields(stack, deal, erp_returned_total="100", erp_returns="*")
+    assert first["erp_credited_total"] == 0  # a draft credit note credits nothing yet
+
+    await stack.erp.button("account.invoice", "post", [note["id"]])
+    (posted,) = await stack.erp.read("account.invoice", [note["id"]], ["number"])
+    (ret,) = await stack.erp.read("sale.sale", [returned], ["number"])
+    fields = await deal_fields(stack, deal, erp_credited_total="100")
+    assert fields["erp_returns"] == (
+        f"Return {ret['number']} processing: 1 x R-1 (100.00); "
+        f"credited 100.00 by {posted['number']}"
+    )
+    # The original order is still the deal's order.
+    assert fields["erp_order_number"] == sale["number"]

@@ -163,6 +163,7 @@ def all_samples() -> list[s.Contract]:
             ids=s.ExternalIds(erp_id="cm-1"),
             customer=cust,
             credited_invoice=s.ExternalIds(erp_id="inv-9"),
+            sales_order=s.ExternalIds(erp_id="so-4"),
             currency="EUR",
             state=s.InvoiceState.POSTED,
             reason="damaged in transit",

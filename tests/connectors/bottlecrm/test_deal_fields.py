@@ -1,5 +1,5 @@
-"""What the write-backs put in BottleCRM's custom fields about shipments (on the deal) and
-serial numbers with their warranty (on the account)."""
+"""What the write-backs put in BottleCRM's custom fields about shipments and returns (on the
+deal) and serial numbers with their warranty (on the account)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from schemas import (
     ExternalIds,
     InvoiceStatus,
     Money,
+    SalesOrderState,
     Shipment,
     ShipmentLine,
     ShipmentState,
@@ -19,7 +20,7 @@ from schemas import (
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
 )
-from schemas.commands import SerialNumber
+from schemas.commands import ReturnedLine, ReturnSummary, SerialNumber
 
 WHEN = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 ZERO = Money(amount=Decimal(0), currency="USD")
@@ -133,3 +134,36 @@ def test_the_account_lists_serial_numbers_and_the_next_warranty_end() -> None:
 def test_an_erp_that_reports_no_serial_numbers_leaves_them_alone() -> None:
     assert "erp_serial_numbers" not in account_fields(balance(None))
     assert account_fields(balance(()))["erp_serial_numbers"] is None
+
+
+def usd(amount: str) -> Money:
+    return Money(amount=Decimal(amount), currency="USD")
+
+
+def test_returns_read_one_line_each_with_their_credit() -> None:
+    returns = (
+        ReturnSummary(
+            number="7",
+            state=SalesOrderState.PROCESSING,
+            lines=(ReturnedLine(sku="R-1", quantity=Decimal("1.0"), amount=usd("100.00")),),
+            total=usd("100.00"),
+            credited=usd("100.00"),
+            credit_notes=("CN-3",),
+        ),
+        ReturnSummary(state=SalesOrderState.CONFIRMED, total=usd("50.00"), credited=usd("0")),
+    )
+    values = deal_fields(command(shipment_status=ShipmentStatus.SENT, returns=returns))
+    assert values["erp_returns"].splitlines() == [
+        "Return 7 processing: 1 x R-1 (100.00); credited 100.00 by CN-3",
+        "Return (unnumbered) confirmed",
+    ]
+    assert (values["erp_returned_total"], values["erp_credited_total"]) == (
+        Decimal("150.00"),
+        Decimal("100.00"),
+    )
+    none = deal_fields(command(shipment_status=ShipmentStatus.SENT))
+    assert (none["erp_returns"], none["erp_returned_total"], none["erp_credited_total"]) == (
+        None,
+        None,
+        None,
+    )

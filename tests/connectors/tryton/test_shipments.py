@@ -1,6 +1,7 @@
 """A sale's customer shipments, as the sale stream reads them (the shipments and the sale
 lines' stock moves ride along with the sale), become the sales order's shipment status and
-shipments."""
+shipments; a return sale names the sale it returns, and a credit note the sale it was made
+from."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from connectors.base.mapping import MappingError
 from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.polling import ModifiedStream
 from connectors.tryton.streams import STREAMS, SaleStream, ShipmentStream
-from schemas import SalesOrder, ShipmentState, ShipmentStatus
-from tests.connectors.tryton.test_mapping import SALE, change
+from schemas import CreditMemo, SalesOrder, ShipmentState, ShipmentStatus
+from tests.connectors.tryton.test_mapping import INVOICE, SALE, change
 
 
 def sale(**extra: Any) -> SalesOrder:
@@ -145,3 +146,25 @@ def test_a_warranty_that_is_not_a_number_of_months_is_a_mapping_error(months: ob
     }
     with pytest.raises(MappingError, match="months"):
         sale(shipments=[SHIPPED], moves=[bad])
+
+
+def test_a_return_sale_names_the_sale_it_returns() -> None:
+    returned = sale(origin="sale.sale,5")
+    assert returned.return_of is not None
+    assert returned.return_of.erp_id == "5"
+    assert sale(origin=None).return_of is None
+    assert sale(origin="sale.opportunity,5").return_of is None  # not a return
+
+
+def test_a_credit_note_names_the_sale_it_was_made_from() -> None:
+    note = {
+        **INVOICE,
+        "total_amount": "-100.00",
+        "untaxed_amount": "-100.00",
+        "tax_amount": "0",
+        "sales": [7],
+    }
+    (result,) = TrytonMapper().to_canonical(change("account.invoice", note))
+    assert isinstance(result.data, CreditMemo)
+    assert result.data.sales_order is not None
+    assert result.data.sales_order.erp_id == "7"

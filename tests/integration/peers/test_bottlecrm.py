@@ -175,6 +175,9 @@ async def test_custom_fields_written_and_read_back(
         "erp_shipped_date": date(2026, 11, 21),
         "erp_tracking_references": "1Z999AA10123456784",
         "erp_shipments": "CS1 done, shipped 2026-11-21: 1 x W-1\nCS2 waiting: 1 x W-1",
+        "erp_returns": "Return 7 processing: 1 x W-1 (100.00); credited 100.00 by CN-3",
+        "erp_returned_total": Decimal("100.00"),
+        "erp_credited_total": Decimal("100.00"),
         "q2c_sync_status": "synced",
         "q2c_sync_reason": "",
     }
@@ -197,6 +200,8 @@ async def test_custom_fields_written_and_read_back(
         "erp_outstanding_balance": Decimal("980.10"),
         "erp_overdue_balance": Decimal("120.00"),
         "erp_last_payment_date": "2026-11-01",
+        "erp_serial_numbers": "SN-0001 S-1, shipped 2026-11-02, warranty until 2027-11-02",
+        "erp_next_warranty_end": "2027-11-02",
         "q2c_sync_status": "rejected",
         "q2c_sync_reason": "credit limit exceeded",
     }
