@@ -1,8 +1,7 @@
 """The ERP's orders, invoices, credit memos and payments of one customer, and what the CRM
 is told of them: each deal's order number, state, invoices, amounts, shipments and returns,
-and the
-account's outstanding and overdue balance and the serial numbers it received, with their
-warranty end dates. A write-back is sent only when what it says changed."""
+and the account's outstanding and overdue balance and the serial numbers it received, with
+their warranty end dates. A write-back is sent only when what it says changed."""
 
 from __future__ import annotations
 
