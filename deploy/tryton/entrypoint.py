@@ -24,6 +24,8 @@ MODULES = [
     "account_payment",
     "account_statement",
     "account_product",
+    "stock_lot",
+    "product_attribute",
 ]
 
 
