@@ -50,6 +50,8 @@ from schemas.entities import (
     ShipmentLine,
     ShipmentState,
     ShipmentStatus,
+    Subscription,
+    SubscriptionState,
 )
 from schemas.envelope import (
     TRACEPARENT_HEADER,
@@ -121,6 +123,8 @@ __all__ = [
     "ShipmentLine",
     "ShipmentState",
     "ShipmentStatus",
+    "Subscription",
+    "SubscriptionState",
     "SyncStatus",
     "UpcasterRegistry",
     "UpdateAccountBalance",

@@ -29,6 +29,7 @@ from schemas.entities import (
     SalesOrderState,
     Shipment,
     ShipmentStatus,
+    Subscription,
 )
 from schemas.types import ExactDecimal, Frozen, Money, NonEmptyStr, UtcDateTime
 
@@ -202,6 +203,10 @@ class UpdateDealFinancialStatus(Command):
     )
     returns: tuple[ReturnSummary, ...] = Field(
         default=(), description="The order's returns and their credit (added in v4)."
+    )
+    subscriptions: tuple[Subscription, ...] = Field(
+        default=(),
+        description="Subscriptions sold on the deal, with their renewal dates (added in v4).",
     )
 
 

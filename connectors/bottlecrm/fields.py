@@ -108,6 +108,18 @@ DEAL_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Opportunity",
+        key="erp_subscriptions",
+        label="Subscriptions",
+        field_type="textarea",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_renewal_date",
+        label="Next renewal",
+        field_type="date",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
         key="q2c_sync_status",
         label="ERP sync status",
         field_type="dropdown",

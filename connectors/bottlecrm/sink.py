@@ -37,6 +37,8 @@ from schemas import (
     ReportSyncStatus,
     Shipment,
     ShipmentState,
+    Subscription,
+    SubscriptionState,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
@@ -133,6 +135,32 @@ def return_lines(returns: tuple[ReturnSummary, ...]) -> str | None:
     return "\n".join(lines) or None
 
 
+_RENEWING = frozenset({SubscriptionState.QUOTATION, SubscriptionState.RUNNING})
+
+
+def subscription_lines(subscriptions: tuple[Subscription, ...]) -> str | None:
+    """One line per subscription for people, e.g. ``SUB-3 running, 2026-12-01 to
+    2027-11-30, next invoice 2027-01-01``; cancelled ones are left out."""
+    lines = []
+    for sub in subscriptions:
+        if sub.state is SubscriptionState.CANCELLED:
+            continue
+        text = f"{sub.number or sub.ids.erp_id} {sub.state.value}"
+        if sub.start_date:
+            text += f", {sub.start_date.isoformat()} to "
+            text += sub.end_date.isoformat() if sub.end_date else "open end"
+        if sub.next_invoice_date and sub.state is SubscriptionState.RUNNING:
+            text += f", next invoice {sub.next_invoice_date.isoformat()}"
+        lines.append(text)
+    return "\n".join(lines) or None
+
+
+def renewal_date(subscriptions: tuple[Subscription, ...]) -> date | None:
+    """The soonest end of a subscription that is running (or quoted): the next renewal."""
+    ends = [s.end_date for s in subscriptions if s.end_date and s.state in _RENEWING]
+    return min(ends) if ends else None
+
+
 def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
     values: dict[str, Any] = {
         "erp_order_number": command.order_number,
@@ -155,6 +183,8 @@ def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
         "erp_returns": return_lines(returns),
         "erp_returned_total": _total(r.total for r in returns),
         "erp_credited_total": _total(r.credited for r in returns),
+        "erp_subscriptions": subscription_lines(command.subscriptions),
+        "erp_renewal_date": renewal_date(command.subscriptions),
     }
     return values
 

@@ -11,7 +11,8 @@ read without them maps all the same, with less in it.
 
 An address, contact mechanism or identifier does not travel on its own: the source reads
 the party it belongs to and publishes that, so their readers say which party. A customer
-shipment does not travel on its own either: the source publishes the sales it ships. A
+shipment does not travel on its own either: the source publishes the sales it ships; nor
+does a subscription: the source publishes the sale made for the same deal. A
 delete scan's document is the list of ids it found gone.
 """
 
@@ -120,6 +121,24 @@ def listing_reader(model: str, field: str, owner: str) -> DocumentStream:
     )
 
 
+def reference_reader(model: str, owner: str) -> DocumentStream:
+    def read(document: Any) -> Reading:
+        references = sorted({str(r["reference"]) for r in _rows(document) if r.get("reference")})
+        if not references:
+            return Reading(action=f"nothing: the {model} record has no reference")
+        return Reading(
+            action=f"re-read the {owner} records with reference {', '.join(references)}, and "
+            "publish each as an update"
+        )
+
+    return DocumentStream(
+        name=model,
+        description=f"one {model} record: the source publishes the {owner} records sharing "
+        "its reference",
+        read=read,
+    )
+
+
 def deleted_reader(model: str) -> DocumentStream:
     def read(document: Any) -> Reading:
         if not isinstance(document, list):
@@ -150,6 +169,8 @@ def _documents(streams: tuple[type[ModifiedStream], ...]) -> dict[str, DocumentS
         elif stream.listed_in is not None:
             field, owner = stream.listed_in
             reader = listing_reader(stream.model, field, owner.model)
+        elif stream.same_reference_as is not None:
+            reader = reference_reader(stream.model, stream.same_reference_as.model)
         else:
             reader = record_reader(stream.model)
         found[reader.name] = reader

@@ -42,6 +42,8 @@ from schemas import (
     ShipmentLine,
     ShipmentState,
     ShipmentStatus,
+    Subscription,
+    SubscriptionState,
 )
 from schemas.changes import SystemRole
 
@@ -301,6 +303,29 @@ def _shipments(record: Mapping[str, Any]) -> tuple[Shipment, ...]:
     return tuple(shipments)
 
 
+def _subscriptions(record: Mapping[str, Any]) -> tuple[Subscription, ...]:
+    subscriptions = []
+    for row in sorted(_rows(record, "subscriptions"), key=lambda r: r["id"]):
+        try:
+            state = SubscriptionState(str(row.get("state")))
+        except ValueError:
+            raise MappingError(
+                f"{str(row.get('state'))[:40]!r} is not a subscription state",
+                field="subscriptions",
+            ) from None
+        subscriptions.append(
+            Subscription(
+                ids=ExternalIds(erp_id=str(row["id"])),
+                number=row.get("number") or None,
+                state=state,
+                start_date=_date(row.get("start_date")),
+                end_date=_date(row.get("end_date")),
+                next_invoice_date=_date(row.get("next_invoice_date")),
+            )
+        )
+    return tuple(subscriptions)
+
+
 def _origin_sale(record: Mapping[str, Any]) -> ExternalIds | None:
     """The sale a return sale returns: its ``origin`` (``"sale.sale,ID"``)."""
     model, _, sale = str(record.get("origin") or "").partition(",")
@@ -336,6 +361,7 @@ def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrde
             str(record.get("shipment_state")), ShipmentStatus.NONE
         ),
         shipments=_shipments(record),
+        subscriptions=_subscriptions(record),
         return_of=_origin_sale(record),
     )
 

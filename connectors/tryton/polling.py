@@ -47,7 +47,17 @@ class PartyIdentifiers:
     party: str = "id"
 
 
-Related = Expand | PartyIdentifiers
+@dataclass(frozen=True)
+class SameReference:
+    """Put the records of ``model`` whose ``reference`` is the row's (``fields`` of each)
+    into ``into``: records of another model made for the same CRM deal."""
+
+    into: str
+    model: str
+    fields: tuple[str, ...]
+
+
+Related = Expand | PartyIdentifiers | SameReference
 
 
 async def read_related(
@@ -75,9 +85,30 @@ async def party_identifiers(client: TrytonClient, party_ids: Sequence[int]) -> d
     return found
 
 
+async def _same_reference(client: TrytonClient, rows: list[Row], rel: SameReference) -> None:
+    references = sorted({str(row["reference"]) for row in rows if row.get("reference")})
+    found: dict[str, list[Row]] = {}
+    if references:
+        for match in await client.search_read(
+            rel.model,
+            [("reference", "in", references)],
+            sorted({"reference", *rel.fields}),
+            order=[("id", "ASC")],
+            context=EVERYTHING,
+        ):
+            found.setdefault(str(match["reference"]), []).append(match)
+    for row in rows:
+        row[rel.into] = (
+            found.get(str(row.get("reference") or ""), []) if row.get("reference") else []
+        )
+
+
 async def add_related(client: TrytonClient, rows: list[Row], related: Sequence[Related]) -> None:
     """Add the ``related`` records to ``rows``, in place."""
     for rel in related:
+        if isinstance(rel, SameReference):
+            await _same_reference(client, rows, rel)
+            continue
         if isinstance(rel, Expand):
             found = await read_related(
                 client, rel.model, [i for r in rows for i in r[rel.field]], rel.fields
@@ -104,6 +135,9 @@ class ModifiedStream(ModifiedSinceStream):
     part_of: ClassVar[tuple[str, type[ModifiedStream]] | None] = None
     """(field, stream): an edit of this model publishes the record ``field`` points to, as
     that stream reads it, stamped with the edit's time."""
+    same_reference_as: ClassVar[type[ModifiedStream] | None] = None
+    """An edit of this model publishes the records of that stream with the same
+    ``reference`` (the CRM deal id both keep), stamped with the edit's time."""
     listed_in: ClassVar[tuple[str, type[ModifiedStream]] | None] = None
     """(field, stream): an edit of this model publishes the records of that stream whose
     ``field`` (a searchable to-many field) lists it, stamped with the edit's time; for a
@@ -118,7 +152,10 @@ class ModifiedStream(ModifiedSinceStream):
             return
         read = {"id", *fields}
         for rel in cls.related:
-            needed = rel.field if isinstance(rel, Expand) else rel.party
+            if isinstance(rel, SameReference):
+                needed = "reference"
+            else:
+                needed = rel.field if isinstance(rel, Expand) else rel.party
             if needed not in read:
                 raise TypeError(f"{cls.__name__}: {rel} needs {needed!r} among its fields")
         if cls.part_of is not None and cls.part_of[0] not in read:
@@ -186,6 +223,8 @@ class ModifiedStream(ModifiedSinceStream):
             return await self._owners(fresh, *self.part_of)
         if self.listed_in is not None:
             return await self._listing_owners(fresh, *self.listed_in)
+        if self.same_reference_as is not None:
+            return await self._referencing(fresh, self.same_reference_as)
         ids = [int(r["id"]) for r in fresh]
         rows = await self.client.read(
             self.model, ids, sorted({*self.fields, *_DATES}), context=EVERYTHING
@@ -259,5 +298,35 @@ class ModifiedStream(ModifiedSinceStream):
         observed = self.clock()
         return [
             raw_change(owner.model, row, stamps[int(row["id"])], Operation.UPDATE, observed)
+            for row in rows
+        ]
+
+    async def _referencing(
+        self, fresh: Sequence[Mapping[str, Any]], owner: type[ModifiedStream]
+    ) -> list[RawChange]:
+        """The records of ``owner`` with the reference of an edited record, as they now are,
+        each stamped with the time of the latest edited record sharing its reference."""
+        by_part = {int(r["id"]): r[self.replication_key] for r in fresh}
+        parts = await self.client.read(
+            self.model, sorted(by_part), ["reference"], context=EVERYTHING
+        )
+        stamps: dict[str, dt.datetime] = {}
+        for part in parts:
+            reference, stamp = part.get("reference"), by_part[int(part["id"])]
+            if reference:
+                stamps[str(reference)] = max(stamps.get(str(reference), stamp), stamp)
+        if not stamps:
+            return []
+        rows = await self.client.search_read(
+            owner.model,
+            [("reference", "in", sorted(stamps))],
+            sorted({*owner.fields, *_DATES}),
+            order=[("id", "ASC")],
+            context=EVERYTHING,
+        )
+        await add_related(self.client, rows, owner.related)
+        observed = self.clock()
+        return [
+            raw_change(owner.model, row, stamps[str(row["reference"])], Operation.UPDATE, observed)
             for row in rows
         ]

@@ -7,7 +7,7 @@ filtered by a domain (customer ones only), so they cannot.
 
 from __future__ import annotations
 
-from connectors.tryton.polling import Expand, ModifiedStream, PartyIdentifiers
+from connectors.tryton.polling import Expand, ModifiedStream, PartyIdentifiers, SameReference
 
 _LINE_FIELDS = (
     "sequence",
@@ -90,7 +90,8 @@ class ProductStream(ModifiedStream):
 
 class SaleStream(ModifiedStream):
     """A sale with its lines, its party's identifiers, its customer shipments and stock
-    moves; a return sale names the sale it returns (``origin``)."""
+    moves, and the subscriptions made for the same deal; a return sale names the sale it
+    returns (``origin``)."""
 
     name = model = "sale.sale"
     reports_deletes = True
@@ -136,6 +137,11 @@ class SaleStream(ModifiedStream):
                 "lot.number",
             ),
         ),
+        SameReference(
+            "subscriptions",
+            "sale.subscription",
+            ("number", "state", "start_date", "end_date", "next_invoice_date"),
+        ),
     )
 
 
@@ -147,6 +153,15 @@ class ShipmentStream(ModifiedStream):
     name = model = "stock.shipment.out"
     fields = ("state",)
     listed_in = ("shipments", SaleStream)
+
+
+class SubscriptionStream(ModifiedStream):
+    """Subscriptions sold on a deal keep its id as their reference, like its sale: a
+    subscription edit publishes that sale, whose deal shows the renewal dates."""
+
+    name = model = "sale.subscription"
+    fields = ("reference",)
+    same_reference_as = SaleStream
 
 
 class InvoiceStream(ModifiedStream):
@@ -214,6 +229,7 @@ STREAMS: tuple[type[ModifiedStream], ...] = (
     ProductStream,
     SaleStream,
     ShipmentStream,
+    SubscriptionStream,
     PaymentStream,
     InvoiceStream,
 )

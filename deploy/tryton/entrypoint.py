@@ -26,6 +26,7 @@ MODULES = [
     "account_product",
     "stock_lot",
     "product_attribute",
+    "sale_subscription",
 ]
 
 

@@ -57,6 +57,8 @@ MODULES = (
     # Serial numbers (lots on stock moves) and the items' warranty duration (an attribute).
     "stock_lot",
     "product_attribute",
+    # Subscriptions and their renewal dates.
+    "sale_subscription",
 )
 REQUIREMENTS = (
     f"trytond=={SERIES}.*",
@@ -69,6 +71,7 @@ REQUIREMENTS = (
     "trytond-account-product",
     "trytond-stock-lot",
     "trytond-product-attribute",
+    "trytond-sale-subscription",
     # trytond's PostgreSQL backend (its `postgresql` extra), with the driver's wheel.
     "psycopg[binary,pool]",
 )

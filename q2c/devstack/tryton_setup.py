@@ -119,6 +119,13 @@ def set_up(config_file: str, database: str) -> dict[str, Any]:
     warranty_set.attributes.append(warranty)
     warranty_set.save()
 
+    # Subscriptions (sale_subscription) invoiced monthly.
+    monthly = Model.get("sale.subscription.recurrence.rule.set")(name="Monthly")
+    (rule,) = monthly.rules
+    rule.freq = "monthly"
+    rule.interval = 1
+    monthly.save()
+
     return {
         "company": company.id,
         "company_party": company_party.id,
@@ -133,6 +140,7 @@ def set_up(config_file: str, database: str) -> dict[str, Any]:
         "account_category": category.id,
         "unit": unit.id,
         "warranty_attribute_set": warranty_set.id,
+        "monthly_recurrence": monthly.id,
     }
 
 

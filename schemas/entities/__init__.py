@@ -17,6 +17,8 @@ from schemas.entities.documents import (
     ShipmentLine,
     ShipmentState,
     ShipmentStatus,
+    Subscription,
+    SubscriptionState,
 )
 from schemas.entities.identity import CrossReference, EntityKind, ExternalIds
 from schemas.entities.items import Item, PriceBookPrice
@@ -47,4 +49,6 @@ __all__ = [
     "ShipmentLine",
     "ShipmentState",
     "ShipmentStatus",
+    "Subscription",
+    "SubscriptionState",
 ]

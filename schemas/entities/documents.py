@@ -152,6 +152,26 @@ class Shipment(Frozen):
     lines: tuple[ShipmentLine, ...] = ()
 
 
+class SubscriptionState(StrEnum):
+    DRAFT = "draft"
+    QUOTATION = "quotation"
+    RUNNING = "running"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Subscription(Frozen):
+    """A subscription sold on the same deal as an order (the ERP keeps the deal id as its
+    reference too): when it runs, and so when it comes up for renewal."""
+
+    ids: ExternalIds
+    number: str | None = None
+    state: SubscriptionState
+    start_date: date | None = None
+    end_date: date | None = Field(default=None, description="Its renewal date; None: open.")
+    next_invoice_date: date | None = None
+
+
 class SalesOrder(Contract):
     """A sales order in the ERP."""
 
@@ -175,6 +195,9 @@ class SalesOrder(Contract):
     shipment_status: ShipmentStatus = Field(default=ShipmentStatus.NONE, description="Added in v2.")
     shipments: tuple[Shipment, ...] = Field(
         default=(), description="The order's customer shipments, oldest first (added in v2)."
+    )
+    subscriptions: tuple[Subscription, ...] = Field(
+        default=(), description="Subscriptions sold on the same deal (added in v2)."
     )
     return_of: ExternalIds | None = Field(
         default=None,

@@ -1,7 +1,8 @@
 """The ERP's orders, invoices, credit memos and payments of one customer, and what the CRM
-is told of them: each deal's order number, state, invoices, amounts, shipments and returns,
-and the account's outstanding and overdue balance and the serial numbers it received, with
-their warranty end dates. A write-back is sent only when what it says changed."""
+is told of them: each deal's order number, state, invoices, amounts, shipments, returns and
+subscriptions, and the account's outstanding and overdue balance and the serial numbers it
+received, with their warranty end dates. A write-back is sent only when what it says
+changed."""
 
 from __future__ import annotations
 
@@ -102,6 +103,7 @@ def _write_backs(
             "shipment_status": order.shipment_status,
             "shipments": order.shipments,
             "returns": returns_of(order, state.orders.values(), state.ledger),
+            "subscriptions": order.subscriptions,
         }
         digest = _digest(body)
         if sent.get(f"deal:{deal}") == digest:

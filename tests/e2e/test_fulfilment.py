@@ -180,3 +180,51 @@ async def test_a_return_and_its_credit_show_on_the_original_deal(stack: Stack) -
     )
     # The original order is still the deal's order.
     assert fields["erp_order_number"] == sale["number"]
+
+
+async def test_a_subscription_sold_on_the_deal_shows_its_renewal_date(stack: Stack) -> None:
+    template = await make_item(stack, "SUB-1", "20")
+    product = await crm_product(stack, "SUB-1")
+    account, party = await account_in_both(stack, "Vandelay")
+    deal = await won_deal(stack, account, [(product, "12", "20")], name="Vandelay support")
+    await sale_of(stack, deal, ("processing",))
+
+    # Tryton's subscription for the deal keeps the deal id as its reference, as the sale does.
+    (row,) = await stack.erp.read("product.template", [template], ["products"])
+    (service,) = await stack.erp.create(
+        "sale.subscription.service",
+        [{"product": row["products"][0], "consumption_recurrence": None}],
+    )
+    start = dt.date.today()
+    end = start + dt.timedelta(days=364)
+    # What Tryton's form fills in (the client's on_change), given here.
+    line = {
+        "service": service,
+        "quantity": 1.0,
+        "start_date": start,
+        "unit": stack.records["unit"],
+        "unit_price": Decimal("20"),
+    }
+    (addresses,) = await stack.erp.read("party.party", [party], ["addresses"])
+    (subscription,) = await stack.erp.create(
+        "sale.subscription",
+        [
+            {
+                "party": party,
+                "invoice_address": addresses["addresses"][0],
+                "reference": deal,
+                "start_date": start,
+                "end_date": end,
+                "invoice_recurrence": stack.records["monthly_recurrence"],
+                "lines": [("create", [line])],
+            }
+        ],
+    )
+    for step in ("quote", "run"):
+        await stack.erp.button("sale.subscription", step, [subscription])
+    (number,) = await stack.erp.read("sale.subscription", [subscription], ["number"])
+
+    fields = await deal_fields(stack, deal, erp_renewal_date=end.isoformat())
+    assert fields["erp_subscriptions"].startswith(
+        f"{number['number']} running, {start.isoformat()} to {end.isoformat()}"
+    )

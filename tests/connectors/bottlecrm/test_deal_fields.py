@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from connectors.bottlecrm.fields import ACCOUNT_FIELDS, DEAL_FIELDS
-from connectors.bottlecrm.sink import account_fields, deal_fields, shipment_lines, shipped_on
+from connectors.bottlecrm.sink import (
+    account_fields,
+    deal_fields,
+    renewal_date,
+    shipment_lines,
+    shipped_on,
+)
 from schemas import (
     ExternalIds,
     InvoiceStatus,
@@ -17,6 +23,8 @@ from schemas import (
     ShipmentLine,
     ShipmentState,
     ShipmentStatus,
+    Subscription,
+    SubscriptionState,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
 )
@@ -167,3 +175,36 @@ def test_returns_read_one_line_each_with_their_credit() -> None:
         None,
         None,
     )
+
+
+def test_subscriptions_show_with_the_next_renewal_date() -> None:
+    subs = (
+        Subscription(
+            ids=ExternalIds(erp_id="3"),
+            number="SUB-3",
+            state=SubscriptionState.RUNNING,
+            start_date=date(2026, 12, 1),
+            end_date=date(2027, 11, 30),
+            next_invoice_date=date(2027, 1, 1),
+        ),
+        Subscription(
+            ids=ExternalIds(erp_id="4"),
+            state=SubscriptionState.CLOSED,
+            start_date=date(2025, 1, 1),
+            end_date=date(2025, 12, 31),  # over: no renewal
+        ),
+        Subscription(ids=ExternalIds(erp_id="5"), state=SubscriptionState.CANCELLED),
+        Subscription(
+            ids=ExternalIds(erp_id="6"),
+            state=SubscriptionState.RUNNING,
+            start_date=date(2026, 1, 1),
+        ),
+    )
+    values = deal_fields(command(shipment_status=ShipmentStatus.NONE, subscriptions=subs))
+    assert values["erp_subscriptions"].splitlines() == [
+        "SUB-3 running, 2026-12-01 to 2027-11-30, next invoice 2027-01-01",
+        "4 closed, 2025-01-01 to 2025-12-31",
+        "6 running, 2026-01-01 to open end",
+    ]
+    assert values["erp_renewal_date"] == date(2027, 11, 30)
+    assert renewal_date(subs[1:]) is None

@@ -14,7 +14,7 @@ import pytest
 from connectors.base.mapping import MappingError
 from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.polling import ModifiedStream
-from connectors.tryton.streams import STREAMS, SaleStream, ShipmentStream
+from connectors.tryton.streams import STREAMS, SaleStream, ShipmentStream, SubscriptionStream
 from schemas import CreditMemo, SalesOrder, ShipmentState, ShipmentStatus
 from tests.connectors.tryton.test_mapping import INVOICE, SALE, change
 
@@ -168,3 +168,33 @@ def test_a_credit_note_names_the_sale_it_was_made_from() -> None:
     assert isinstance(result.data, CreditMemo)
     assert result.data.sales_order is not None
     assert result.data.sales_order.erp_id == "7"
+
+
+def test_subscriptions_for_the_deal_ride_on_its_sale() -> None:
+    order = sale(
+        subscriptions=[
+            {
+                "id": 3,
+                "number": "SUB3",
+                "state": "running",
+                "start_date": "2026-12-01",
+                "end_date": "2027-11-30",
+                "next_invoice_date": "2027-01-01",
+            },
+            {"id": 2, "number": None, "state": "draft"},
+        ]
+    )
+    draft, running = order.subscriptions
+    assert (draft.ids.erp_id, draft.number, draft.end_date) == ("2", None, None)
+    assert (running.number, running.end_date, running.next_invoice_date) == (
+        "SUB3",
+        date(2027, 11, 30),
+        date(2027, 1, 1),
+    )
+    with pytest.raises(MappingError, match="not a subscription state"):
+        sale(subscriptions=[{"id": 4, "state": "paused"}])
+
+
+def test_subscription_edits_publish_the_sale_of_the_same_deal() -> None:
+    assert SubscriptionStream.same_reference_as is SaleStream
+    assert STREAMS.index(SubscriptionStream) > STREAMS.index(SaleStream)

@@ -178,6 +178,8 @@ async def test_custom_fields_written_and_read_back(
         "erp_returns": "Return 7 processing: 1 x W-1 (100.00); credited 100.00 by CN-3",
         "erp_returned_total": Decimal("100.00"),
         "erp_credited_total": Decimal("100.00"),
+        "erp_subscriptions": "SUB-3 running, 2026-12-01 to 2027-11-30, next invoice 2027-01-01",
+        "erp_renewal_date": date(2027, 11, 30),
         "q2c_sync_status": "synced",
         "q2c_sync_reason": "",
     }
