@@ -1,0 +1,427 @@
+"""Salesforce Change Data Capture over the Pub/Sub API, on the kit's event-stream strategy
+(:mod:`connectors.base.tracking.events`).
+
+:class:`PubSubChannel` subscribes (gRPC, ``eventbus.v1.PubSub/Subscribe``) to a change-event
+channel (``/data/ChangeEvents`` by default) with the ``accesstoken``/``instanceurl``/``tenantid``
+metadata, decodes each event with the schema ``GetSchema`` returns (cached by schema id), and
+hands on deliveries: change events, ``GAP_*`` events as :class:`Gap` (re-read the records),
+``GAP_OVERFLOW`` as :class:`Overflow` (re-snapshot the object by polling). The position is
+the replay id (hex); a replay id the service calls corrupt (expired past the retention
+period, or invalid) raises :class:`PositionExpired`, on which the stream re-snapshots by
+polling from the last known time and resubscribes. Flow control: each fetch requests at
+most the batch size (``num_requested``); the trailing transaction of a full fetch waits for
+the next one, so one transaction's events stay together. A stream the service drops is
+reopened on the next read after the last replay id handed on (the runner backs off).
+
+:class:`CdcStream` turns events into raw changes: one per record id; a DELETE as such; a
+CREATE, UPDATE or UNDELETE by re-reading the records through the REST API, in one query per
+object and batch (an UPDATE carries only the changed fields, a raw change the whole record),
+so CDC and polling deliver the same records; q2c's own writes, recognised by their
+``changeOrigin`` client id, are left out (they repeat what q2c wrote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+from pydantic import SecretStr
+
+from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.base.source import Batch
+from connectors.base.tracking.events import (
+    ChannelEvent,
+    Delivery,
+    EventChannel,
+    EventCursor,
+    EventStream,
+    Gap,
+    Overflow,
+    PositionExpired,
+    Preset,
+    Subscription,
+)
+from connectors.base.tracking.modified import Clock, ModifiedSinceStream, utc_now
+from connectors.salesforce.cdc_events import (
+    ChangeEvent,
+    EventSchema,
+    UndecodableEvent,
+    complete_transactions,
+    decode_event,
+    is_echo,
+)
+from connectors.salesforce.pubsub import pubsub_api_pb2 as pb
+from connectors.salesforce.pubsub import pubsub_api_pb2_grpc as pb_grpc
+from schemas import DeadLetter, Operation, RawChange
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "salesforce"
+ALL_CHANGES = "/data/ChangeEvents"
+MAX_REQUESTED = 100
+"""The documented largest ``num_requested``."""
+REPLAY_ID_CORRUPTED = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+
+
+@dataclass(frozen=True)
+class PubSubAuth:
+    """What a Pub/Sub API call authenticates with (the REST session's)."""
+
+    access_token: SecretStr
+    instance_url: str
+    org_id: str
+
+
+AuthProvider = Callable[[bool], Awaitable[PubSubAuth]]
+"""The current session (``True``: the last one was refused, get a new one)."""
+Reread = Callable[[str, Sequence[str]], Awaitable[Sequence[RawChange]]]
+"""Records of an object by id as they are now, deletes for gone ones (the REST API)."""
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """An event that could not be decoded: dead-lettered with the reason."""
+
+    payload: bytes
+    schema_id: str
+    reason: str
+
+
+def _error_code(error: grpc.aio.AioRpcError) -> str:
+    for key, value in error.trailing_metadata() or ():
+        if key == "error-code":
+            return value if isinstance(value, str) else value.decode(errors="replace")
+    return ""
+
+
+class PubSubChannel(EventChannel):
+    """A change-event channel of the Pub/Sub API; see the module docstring."""
+
+    def __init__(
+        self,
+        address: str,
+        auth: AuthProvider,
+        *,
+        topic: str = ALL_CHANGES,
+        secure: bool = True,
+    ) -> None:
+        self.address = address
+        self.auth = auth
+        self.topic = topic
+        self.secure = secure
+        self._channel: grpc.aio.Channel | None = None
+        self._schemas: dict[str, EventSchema] = {}
+        self._renew = False
+        self.latest_replay_id: bytes | None = None
+        """The newest ``latest_replay_id`` the service sent (keep-alives included)."""
+
+    def stub(self) -> pb_grpc.PubSubAsyncStub:
+        if self._channel is None:
+            if self.secure:
+                credentials = grpc.ssl_channel_credentials()
+                self._channel = grpc.aio.secure_channel(self.address, credentials)
+            else:
+                self._channel = grpc.aio.insecure_channel(self.address)
+        return pb_grpc.PubSubStub(self._channel)
+
+    async def metadata(self) -> tuple[tuple[str, str], ...]:
+        renew, self._renew = self._renew, False
+        session = await self.auth(renew)
+        return (
+            ("accesstoken", session.access_token.get_secret_value()),
+            ("instanceurl", session.instance_url),
+            ("tenantid", session.org_id),
+        )
+
+    def failure(self, error: grpc.aio.AioRpcError, doing: str) -> ConnectorError:
+        """A failed call as the kit classifies it: every Pub/Sub failure but a corrupt
+        replay id (raised by the subscription) is retried; a refused session is renewed."""
+        code = error.code()
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            self._renew = True
+        detail = f"{code.name}: {error.details() or ''} {_error_code(error)}".strip()
+        return ConnectorError(
+            ErrorKind.RETRIABLE, f"Pub/Sub API {doing} failed", system=SYSTEM, detail=detail
+        )
+
+    async def schema(self, schema_id: str) -> EventSchema:
+        """The event schema of ``schema_id`` (``GetSchema``, once per id)."""
+        if schema_id not in self._schemas:
+            try:
+                info = await self.stub().GetSchema(
+                    pb.SchemaRequest(schema_id=schema_id), metadata=await self.metadata()
+                )
+            except grpc.aio.AioRpcError as exc:
+                raise self.failure(exc, "GetSchema") from None
+            self._schemas[schema_id] = EventSchema.of(schema_id, info.schema_json)
+        return self._schemas[schema_id]
+
+    async def subscribe(self, start: str | Preset) -> PubSubSubscription:
+        return PubSubSubscription(self, start)
+
+    async def latest(self) -> str | None:
+        return self.latest_replay_id.hex() if self.latest_replay_id else None
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            await channel.close()
+
+
+def _first_request(start: str | Preset, topic: str, n: int) -> pb.FetchRequest:
+    if start == Preset.EARLIEST:
+        return pb.FetchRequest(topic_name=topic, replay_preset=pb.EARLIEST, num_requested=n)
+    if start == Preset.LATEST:
+        return pb.FetchRequest(topic_name=topic, replay_preset=pb.LATEST, num_requested=n)
+    try:
+        replay_id = bytes.fromhex(start)
+    except ValueError:
+        raise PositionExpired(start, "not a replay id") from None
+    return pb.FetchRequest(
+        topic_name=topic, replay_preset=pb.CUSTOM, replay_id=replay_id, num_requested=n
+    )
+
+
+class PubSubSubscription(Subscription):
+    """One Subscribe call, reopened after the last replay id handed on when it fails."""
+
+    def __init__(self, channel: PubSubChannel, start: str | Preset) -> None:
+        self.channel = channel
+        self.resume = start
+        self._requests: asyncio.Queue[pb.FetchRequest | None] | None = None
+        self._responses: asyncio.Queue[pb.FetchResponse | BaseException] = asyncio.Queue()
+        self._call: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._outstanding = 0
+        self._held: list[tuple[bytes, ChangeEvent | Undecodable]] = []
+
+    async def _send(self, n: int) -> None:
+        if self._requests is None:
+            first = _first_request(self.resume, self.channel.topic, n)
+            self._requests = asyncio.Queue()
+            self._requests.put_nowait(first)
+            requests = self._requests
+
+            async def stream() -> AsyncIterator[pb.FetchRequest]:
+                while (request := await requests.get()) is not None:
+                    yield request
+
+            call = self.channel.stub().Subscribe(stream(), metadata=await self.channel.metadata())
+            self._call = call
+            self._reader = asyncio.create_task(self._read(call))
+        else:
+            self._requests.put_nowait(pb.FetchRequest(num_requested=n))
+        self._outstanding += n
+
+    async def _read(self, call: Any) -> None:
+        try:
+            async for response in call:
+                self._responses.put_nowait(response)
+            self._responses.put_nowait(
+                ConnectorError(
+                    ErrorKind.RETRIABLE, "the Pub/Sub API ended the subscription", system=SYSTEM
+                )
+            )
+        except grpc.aio.AioRpcError as exc:
+            self._responses.put_nowait(exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # anything else the call raises ends it the same way
+            self._responses.put_nowait(exc)
+
+    def _reset(self) -> None:
+        if self._requests is not None:
+            self._requests.put_nowait(None)
+        if self._call is not None:
+            self._call.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
+        self._requests, self._call, self._reader = None, None, None
+        self._responses = asyncio.Queue()
+        self._outstanding = 0
+        self._held = []
+
+    def _failed(self, error: BaseException) -> Exception:
+        self._reset()
+        if isinstance(error, grpc.aio.AioRpcError):
+            code = _error_code(error)
+            if code == REPLAY_ID_CORRUPTED or "replayid" in code:
+                return PositionExpired(self.resume, f"{code} ({error.code().name})")
+            return self.channel.failure(error, "Subscribe")
+        if isinstance(error, ConnectorError):
+            return error
+        return ConnectorError(
+            ErrorKind.RETRIABLE, f"Pub/Sub API subscription failed: {error}", system=SYSTEM
+        )
+
+    async def _decode(self, event: pb.ConsumerEvent) -> ChangeEvent | Undecodable:
+        schema_id = event.event.schema_id
+        try:
+            return decode_event(await self.channel.schema(schema_id), event.event.payload)
+        except UndecodableEvent as exc:
+            return Undecodable(event.event.payload, schema_id, str(exc))
+
+    async def fetch(self, n: int, wait: float) -> Sequence[Delivery]:
+        n = max(1, min(n, MAX_REQUESTED))
+        got, self._held = self._held, []
+        want = n - len(got) - self._outstanding
+        if want > 0:
+            await self._send(want)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        idle = False
+        while len(got) < n:
+            try:
+                item = await asyncio.wait_for(self._responses.get(), deadline - loop.time())
+            except TimeoutError:
+                idle = True
+                break
+            if isinstance(item, BaseException):
+                raise self._failed(item)
+            if item.latest_replay_id:
+                self.channel.latest_replay_id = item.latest_replay_id
+            self._outstanding = item.pending_num_requested
+            if not item.events:
+                idle = True  # a keep-alive: nothing more now
+                break
+            for event in item.events:
+                got.append((event.replay_id, await self._decode(event)))
+        keys = [e.transaction_key if isinstance(e, ChangeEvent) else "" for _, e in got]
+        ready = complete_transactions(keys, idle=idle)
+        got, self._held = got[:ready], got[ready:]
+        if got:
+            self.resume = got[-1][0].hex()
+        return [_delivery(replay_id, event) for replay_id, event in got]
+
+    async def close(self) -> None:
+        self._reset()
+
+
+def _delivery(replay_id: bytes, event: ChangeEvent | Undecodable) -> Delivery:
+    position = replay_id.hex()
+    if isinstance(event, Undecodable):
+        return ChannelEvent(position, dt.datetime.now(dt.UTC), event)
+    if event.is_gap:
+        return Gap(position, event.commit_timestamp, event.entity, event.record_ids)
+    if event.is_overflow:
+        return Overflow(position, event.commit_timestamp, event.entity)
+    return ChannelEvent(position, event.commit_timestamp, event)
+
+
+class CdcStream(EventStream):
+    """Every synced object's changes from Change Data Capture; see the module docstring."""
+
+    system = SYSTEM
+    name = "cdc"
+
+    def __init__(
+        self,
+        channel: EventChannel,
+        fallback: Mapping[str, ModifiedSinceStream],
+        reread: Reread,
+        *,
+        client_id: str = "",
+        batch_size: int = MAX_REQUESTED,
+        wait: float = 1.0,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(channel, fallback, batch_size=batch_size, wait=wait)
+        self.rereader = reread
+        self.client_id = client_id
+        self.clock = clock
+        self.echoes = 0
+        """Changes left out as q2c's own writes."""
+        self._letters: list[DeadLetter] = []
+        self._to_read: dict[int, tuple[str, str]] = {}
+
+    async def close(self) -> None:
+        await super().close()
+        if isinstance(self.channel, PubSubChannel):
+            await self.channel.close()
+
+    async def reread(self, obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
+        if obj not in self.fallback:
+            return []
+        return await self.rereader(obj, record_ids)
+
+    def changes_of(self, event: ChannelEvent) -> Sequence[RawChange]:
+        payload = event.payload
+        if isinstance(payload, Undecodable):
+            self._letters.append(
+                DeadLetter.of(
+                    payload=payload.payload,
+                    error=UndecodableEvent(payload.reason),
+                    stage="source.salesforce.cdc",
+                    failed_at=self.clock(),
+                    reason=f"change event {event.position} (schema {payload.schema_id}): "
+                    f"{payload.reason}",
+                )
+            )
+            return []
+        if not isinstance(payload, ChangeEvent) or payload.entity not in self.fallback:
+            return []
+        if is_echo(payload.change_origin, self.client_id):
+            self.echoes += len(payload.record_ids)
+            log.debug(
+                "%s: q2c's own %s of %s", self.cursor_key, payload.change_type, payload.record_ids
+            )
+            return []
+        cursor = EventCursor(event.position, event.at).encode()
+        changes: list[RawChange] = []
+        for record_id in payload.record_ids:
+            change = RawChange.of(
+                system=SYSTEM,
+                object=payload.entity,
+                record_id=record_id,
+                operation=Operation.DELETE if payload.change_type == "DELETE" else Operation.UPDATE,
+                source_ts=payload.commit_timestamp,
+                cursor=cursor,
+                record={},
+                observed_at=self.clock(),
+            )
+            if payload.change_type != "DELETE":
+                self._to_read[id(change)] = (payload.entity, record_id)
+            changes.append(change)
+        return changes
+
+    async def read(self, cursor: str | None) -> Batch:
+        self._letters, self._to_read = [], {}
+        batch = await super().read(cursor)
+        changes = list(batch.changes)
+        if self._to_read:
+            changes = await self._complete(changes)
+        letters = [*batch.dead_letters, *self._letters]
+        self._letters, self._to_read = [], {}
+        return Batch(changes, batch.cursor, more=batch.more, dead_letters=letters)
+
+    async def _complete(self, changes: list[RawChange]) -> list[RawChange]:
+        """The batch with each created/updated record re-read in full (once per record,
+        at its last change in the batch)."""
+        last: dict[tuple[str, str], int] = {}
+        for index, change in enumerate(changes):
+            if id(change) in self._to_read:
+                last[self._to_read[id(change)]] = index
+        wanted: dict[str, list[str]] = {}
+        for obj, record_id in last:
+            wanted.setdefault(obj, []).append(record_id)
+        read: dict[tuple[str, str], RawChange] = {}
+        for obj, ids in wanted.items():
+            for change in await self.reread(obj, ids):
+                read[(obj, change.record_id)] = change
+        complete: list[RawChange] = []
+        for index, change in enumerate(changes):
+            key = self._to_read.get(id(change))
+            if key is None:
+                complete.append(change)
+            elif last[key] == index:
+                if key in read:
+                    complete.append(read[key].model_copy(update={"cursor": change.cursor}))
+                else:
+                    log.warning("%s: %s %s was not found on re-read", self.cursor_key, *key)
+        return complete
