@@ -48,6 +48,7 @@ from connectors.base.tracking.events import (
     Subscription,
 )
 from connectors.base.tracking.modified import Clock, ModifiedSinceStream, utc_now
+from connectors.salesforce.cdc_documents import delete_change
 from connectors.salesforce.cdc_events import (
     ChangeEvent,
     EventSchema,
@@ -373,20 +374,26 @@ class CdcStream(EventStream):
             )
             return []
         cursor = EventCursor(event.position, event.at).encode()
+        now = self.clock()
+        if payload.change_type == "DELETE":
+            return [
+                delete_change(payload.entity, rid, payload.commit_timestamp, cursor, now)
+                for rid in payload.record_ids
+            ]
         changes: list[RawChange] = []
         for record_id in payload.record_ids:
+            # Stands for the record until it is re-read in full (see read()).
             change = RawChange.of(
                 system=SYSTEM,
                 object=payload.entity,
                 record_id=record_id,
-                operation=Operation.DELETE if payload.change_type == "DELETE" else Operation.UPDATE,
+                operation=Operation.UPDATE,
                 source_ts=payload.commit_timestamp,
                 cursor=cursor,
                 record={},
-                observed_at=self.clock(),
+                observed_at=now,
             )
-            if payload.change_type != "DELETE":
-                self._to_read[id(change)] = (payload.entity, record_id)
+            self._to_read[id(change)] = (payload.entity, record_id)
             changes.append(change)
         return changes
 
