@@ -32,6 +32,8 @@ JWT_LIFETIME = 170  # seconds: the flow accepts at most three minutes
 class Session:
     access_token: str
     instance_url: str
+    org_id: str = ""
+    """The org's id, from the identity URL the token answer names (``…/id/<org>/<user>``)."""
 
     def __repr__(self) -> str:
         return f"Session(instance_url={self.instance_url!r})"
@@ -98,7 +100,10 @@ def session_of(answer: Any) -> Session:
             "the token answer has no access_token or instance_url",
             system=SYSTEM,
         )
-    return Session(token, instance.rstrip("/"))
+    identity = answer.get("id")
+    parts = identity.rstrip("/").split("/") if isinstance(identity, str) else []
+    org_id = parts[-2] if len(parts) >= 3 and parts[-3] == "id" else ""
+    return Session(token, instance.rstrip("/"), org_id)
 
 
 def interpret_token_error(response: HttpResponse) -> ErrorResolution | None:

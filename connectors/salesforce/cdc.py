@@ -57,8 +57,12 @@ from connectors.salesforce.cdc_events import (
     decode_event,
     is_echo,
 )
+from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.pubsub import pubsub_api_pb2 as pb
 from connectors.salesforce.pubsub import pubsub_api_pb2_grpc as pb_grpc
+from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.source import ObjectStream, raw_change
+from connectors.salesforce.wire import soql_literal
 from schemas import DeadLetter, Operation, RawChange
 
 log = logging.getLogger(__name__)
@@ -432,3 +436,69 @@ class CdcStream(EventStream):
                 else:
                     log.warning("%s: %s %s was not found on re-read", self.cursor_key, *key)
         return complete
+
+
+REREAD_CHUNK = 200
+"""Record ids per re-read query (keeps the SOQL well under its length limit)."""
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+def session_auth(client: SalesforceClient) -> AuthProvider:
+    """The REST client's session as Pub/Sub API credentials (renewed when refused)."""
+
+    async def auth(renew: bool) -> PubSubAuth:
+        session = await client.auth.session()
+        if renew:
+            session = await client.auth.renew(session)
+        if not session.org_id:
+            raise ConnectorError(
+                ErrorKind.FATAL,
+                "the token answer names no org (no identity URL): the Pub/Sub API needs it",
+                system=SYSTEM,
+            )
+        return PubSubAuth(SecretStr(session.access_token), session.instance_url, session.org_id)
+
+    return auth
+
+
+def object_reread(streams: Mapping[str, ObjectStream]) -> Reread:
+    """Re-reads records by id with the fields (and related records) their polling stream
+    reads, as the polling stream would publish them; ids no longer found are deletes."""
+
+    async def reread(obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
+        stream = streams[obj]
+        now = stream.clock()
+        cursor = f"cdc@{now.isoformat()}"
+        changes: list[RawChange] = []
+        for start in range(0, len(record_ids), REREAD_CHUNK):
+            chunk = list(dict.fromkeys(record_ids[start : start + REREAD_CHUNK]))
+            where = ", ".join(soql_literal(record_id) for record_id in chunk)
+            soql = " ".join(("SELECT", stream.select(), "FROM", stream.name))
+            records = await stream.client.query(f"{soql} WHERE Id IN ({where})")
+            records = await stream.complete(records)
+            found = {str(record["Id"]) for record in records}
+            changes += [raw_change(obj, record, cursor, now, stream.ignore) for record in records]
+            changes += [
+                delete_change(obj, record_id, now, cursor, now)
+                for record_id in chunk
+                if record_id not in found
+            ]
+        return changes
+
+    return reread
+
+
+def streams(
+    client: SalesforceClient, config: SalesforceSettings, polling: Sequence[ObjectStream]
+) -> list[CdcStream]:
+    """The Change Data Capture stream over the objects the polling streams follow; it
+    re-snapshots and re-reads through streams of its own (their paging state is theirs)."""
+    own = {stream.name: type(stream)(client, config) for stream in polling}
+    host = config.pubsub_address.rsplit(":", 1)[0]
+    channel = PubSubChannel(
+        config.pubsub_address,
+        session_auth(client),
+        topic=config.pubsub_topic,
+        secure=host not in _LOOPBACK,
+    )
+    return [CdcStream(channel, own, object_reread(own), client_id=config.call_client)]

@@ -7,6 +7,9 @@
   poll cannot tell a new record from a changed one, and the mapping treats both alike).
 - ``deleted``: a ``sobjects/{type}/deleted/`` answer; each entry a delete of the object its
   id's key prefix names, and the window the next call starts from.
+- ``change-event``, ``change-event-cometd``: a Change Data Capture event as the Pub/Sub
+  API client decodes it, and as the Streaming API (CometD) envelope carries it
+  (:mod:`connectors.salesforce.cdc_documents`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.base.spec import DocumentStream, Reading
+from connectors.salesforce.cdc_documents import DOCUMENTS as CHANGE_EVENT_DOCUMENTS
 from connectors.salesforce.mapping import ACCOUNT, CONTACT, OPPORTUNITY, PRODUCT
 from connectors.salesforce.settings import WriteBackFields
 from connectors.salesforce.source import deleted_change, q2c_fields, raw_change
@@ -114,4 +118,5 @@ DOCUMENTS: Mapping[str, DocumentStream] = {
         "latestDateCovered)",
         read=read_deleted,
     ),
+    **CHANGE_EVENT_DOCUMENTS,
 }

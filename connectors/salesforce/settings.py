@@ -64,6 +64,16 @@ class SalesforceSettings(BaseModel):
         default="polling",
         description="How changes are followed; polling stays the safety net under cdc.",
     )
+    pubsub_address: str = Field(
+        default="api.pubsub.salesforce.com:7443",
+        description="The Pub/Sub API (host:port) Change Data Capture is read from; TLS except "
+        "on a loopback address.",
+    )
+    pubsub_topic: str = Field(
+        default="/data/ChangeEvents",
+        pattern=r"^/data/\w+$",
+        description="The change event channel: every selected object's changes by default.",
+    )
     api_share: float = Field(
         default=0.5,
         gt=0,

@@ -35,6 +35,7 @@ SPEC = ConnectorSpec(
         "client_id",
         "client_secret",
         "refresh_token",
+        "pubsub_address",
     ),
     provision=provision,
     # OAuth access tokens ("<org id>!<token>") and refresh tokens ("5Aep861...")

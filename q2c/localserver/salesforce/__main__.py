@@ -31,6 +31,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=ServerSettings.deleted_retention.days,
     )
+    parser.add_argument(
+        "--cdc-keepalive-seconds",
+        type=float,
+        default=ServerSettings.cdc_keepalive.total_seconds(),
+    )
+    parser.add_argument(
+        "--cdc-retention-hours",
+        type=float,
+        default=ServerSettings.cdc_retention.total_seconds() / 3600,
+    )
     return parser.parse_args(argv)
 
 
@@ -40,6 +50,8 @@ async def _main(arguments: argparse.Namespace) -> None:
         session_lifetime=timedelta(seconds=arguments.session_seconds),
         daily_api_requests=arguments.daily_api_requests,
         deleted_retention=timedelta(days=arguments.deleted_retention_days),
+        cdc_keepalive=timedelta(seconds=arguments.cdc_keepalive_seconds),
+        cdc_retention=timedelta(hours=arguments.cdc_retention_hours),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,6 +66,7 @@ async def _main(arguments: argparse.Namespace) -> None:
     ) as server:
         print(
             f"Local Salesforce: login {server.login_url}, instance {server.instance_url}, "
+            f"Pub/Sub API {server.credentials['pubsub_address']}, "
             f"credentials {arguments.state_dir / 'credentials.json'}",
             flush=True,
         )

@@ -31,10 +31,11 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import grpc
 import grpc.aio
+from aiohttp import web
 
 from connectors.salesforce.pubsub import pubsub_api_pb2 as pb
 from connectors.salesforce.pubsub import pubsub_api_pb2_grpc as pb_grpc
@@ -45,7 +46,10 @@ from q2c.localserver.salesforce.cdc_log import (
     StoredEvent,
     encode_replay_id,
 )
-from q2c.localserver.salesforce.changes import ChangeType, RecordChange
+from q2c.localserver.salesforce.changes import ChangeFeed, ChangeType, RecordChange
+
+if TYPE_CHECKING:
+    from q2c.localserver.salesforce.server import LocalSalesforce
 
 log = logging.getLogger(__name__)
 
@@ -386,3 +390,104 @@ async def running_pubsub(
         yield server
     finally:
         await server.stop()
+
+
+class Feeds:
+    """Several change feeds as one."""
+
+    def __init__(self, *feeds: ChangeFeed) -> None:
+        self.feeds = feeds
+
+    def publish(self, changes: list[RecordChange]) -> None:
+        for feed in self.feeds:
+            feed.publish(changes)
+
+
+class CdcControl:
+    """Change Data Capture on demand: gap and overflow events, dropped subscriptions.
+    In-process, and over HTTP under ``/_local/cdc/`` on the instance host (this local
+    server's own endpoints, not Salesforce API)."""
+
+    def __init__(self) -> None:
+        self.server: PubSubServer | None = None
+
+    def _running(self) -> PubSubServer:
+        if self.server is None:
+            raise ValueError("the Pub/Sub API is not running")
+        return self.server
+
+    def gap(
+        self, entity: str, record_ids: Sequence[str], change_type: ChangeType = "GAP_UPDATE"
+    ) -> None:
+        self._running().inject_gap(entity, record_ids, change_type)
+
+    def overflow(self, entity: str) -> None:
+        self._running().inject_overflow(entity)
+
+    def drop_streams(self) -> int:
+        return self._running().drop_streams()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/_local/cdc/gap", self._gap),
+            web.post("/_local/cdc/overflow", self._overflow),
+            web.post("/_local/cdc/drop", self._drop),
+        ]
+
+    async def _gap(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        change_type = str(body.get("change_type", "GAP_UPDATE"))
+        if change_type not in ("GAP_CREATE", "GAP_UPDATE", "GAP_DELETE", "GAP_UNDELETE"):
+            raise ValueError(f"{change_type} is not a gap event with record ids")
+        ids = [str(record_id) for record_id in body["ids"]]
+        self.gap(str(body["sobject"]), ids, cast(ChangeType, change_type))
+        return web.json_response({"ok": True})
+
+    async def _overflow(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.overflow(str(body["sobject"]))
+        return web.json_response({"ok": True})
+
+    async def _drop(self, request: web.Request) -> web.Response:
+        del request
+        return web.json_response({"dropped": self.drop_streams()})
+
+
+def local_pubsub(
+    cdc: CdcControl,
+    *,
+    keepalive_s: float = KEEPALIVE_S,
+    retention_s: float = RETENTION_S,
+) -> Callable[[LocalSalesforce, int], contextlib.AbstractAsyncContextManager[str]]:
+    """The local server's Pub/Sub API: its store's change feed, authenticating with the
+    sessions of its OAuth token endpoint, controlled through ``cdc``."""
+
+    @contextlib.asynccontextmanager
+    async def start(server: LocalSalesforce, port: int) -> AsyncIterator[str]:
+        org_id = str(server.credentials["org_id"])
+
+        def valid(token: str, instance: str, tenant: str) -> bool:
+            return (
+                server.control.sessions.check(token) is not None
+                and tenant in (org_id, org_id[:15])
+                and instance.rstrip("/") == server.instance_url
+            )
+
+        async with running_pubsub(
+            server.state_dir,
+            valid,
+            org_id=org_id,
+            port=port,
+            keepalive_s=keepalive_s,
+            retention_s=retention_s,
+        ) as pubsub:
+            previous = server.store.feed
+            server.store.feed = Feeds(previous, pubsub)
+            cdc.server = pubsub
+            try:
+                yield pubsub.address
+            finally:
+                cdc.server = None
+                server.store.feed = previous
+
+    return start

@@ -31,6 +31,7 @@ from .org import (
     save,
     write_credentials,
 )
+from .pubsub import CdcControl, local_pubsub
 from .rest import Api
 from .settings import ServerSettings
 from .store import Store
@@ -48,6 +49,8 @@ class LocalSalesforce:
     control_routes: ControlRoutes
     """``control_routes.routes`` is where other parts add their ``/_local/`` routes."""
     settings: ServerSettings
+    cdc: CdcControl
+    """Change Data Capture events on demand (gap, overflow, dropped subscriptions)."""
 
     @property
     def login_url(self) -> str:
@@ -106,7 +109,8 @@ async def running(
     pubsub: PubSubService | None = None,
 ) -> AsyncIterator[LocalSalesforce]:
     """The server, listening until the block ends. ``feed`` receives every committed change;
-    ``pubsub`` starts the Pub/Sub API beside the REST API."""
+    ``pubsub`` starts the Pub/Sub API beside the REST API (by default the local one, which
+    publishes the store's changes as Change Data Capture events)."""
     settings = settings or ServerSettings()
     # Blocking set-up (the first start makes an RSA key pair) off the event loop.
     identity = await asyncio.to_thread(_prepare, state_dir)
@@ -116,6 +120,14 @@ async def running(
     duplicates = DuplicateRules()
     control = Control(sessions, usage, duplicates, settings.deleted_retention)
     control_routes = ControlRoutes(control, identity.control_token)
+    cdc = CdcControl()
+    control_routes.routes.extend(cdc.routes())
+    if pubsub is None:
+        pubsub = local_pubsub(
+            cdc,
+            keepalive_s=settings.cdc_keepalive.total_seconds(),
+            retention_s=settings.cdc_retention.total_seconds(),
+        )
     api = Api(store, Writer(store, duplicates), sessions, usage, control, settings)
 
     instance_sock = _bind(port, identity.instance_port)
@@ -164,6 +176,7 @@ async def running(
             control=control,
             control_routes=control_routes,
             settings=settings,
+            cdc=cdc,
         )
         identity.instance_port = int(instance_sock.getsockname()[1])
         identity.login_port = int(login_sock.getsockname()[1])

@@ -20,3 +20,7 @@ class ServerSettings:
     jwt_max_lifetime: timedelta = timedelta(minutes=3)
     """How far in the future a JWT bearer assertion's ``exp`` may be."""
     query_locator_lifetime: timedelta = timedelta(minutes=15)
+    cdc_keepalive: timedelta = timedelta(seconds=270)
+    """How long an idle Pub/Sub API subscription waits for an empty keep-alive response."""
+    cdc_retention: timedelta = timedelta(hours=72)
+    """How long change events are kept for replay."""
