@@ -432,7 +432,7 @@ class CdcStream(EventStream):
                 complete.append(change)
             elif last[key] == index:
                 if key in read:
-                    complete.append(read[key].model_copy(update={"cursor": change.cursor}))
+                    complete.append(read[key])
                 else:
                     log.warning("%s: %s %s was not found on re-read", self.cursor_key, *key)
         return complete
