@@ -273,7 +273,15 @@ class PubSubSubscription(Subscription):
             return Undecodable(event.event.payload, schema_id, str(exc))
 
     async def fetch(self, n: int, wait: float) -> Sequence[Delivery]:
-        n = max(1, min(n, MAX_REQUESTED))
+        try:
+            return await self._fetch(max(1, min(n, MAX_REQUESTED)), wait)
+        except BaseException:
+            # What this fetch took off the call is handed on to no one: start again after
+            # the last replay id handed on.
+            self._reset()
+            raise
+
+    async def _fetch(self, n: int, wait: float) -> Sequence[Delivery]:
         got, self._held = self._held, []
         want = n - len(got) - self._outstanding
         if want > 0:

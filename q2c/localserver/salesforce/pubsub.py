@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -163,12 +162,9 @@ class PubSubServer(pb_grpc.PubSubServicer):
         return len(self._subscriptions)
 
     def _wake_all(self) -> None:
+        """Wakes the subscriptions; safe from the store's thread as from the loop's."""
         loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        if threading.get_ident() == getattr(loop, "_thread_id", None):
-            self._wake()
-        else:
+        if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:

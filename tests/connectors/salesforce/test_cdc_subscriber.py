@@ -284,3 +284,63 @@ async def test_an_expired_replay_id_falls_back_to_polling_then_resubscribes(
         server.publish([RecordChange("Account", "CREATE", ("001000000000024AAA",))])
         await restarted.until(lambda c: "001000000000024AAA" in ids(c))
         await restarted.stream.close()
+
+
+class Rotating:
+    """The org's sessions, which expire on demand; a renewed one is valid."""
+
+    def __init__(self) -> None:
+        self.valid_tokens = {"00D000000000001!first"}
+        self.held = "00D000000000001!first"
+        self.renewals = 0
+
+    def valid(self, token: str, instance: str, tenant: str) -> bool:
+        return token in self.valid_tokens and (instance, tenant) == (INSTANCE, ORG)
+
+    async def session(self, renew: bool) -> PubSubAuth:
+        if renew:
+            self.renewals += 1
+            self.held = f"00D000000000001!renewed{self.renewals}"
+            self.valid_tokens.add(self.held)
+        return PubSubAuth(SecretStr(self.held), INSTANCE, ORG)
+
+    def expire(self) -> None:
+        self.valid_tokens.clear()
+
+
+async def test_an_expired_session_mid_stream_is_renewed_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    sessions = Rotating()
+    async with running_pubsub(tmp_path, sessions.valid, org_id=ORG, keepalive_s=0.5) as server:
+        org = Org()
+        channel = PubSubChannel(server.address, sessions.session, secure=False)
+        stream = CdcStream(
+            channel,
+            {obj: polling(org, obj) for obj in ("Account", "Contact")},
+            org.reread,
+            batch_size=10,
+            wait=0.2,
+        )
+        reader = Reader(stream)
+        await reader.following()
+        org.put("Account", "001000000000031AAA", Name="Before")
+        server.publish([RecordChange("Account", "CREATE", ("001000000000031AAA",))])
+        await reader.until(lambda c: len(c) >= 1)
+        sessions.expire()
+        # A Contact event: its schema is fetched now, with the expired session.
+        org.put("Contact", "003000000000031AAA", LastName="After")
+        server.publish([RecordChange("Contact", "CREATE", ("003000000000031AAA",))])
+        failures: list[ConnectorError] = []
+        deadline = asyncio.get_running_loop().time() + 20
+        while "003000000000031AAA" not in ids(reader.changes):
+            assert asyncio.get_running_loop().time() < deadline
+            try:
+                await reader.read()
+            except ConnectorError as exc:
+                failures.append(exc)
+        assert failures
+        assert all(exc.retriable for exc in failures)
+        assert sessions.renewals >= 1
+        assert ids(reader.changes) == ["001000000000031AAA", "003000000000031AAA"]
+        await stream.close()
