@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,21 +102,36 @@ class Control:
             )
 
 
+ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 class ControlRoutes:
-    """``/_local/…`` over HTTP; each route takes and returns JSON."""
+    """``/_local/…`` over HTTP; each route takes and returns JSON. Other parts of the local
+    server add theirs with :meth:`add`, also while it runs."""
 
     def __init__(self, control: Control, token: str) -> None:
         self.control = control
         self.token = token
-        self.routes: list[web.RouteDef] = [
-            web.get("/_local", self.about),
-            web.post("/_local/faults", self.faults),
-            web.post("/_local/delays", self.delays),
-            web.post("/_local/limits", self.limits),
-            web.post("/_local/sessions/expire", self.expire),
-            web.post("/_local/duplicates", self.duplicate_rules),
-            web.post("/_local/retention", self.retention),
-        ]
+        self.handlers: dict[tuple[str, str], ControlHandler] = {}
+        self.add("GET", "/_local", self.about)
+        self.add("POST", "/_local/faults", self.faults)
+        self.add("POST", "/_local/delays", self.delays)
+        self.add("POST", "/_local/limits", self.limits)
+        self.add("POST", "/_local/sessions/expire", self.expire)
+        self.add("POST", "/_local/duplicates", self.duplicate_rules)
+        self.add("POST", "/_local/retention", self.retention)
+
+    def add(self, method: str, path: str, handler: ControlHandler) -> None:
+        self.handlers[(method.upper(), path.rstrip("/"))] = handler
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/_local{tail:.*}", self.dispatch)]
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        handler = self.handlers.get((request.method, request.path.rstrip("/")))
+        if handler is None:
+            return web.json_response({"error": "no such control endpoint"}, status=404)
+        return await handler(request)
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -137,7 +153,7 @@ class ControlRoutes:
         return web.json_response(
             {
                 "about": "Control endpoints of the local Salesforce server (not Salesforce API).",
-                "routes": sorted({route.path for route in self.routes}),
+                "routes": sorted(f"{method} {path}" for method, path in self.handlers),
             }
         )
 

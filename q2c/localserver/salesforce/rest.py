@@ -33,6 +33,7 @@ from .values import format_datetime, parse_datetime
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_KEY = web.RequestKey("session", Session)
 _VERSION = r"{version:v\d+\.\d}"
+MAX_DELETED_IDS = 600_000
 _CLIENT = re.compile(r"(?:^|,)\s*client\s*=\s*([^,\s]+)")
 
 
@@ -449,6 +450,8 @@ class Api:
     async def deleted(self, request: web.Request) -> web.Response:
         """Deleted ids between ``start`` and ``end`` (seconds ignored, as on the platform),
         back to ``earliestDateAvailable`` (now less the recycle bin's retention)."""
+        if float(self._version(request)) < 29.0:
+            raise not_found()
         sobject = self.sobject(request.match_info["sobject"])
         try:
             start = _minute(parse_datetime(request.query["start"]))
@@ -472,6 +475,12 @@ class Api:
             ),
             key=lambda row: row.deleted_at or now,
         )
+        if len(records) > MAX_DELETED_IDS:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "More than 600,000 ids were found; choose start and end dates closer together",
+            )
         return sf_json(
             {
                 "deletedRecords": [
