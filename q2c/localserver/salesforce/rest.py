@@ -404,7 +404,9 @@ class Api:
 
     def _external_id_field(self, sobject: ObjectDef, name: str) -> Any:
         definition = sobject.field(name)
-        if definition is None or not (definition.external_id or definition.id_lookup):
+        if definition is None or not (
+            definition.external_id or definition.id_lookup or definition.name == "Id"
+        ):
             raise not_found()
         return definition
 
@@ -451,7 +453,7 @@ class Api:
             if rows:
                 self.writer.update(tx, sobject, rows[0].id, body)
                 record_id, created = rows[0].id, False
-            elif update_only:
+            elif update_only or definition.name == "Id":
                 raise not_found()
             else:
                 record_id = self.writer.create(tx, sobject, {**body, definition.name: value})
