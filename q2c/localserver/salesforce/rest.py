@@ -261,8 +261,15 @@ class Api:
         engine = self.engine(version, include_deleted)
         sobject = engine.object(query.sobject)
 
+        by_parent: dict[tuple[str, str], dict[str, list[Record]]] = {}
+
         def children(child: str, field_name: str, parent_id: str) -> Iterable[Record]:
-            return (r for r in self.visible(child, False) if r.get(field_name) == parent_id)
+            if (child, field_name) not in by_parent:
+                index: dict[str, list[Record]] = {}
+                for record in self.visible(child, False):
+                    index.setdefault(str(record.get(field_name)), []).append(record)
+                by_parent[child, field_name] = index
+            return by_parent[child, field_name].get(parent_id, [])
 
         return engine.run(query, sobject, self.visible(sobject.name, include_deleted), children)
 
