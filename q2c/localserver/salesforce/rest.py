@@ -166,6 +166,7 @@ class Api:
             web.get(f"{base}/sobjects{slash}", self.describe_global),
             web.get(f"{sobject}/describe{slash}", self.describe),
             web.get(f"{sobject}/deleted{slash}", self.deleted),
+            web.get(f"{sobject}/updated{slash}", self.updated),
             web.get(f"{sobject}{slash}", self.object_info),
             web.post(f"{sobject}{slash}", self.create),
             web.get(f"{sobject}/{{record_id}}", self.read),
@@ -474,12 +475,10 @@ class Api:
 
     # getDeleted.
 
-    async def deleted(self, request: web.Request) -> web.Response:
-        """Deleted ids between ``start`` and ``end`` (seconds ignored, as on the platform),
-        back to ``earliestDateAvailable`` (now less the recycle bin's retention)."""
+    def _window(self, request: web.Request) -> tuple[datetime, datetime]:
+        """``start`` and ``end`` of a replication call, seconds ignored."""
         if float(self._version(request)) < 29.0:
             raise not_found()
-        sobject = self.sobject(request.match_info["sobject"])
         try:
             start = _minute(parse_datetime(request.query["start"]))
             end = _minute(parse_datetime(request.query["end"]))
@@ -491,6 +490,31 @@ class Api:
             raise SalesforceError(400, "INVALID_REPLICATION_DATE", str(error)) from None
         if end < start:
             raise SalesforceError(400, "INVALID_REPLICATION_DATE", "EndDate before StartDate")
+        return start, end
+
+    async def updated(self, request: web.Request) -> web.Response:
+        """getUpdated: ids of records changed (SystemModstamp) between ``start`` and ``end``."""
+        sobject = self.sobject(request.match_info["sobject"])
+        start, end = self._window(request)
+        covered = min(end, _minute(datetime.now(UTC)))
+        ids = [
+            row.id
+            for row in self.store.all_rows(sobject.name)
+            if start <= parse_datetime(str(row.values["SystemModstamp"])) < covered
+        ]
+        if len(ids) > MAX_DELETED_IDS:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "More than 600,000 ids were found; choose start and end dates closer together",
+            )
+        return sf_json({"ids": ids, "latestDateCovered": format_datetime(covered)})
+
+    async def deleted(self, request: web.Request) -> web.Response:
+        """Deleted ids between ``start`` and ``end`` (seconds ignored, as on the platform),
+        back to ``earliestDateAvailable`` (now less the recycle bin's retention)."""
+        sobject = self.sobject(request.match_info["sobject"])
+        start, end = self._window(request)
         now = datetime.now(UTC)
         earliest = _minute(now - self.control.deleted_retention)
         covered = min(end, _minute(now))
