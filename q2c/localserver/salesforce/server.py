@@ -46,7 +46,7 @@ class LocalSalesforce:
     store: Store
     control: Control
     control_routes: ControlRoutes
-    """Where other parts add their ``/_local/`` routes (``control_routes.add``)."""
+    """``control_routes.routes`` is where other parts add their ``/_local/`` routes."""
     settings: ServerSettings
 
     @property
@@ -136,7 +136,8 @@ async def running(
     login_app = web.Application()
     login_app.add_routes(endpoint.routes())
     instance_app = web.Application(middlewares=[control_routes.guard, api.middleware])
-    instance_app.add_routes(control_routes.routes())
+    instance_app.add_routes(control_routes.routes)
+    instance_app.add_routes([control_routes.fallback()])
     instance_app.add_routes(Collections(api).routes())
     instance_app.add_routes(Tooling(api).routes())
     instance_app.add_routes(api.routes())
