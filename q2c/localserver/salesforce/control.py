@@ -3,12 +3,13 @@ fail or delay the next API requests, spend the daily allowance, expire every ses
 duplicate rules on, shorten the recycle bin's retention. Reachable in-process
 (``LocalSalesforce.control``) and over HTTP under ``/_local/`` on the instance host with the
 ``control_token`` bearer token. These endpoints are this local server's own, not Salesforce
-API; ``routes`` is a list so other parts of the local server add theirs."""
+API."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,8 +102,13 @@ class Control:
             )
 
 
+ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 class ControlRoutes:
-    """``/_local/…`` over HTTP; each route takes and returns JSON."""
+    """``/_local/…`` over HTTP; each route takes and returns JSON. Other parts of the local
+    server add theirs to ``routes`` before the server starts, or with :meth:`add` at any
+    time (served through :meth:`fallback`)."""
 
     def __init__(self, control: Control, token: str) -> None:
         self.control = control
@@ -116,6 +122,20 @@ class ControlRoutes:
             web.post("/_local/duplicates", self.duplicate_rules),
             web.post("/_local/retention", self.retention),
         ]
+        self.handlers: dict[tuple[str, str], ControlHandler] = {}
+
+    def add(self, method: str, path: str, handler: ControlHandler) -> None:
+        self.handlers[(method.upper(), path.rstrip("/"))] = handler
+
+    def fallback(self) -> web.RouteDef:
+        """The route of the handlers :meth:`add` registers; after ``routes``."""
+        return web.route("*", "/_local{tail:.*}", self.dispatch)
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        handler = self.handlers.get((request.method, request.path.rstrip("/")))
+        if handler is None:
+            return web.json_response({"error": "no such control endpoint"}, status=404)
+        return await handler(request)
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -137,7 +157,10 @@ class ControlRoutes:
         return web.json_response(
             {
                 "about": "Control endpoints of the local Salesforce server (not Salesforce API).",
-                "routes": sorted({route.path for route in self.routes}),
+                "routes": sorted(
+                    [f"{route.method} {route.path}" for route in self.routes]
+                    + [f"{method} {path}" for method, path in self.handlers]
+                ),
             }
         )
 

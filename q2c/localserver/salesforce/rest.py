@@ -33,6 +33,8 @@ from .values import format_datetime, parse_datetime
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_KEY = web.RequestKey("session", Session)
 _VERSION = r"{version:v\d+\.\d}"
+MAX_DELETED_IDS = 600_000
+MAX_OFFSET = 2000
 _CLIENT = re.compile(r"(?:^|,)\s*client\s*=\s*([^,\s]+)")
 
 
@@ -90,6 +92,17 @@ class Api:
             request[SESSION_KEY] = session
             await self.control.before_request()
             return await handler(request)
+        except web.HTTPMethodNotAllowed as error:
+            allowed = ",".join(sorted(error.allowed_methods))
+            return error_response(
+                SalesforceError(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
+                )
+            )
+        except web.HTTPNotFound:
+            return error_response(not_found())
         except SalesforceError as error:
             return error_response(error)
         except orjson.JSONDecodeError as error:
@@ -153,6 +166,7 @@ class Api:
             web.get(f"{base}/sobjects{slash}", self.describe_global),
             web.get(f"{sobject}/describe{slash}", self.describe),
             web.get(f"{sobject}/deleted{slash}", self.deleted),
+            web.get(f"{sobject}/updated{slash}", self.updated),
             web.get(f"{sobject}{slash}", self.object_info),
             web.post(f"{sobject}{slash}", self.create),
             web.get(f"{sobject}/{{record_id}}", self.read),
@@ -239,11 +253,24 @@ class Api:
 
     def run_query(self, version: str, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
         query = parse_soql(soql)
+        if query.offset is not None and query.offset > MAX_OFFSET:
+            raise SalesforceError(
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+            )
         engine = self.engine(version, include_deleted)
         sobject = engine.object(query.sobject)
 
+        by_parent: dict[tuple[str, str], dict[str, list[Record]]] = {}
+
         def children(child: str, field_name: str, parent_id: str) -> Iterable[Record]:
-            return (r for r in self.visible(child, False) if r.get(field_name) == parent_id)
+            if (child, field_name) not in by_parent:
+                index: dict[str, list[Record]] = {}
+                for record in self.visible(child, False):
+                    index.setdefault(str(record.get(field_name)), []).append(record)
+                by_parent[child, field_name] = index
+            return by_parent[child, field_name].get(parent_id, [])
 
         return engine.run(query, sobject, self.visible(sobject.name, include_deleted), children)
 
@@ -385,7 +412,9 @@ class Api:
 
     def _external_id_field(self, sobject: ObjectDef, name: str) -> Any:
         definition = sobject.field(name)
-        if definition is None or not (definition.external_id or definition.id_lookup):
+        if definition is None or not (
+            definition.external_id or definition.id_lookup or definition.name == "Id"
+        ):
             raise not_found()
         return definition
 
@@ -432,7 +461,7 @@ class Api:
             if rows:
                 self.writer.update(tx, sobject, rows[0].id, body)
                 record_id, created = rows[0].id, False
-            elif update_only:
+            elif update_only or definition.name == "Id":
                 raise not_found()
             else:
                 record_id = self.writer.create(tx, sobject, {**body, definition.name: value})
@@ -446,10 +475,10 @@ class Api:
 
     # getDeleted.
 
-    async def deleted(self, request: web.Request) -> web.Response:
-        """Deleted ids between ``start`` and ``end`` (seconds ignored, as on the platform),
-        back to ``earliestDateAvailable`` (now less the recycle bin's retention)."""
-        sobject = self.sobject(request.match_info["sobject"])
+    def _window(self, request: web.Request) -> tuple[datetime, datetime]:
+        """``start`` and ``end`` of a replication call, seconds ignored."""
+        if float(self._version(request)) < 29.0:
+            raise not_found()
         try:
             start = _minute(parse_datetime(request.query["start"]))
             end = _minute(parse_datetime(request.query["end"]))
@@ -461,6 +490,31 @@ class Api:
             raise SalesforceError(400, "INVALID_REPLICATION_DATE", str(error)) from None
         if end < start:
             raise SalesforceError(400, "INVALID_REPLICATION_DATE", "EndDate before StartDate")
+        return start, end
+
+    async def updated(self, request: web.Request) -> web.Response:
+        """getUpdated: ids of records changed (SystemModstamp) between ``start`` and ``end``."""
+        sobject = self.sobject(request.match_info["sobject"])
+        start, end = self._window(request)
+        covered = min(end, _minute(datetime.now(UTC)))
+        ids = [
+            row.id
+            for row in self.store.all_rows(sobject.name)
+            if start <= parse_datetime(str(row.values["SystemModstamp"])) < covered
+        ]
+        if len(ids) > MAX_DELETED_IDS:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "More than 600,000 ids were found; choose start and end dates closer together",
+            )
+        return sf_json({"ids": ids, "latestDateCovered": format_datetime(covered)})
+
+    async def deleted(self, request: web.Request) -> web.Response:
+        """Deleted ids between ``start`` and ``end`` (seconds ignored, as on the platform),
+        back to ``earliestDateAvailable`` (now less the recycle bin's retention)."""
+        sobject = self.sobject(request.match_info["sobject"])
+        start, end = self._window(request)
         now = datetime.now(UTC)
         earliest = _minute(now - self.control.deleted_retention)
         covered = min(end, _minute(now))
@@ -472,6 +526,12 @@ class Api:
             ),
             key=lambda row: row.deleted_at or now,
         )
+        if len(records) > MAX_DELETED_IDS:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "More than 600,000 ids were found; choose start and end dates closer together",
+            )
         return sf_json(
             {
                 "deletedRecords": [

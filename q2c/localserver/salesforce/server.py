@@ -86,7 +86,8 @@ def _bind(port: int, previous: int) -> socket.socket:
 
 
 async def _serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
+    # A handler held back by the delay control ends within seconds, not the default minute.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     return runner
@@ -148,6 +149,7 @@ async def running(
     login_app.add_routes(endpoint.routes())
     instance_app = web.Application(middlewares=[control_routes.guard, api.middleware])
     instance_app.add_routes(control_routes.routes)
+    instance_app.add_routes([control_routes.fallback()])
     instance_app.add_routes(Collections(api).routes())
     instance_app.add_routes(Tooling(api).routes())
     instance_app.add_routes(api.routes())

@@ -12,12 +12,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from .values import parse_date, parse_datetime
 
-Scalar = str | int | float | bool | date | datetime | None
+
+@dataclass(frozen=True)
+class DateLiteral:
+    """A relative range of days (SOQL and SOSL Reference, "Date Formats and Date Literals"):
+    ``TODAY``, ``YESTERDAY``, ``TOMORROW``, ``LAST_N_DAYS:n`` (today and the n days before),
+    ``NEXT_N_DAYS:n`` (the n days after today), in UTC."""
+
+    name: str
+    n: int = 0
+
+    def days(self, today: date) -> tuple[date, date]:
+        """The range's first day and the day after its last."""
+        one = timedelta(days=1)
+        if self.name == "TODAY":
+            return today, today + one
+        if self.name == "YESTERDAY":
+            return today - one, today
+        if self.name == "TOMORROW":
+            return today + one, today + 2 * one
+        if self.name == "LAST_N_DAYS":
+            return today - self.n * one, today + one
+        return today + one, today + (self.n + 1) * one
+
+
+Scalar = str | int | float | bool | date | datetime | DateLiteral | None
 Value = Scalar | tuple[Scalar, ...]
 
 
@@ -91,6 +115,7 @@ _TOKEN = re.compile(
     (?P<ws>\s+)
   | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
   | (?P<date>\d{4}-\d{2}-\d{2})
+  | (?P<relative>(?i:(?:LAST|NEXT)_N_DAYS):\d+)
   | (?P<number>[+-]?\d+(?:\.\d+)?)
   | (?P<string>'(?:[^'\\]|\\.)*')
   | (?P<name>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)
@@ -303,6 +328,11 @@ class _Parser:
             ) from None
         if token.kind == "number":
             return float(token.text) if "." in token.text else int(token.text)
+        if token.kind == "relative":
+            name, _, count = token.text.upper().partition(":")
+            return DateLiteral(name, int(count))
+        if token.kind == "name" and token.text.upper() in {"TODAY", "YESTERDAY", "TOMORROW"}:
+            return DateLiteral(token.text.upper())
         keyword = token.keyword
         if keyword == "TRUE":
             return True

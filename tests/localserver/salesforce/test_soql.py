@@ -8,6 +8,7 @@ import pytest
 
 from q2c.localserver.salesforce.soql import (
     Comparison,
+    DateLiteral,
     FieldPath,
     Junction,
     Negation,
@@ -100,3 +101,22 @@ def test_malformed_queries_point_at_the_token(soql: str, column: int, detail: st
     assert raised.value.column == column
     assert raised.value.detail == detail
     assert f"ERROR at Row:1:Column:{column}" in str(raised.value)
+
+
+def test_relative_date_literals() -> None:
+    query = parse(
+        "SELECT Id FROM Opportunity WHERE CloseDate = TODAY OR CreatedDate >= last_n_days:7 "
+        "OR CloseDate < NEXT_N_DAYS:30 OR CloseDate > Yesterday"
+    )
+    assert isinstance(query.where, Junction)
+    values = [c.value for c in query.where.items if isinstance(c, Comparison)]
+    assert values == [
+        DateLiteral("TODAY"),
+        DateLiteral("LAST_N_DAYS", 7),
+        DateLiteral("NEXT_N_DAYS", 30),
+        DateLiteral("YESTERDAY"),
+    ]
+    today = date(2026, 3, 10)
+    assert DateLiteral("TODAY").days(today) == (today, date(2026, 3, 11))
+    assert DateLiteral("LAST_N_DAYS", 1).days(today) == (date(2026, 3, 9), date(2026, 3, 11))
+    assert DateLiteral("NEXT_N_DAYS", 2).days(today) == (date(2026, 3, 11), date(2026, 3, 13))
