@@ -1,0 +1,64 @@
+"""Upsert by external ID, ``PATCH /sobjects/{type}/{field}/{value}``, on a custom external ID
+field made through the Tooling API."""
+
+from __future__ import annotations
+
+from tests.localserver.salesforce.org import Org
+from tests.localserver.salesforce.test_records import error_code
+
+
+async def add_external_id(org: Org, sobject: str = "Account", name: str = "Q2C_Id") -> str:
+    reply = await org.call(
+        "POST",
+        "/tooling/sobjects/CustomField",
+        {
+            "FullName": f"{sobject}.{name}__c",
+            "Metadata": {"type": "Text", "label": name, "length": 64, "externalId": True},
+        },
+    )
+    assert reply.status == 201, reply.body
+    return f"{name}__c"
+
+
+async def test_upsert_creates_then_updates(org: Org) -> None:
+    field = await add_external_id(org)
+    path = f"/sobjects/Account/{field}/ERP-1"
+    reply = await org.call("PATCH", path, {"Name": "Acme"})
+    assert reply.status == 201
+    assert reply.body == {"id": reply.body["id"], "success": True, "errors": [], "created": True}
+    created = reply.body["id"]
+    reply = await org.call("PATCH", path, {"Name": "Acme SA"})
+    assert (reply.status, reply.body) == (
+        200,
+        {"id": created, "success": True, "errors": [], "created": False},
+    )
+    [row] = await org.records(f"SELECT Name, {field} FROM Account")  # noqa: S608
+    assert (row["Name"], row[field]) == ("Acme SA", "ERP-1")
+    # Before API 46.0 an update by upsert answers 204 without a body.
+    reply = await org.call("PATCH", f"/services/data/v45.0{path}", {"Name": "Acme AG"})
+    assert (reply.status, reply.body) == (204, None)
+    reply = await org.call("GET", path)
+    assert (reply.status, reply.body["Id"]) == (200, created)
+
+
+async def test_upsert_errors_and_several_matches(org: Org) -> None:
+    field = await add_external_id(org)
+    reply = await org.call("PATCH", f"/sobjects/Account/{field}/E-9", {"Name": "A", field: "E-9"})
+    assert (reply.status, error_code(reply.body)) == (400, "INVALID_FIELD")
+    reply = await org.call("PATCH", f"/sobjects/Account/{field}/E-9", {"Name": "A", "Id": "x"})
+    assert (reply.status, error_code(reply.body)) == (400, "INVALID_FIELD")
+    reply = await org.call(
+        "PATCH", f"/sobjects/Account/{field}/E-9", {"Name": "A"}, params={"updateOnly": "true"}
+    )
+    assert (reply.status, error_code(reply.body)) == (404, "NOT_FOUND")
+    reply = await org.call("PATCH", "/sobjects/Account/Nonexistent__c/1", {"Name": "A"})
+    assert (reply.status, error_code(reply.body)) == (404, "NOT_FOUND")
+    first = await org.create("Account", Name="One", **{field: "DUP"})
+    second = await org.create("Account", Name="Two", **{field: "dup"})
+    reply = await org.call("PATCH", f"/sobjects/Account/{field}/DUP", {"Name": "Three"})
+    assert reply.status == 300
+    assert sorted(reply.body) == sorted(
+        f"{org.base}/sobjects/Account/{record_id}" for record_id in (first, second)
+    )
+    names = sorted(r["Name"] for r in await org.records("SELECT Name FROM Account"))
+    assert names == ["One", "Two"]
