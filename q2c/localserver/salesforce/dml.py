@@ -84,6 +84,7 @@ class Writer:
         if "OwnerId" in sobject.fields:
             row_values["OwnerId"] = tx.context.user_id
         row_values.update(values)
+        self._check_unique(sobject, values, None)
         self._check_duplicates(sobject, row_values)
         record_id = self.store.next_id(sobject.key_prefix)
         row_values["Id"] = record_id
@@ -99,6 +100,7 @@ class Writer:
         self._check_writable(sobject)
         row = self.live_row(sobject, record_id)
         values = self._coerce_body(sobject, body, creating=False)
+        self._check_unique(sobject, values, row.id)
         merged = {**row.values, **values}
         changes = self._before_update(row, merged, values)
         before = dict(row.values)
@@ -111,6 +113,11 @@ class Writer:
         self._delete_row(tx, row)
 
     def find_by(self, sobject: ObjectDef, definition: FieldDef, value: str) -> list[Row]:
+        if definition.name == "Id":
+            normalized = normalize_id(value)
+            row = self.store.get(normalized) if normalized else None
+            live = row is not None and row.sobject == sobject.name and row.deleted_at is None
+            return [row] if live and row is not None else []
         wanted = value.lower()
         return [
             row
@@ -192,7 +199,8 @@ class Writer:
                 if number != int(number):
                     raise _parse_error("int", raw)
                 return int(number)
-            return number
+            # The platform keeps a number to its field's scale.
+            return round(number, definition.scale) if definition.scale else number
         if kind == "date":
             try:
                 return parse_date(str(raw)).isoformat()
@@ -252,6 +260,25 @@ class Writer:
                 [definition.name],
             )
         return normalized
+
+    def _check_unique(
+        self, sobject: ObjectDef, values: dict[str, Any], record_id: str | None
+    ) -> None:
+        """Unique fields (custom fields made with ``unique``) refuse a value another live
+        record has, case-insensitively."""
+        for name, value in values.items():
+            definition = sobject.fields[name]
+            if not definition.unique or value is None:
+                continue
+            for other in self.find_by(sobject, definition, str(value)):
+                if other.id != record_id:
+                    raise SalesforceError(
+                        400,
+                        "DUPLICATE_VALUE",
+                        f"duplicate value found: {name} duplicates value on record with id: "
+                        f"{other.id}",
+                        [name],
+                    )
 
     def _check_duplicates(self, sobject: ObjectDef, values: dict[str, Any]) -> None:
         if sobject.name not in self.duplicates.objects:

@@ -101,7 +101,38 @@ class TokenEndpoint:
         self.instance_url = instance_url
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/services/oauth2/token", self.token)]
+        return [
+            web.post("/services/oauth2/token", self.token),
+            web.get("/id/{org_id}/{user_id}", self.identity_service),
+        ]
+
+    async def identity_service(self, request: web.Request) -> web.Response:
+        """The identity URL of a token reply's ``id``: who the session's user is."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        session = self.sessions.check(token.strip()) if scheme.lower() == "bearer" else None
+        if session is None:
+            return web.Response(status=403, text="Bad_OAuth_Token")
+        if (
+            request.match_info["org_id"] != self.identity.org_id
+            or request.match_info["user_id"] != session.user_id
+        ):
+            return web.Response(status=404, text="Bad_Id")
+        username = next(name for name, user in self.users.items() if user == session.user_id)
+        return web.json_response(
+            {
+                "id": self._identity_url(session.user_id),
+                "user_id": session.user_id,
+                "organization_id": self.identity.org_id,
+                "username": username,
+                "active": True,
+                "user_type": "STANDARD",
+                "urls": {
+                    "rest": f"{self.instance_url}/services/data/v{{version}}/",
+                    "query": f"{self.instance_url}/services/data/v{{version}}/query/",
+                    "sobjects": f"{self.instance_url}/services/data/v{{version}}/sobjects/",
+                },
+            }
+        )
 
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()

@@ -34,6 +34,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_KEY = web.RequestKey("session", Session)
 _VERSION = r"{version:v\d+\.\d}"
 MAX_DELETED_IDS = 600_000
+MAX_OFFSET = 2000
 _CLIENT = re.compile(r"(?:^|,)\s*client\s*=\s*([^,\s]+)")
 
 
@@ -91,6 +92,17 @@ class Api:
             request[SESSION_KEY] = session
             await self.control.before_request()
             return await handler(request)
+        except web.HTTPMethodNotAllowed as error:
+            allowed = ",".join(sorted(error.allowed_methods))
+            return error_response(
+                SalesforceError(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
+                )
+            )
+        except web.HTTPNotFound:
+            return error_response(not_found())
         except SalesforceError as error:
             return error_response(error)
         except orjson.JSONDecodeError as error:
@@ -240,6 +252,12 @@ class Api:
 
     def run_query(self, version: str, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
         query = parse_soql(soql)
+        if query.offset is not None and query.offset > MAX_OFFSET:
+            raise SalesforceError(
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+            )
         engine = self.engine(version, include_deleted)
         sobject = engine.object(query.sobject)
 
@@ -386,7 +404,9 @@ class Api:
 
     def _external_id_field(self, sobject: ObjectDef, name: str) -> Any:
         definition = sobject.field(name)
-        if definition is None or not (definition.external_id or definition.id_lookup):
+        if definition is None or not (
+            definition.external_id or definition.id_lookup or definition.name == "Id"
+        ):
             raise not_found()
         return definition
 
@@ -433,7 +453,7 @@ class Api:
             if rows:
                 self.writer.update(tx, sobject, rows[0].id, body)
                 record_id, created = rows[0].id, False
-            elif update_only:
+            elif update_only or definition.name == "Id":
                 raise not_found()
             else:
                 record_id = self.writer.create(tx, sobject, {**body, definition.name: value})

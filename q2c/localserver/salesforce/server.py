@@ -83,7 +83,8 @@ def _bind(port: int, previous: int) -> socket.socket:
 
 
 async def _serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
+    # A handler held back by the delay control ends within seconds, not the default minute.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     return runner

@@ -82,8 +82,11 @@ class Tooling:
         picklist: tuple[str, ...] = ()
         restricted = False
         if kind == "Picklist":
+            # ``valueSet`` since API 38.0; ``picklist`` before.
             value_set = metadata.get("valueSet") or {}
-            values = (value_set.get("valueSetDefinition") or {}).get("value") or []
+            values = (value_set.get("valueSetDefinition") or {}).get("value")
+            if values is None:
+                values = (metadata.get("picklist") or {}).get("picklistValues") or []
             picklist = tuple(str(v.get("fullName")) for v in values if isinstance(v, dict))
             restricted = bool(value_set.get("restricted", False))
         definition = FieldDef(

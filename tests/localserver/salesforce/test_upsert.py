@@ -62,3 +62,31 @@ async def test_upsert_errors_and_several_matches(org: Org) -> None:
     )
     names = sorted(r["Name"] for r in await org.records("SELECT Name FROM Account"))
     assert names == ["One", "Two"]
+
+
+async def test_unique_external_ids_refuse_duplicates(org: Org) -> None:
+    reply = await org.call(
+        "POST",
+        "/tooling/sobjects/CustomField",
+        {
+            "FullName": "Product2.Erp_Code__c",
+            "Metadata": {"type": "Text", "label": "ERP code", "length": 20, "externalId": True,
+                         "unique": True},
+        },
+    )  # fmt: skip
+    assert reply.status == 201
+    first = await org.create("Product2", Name="P1", Erp_Code__c="X-1")
+    reply = await org.call("POST", "/sobjects/Product2", {"Name": "P2", "Erp_Code__c": "x-1"})
+    assert (reply.status, error_code(reply.body)) == (400, "DUPLICATE_VALUE")
+    assert reply.body[0]["fields"] == ["Erp_Code__c"]
+    assert first in reply.body[0]["message"]
+    reply = await org.call("PATCH", "/sobjects/Product2/Erp_Code__c/X-1", {"Name": "P1b"})
+    assert (reply.status, reply.body["created"]) == (200, False)
+
+
+async def test_upsert_by_id_updates_and_never_creates(org: Org) -> None:
+    account = await org.create("Account", Name="By id")
+    reply = await org.call("PATCH", f"/sobjects/Account/Id/{account}", {"Name": "Renamed"})
+    assert (reply.status, reply.body["id"]) == (200, account)
+    reply = await org.call("PATCH", "/sobjects/Account/Id/0015g0000000999AAA", {"Name": "New"})
+    assert (reply.status, error_code(reply.body)) == (404, "NOT_FOUND")
