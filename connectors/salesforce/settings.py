@@ -85,6 +85,12 @@ class SalesforceSettings(BaseModel):
     overlap: float = Field(
         default=120.0, ge=0, description="Seconds each poll reaches back before its mark."
     )
+    delete_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds between getDeleted calls of a stream (the API counts whole "
+        "minutes; each window starts at the previous answer's latestDateCovered).",
+    )
     batch_size: int = Field(
         default=2000, ge=200, le=2000, description="Sforce-Query-Options batchSize."
     )

@@ -66,8 +66,6 @@ VOLATILE = frozenset(
 )
 """Fields a write of any field changes (q2c's own write-back too): left out of the
 fingerprint, so q2c's echo has the fingerprint of the state it answers."""
-MIN_DELETED_WINDOW = dt.timedelta(minutes=1)
-"""getDeleted works in whole minutes (it ignores seconds): a shorter window waits."""
 
 
 def q2c_fields(fields: WriteBackFields) -> frozenset[str]:
@@ -248,7 +246,7 @@ class ObjectStream(ModifiedSinceStream):
         deleted_from = state.deleted_from or now
         deletes: list[RawChange] = []
         poll = state.poll
-        if now - deleted_from >= MIN_DELETED_WINDOW:
+        if now - deleted_from >= dt.timedelta(seconds=self.config.delete_interval):
             deletes, deleted_from, lost = await self.deletes(deleted_from, now)
             if lost:
                 poll = None  # re-snapshot: the delete log no longer reaches back

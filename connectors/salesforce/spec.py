@@ -38,8 +38,12 @@ SPEC = ConnectorSpec(
         "pubsub_address",
     ),
     provision=provision,
-    # OAuth access tokens ("<org id>!<token>") and refresh tokens ("5Aep861...")
+    # OAuth access tokens ("<org id>!<token>"), refresh tokens ("5Aep861..."), PEM keys
     secret_patterns=(
+        (
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+            "-----PRIVATE KEY***-----",
+        ),
         (r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}", "00D***!***"),
         (r"\b5Aep8[A-Za-z0-9._]{20,}", "5Aep8***"),
     ),
