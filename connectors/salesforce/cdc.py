@@ -125,6 +125,9 @@ class PubSubChannel(EventChannel):
         self._renew = False
         self.latest_replay_id: bytes | None = None
         """The newest ``latest_replay_id`` the service sent (keep-alives included)."""
+        self.objects: frozenset[str] | None = None
+        """The objects followed (None: all); gap and overflow events of others are passed
+        over like their change events."""
 
     def stub(self) -> pb_grpc.PubSubAsyncStub:
         if self._channel is None:
@@ -257,6 +260,9 @@ class PubSubSubscription(Subscription):
         if isinstance(error, grpc.aio.AioRpcError):
             code = _error_code(error)
             if code == REPLAY_ID_CORRUPTED or "replayid" in code:
+                # What the service said was latest may be as old: resubscribe from the
+                # earliest retained event after the re-snapshot instead.
+                self.channel.latest_replay_id = None
                 return PositionExpired(self.resume, f"{code} ({error.code().name})")
             return self.channel.failure(error, "Subscribe")
         if isinstance(error, ConnectorError):
@@ -310,16 +316,20 @@ class PubSubSubscription(Subscription):
         got, self._held = got[:ready], got[ready:]
         if got:
             self.resume = got[-1][0].hex()
-        return [_delivery(replay_id, event) for replay_id, event in got]
+        return [_delivery(replay_id, event, self.channel.objects) for replay_id, event in got]
 
     async def close(self) -> None:
         self._reset()
 
 
-def _delivery(replay_id: bytes, event: ChangeEvent | Undecodable) -> Delivery:
+def _delivery(
+    replay_id: bytes, event: ChangeEvent | Undecodable, objects: frozenset[str] | None = None
+) -> Delivery:
     position = replay_id.hex()
     if isinstance(event, Undecodable):
         return ChannelEvent(position, dt.datetime.now(dt.UTC), event)
+    if objects is not None and event.entity not in objects:
+        return ChannelEvent(position, event.commit_timestamp, event)
     if event.is_gap:
         return Gap(position, event.commit_timestamp, event.entity, event.record_ids)
     if event.is_overflow:
@@ -345,6 +355,8 @@ class CdcStream(EventStream):
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(channel, fallback, batch_size=batch_size, wait=wait)
+        if isinstance(channel, PubSubChannel):
+            channel.objects = frozenset(fallback)
         self.rereader = reread
         self.client_id = client_id
         self.clock = clock

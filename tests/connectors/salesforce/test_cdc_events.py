@@ -241,3 +241,6 @@ def test_gap_and_overflow_events_plan_a_reread_and_a_resnapshot() -> None:
     change = _delivery(b"\x03", event_of("UPDATE"))
     assert isinstance(change, ChannelEvent)
     assert change.position == "03"
+    # Those of an object not followed are passed over like its change events.
+    passed = _delivery(b"\x04", event_of("GAP_OVERFLOW", ()), frozenset({"Account"}))
+    assert isinstance(passed, ChannelEvent)

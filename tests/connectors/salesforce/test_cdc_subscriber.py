@@ -344,3 +344,19 @@ async def test_an_expired_session_mid_stream_is_renewed_and_nothing_is_lost(
         assert sessions.renewals >= 1
         assert ids(reader.changes) == ["001000000000031AAA", "003000000000031AAA"]
         await stream.close()
+
+
+async def test_events_of_objects_not_followed_are_passed_over(server: PubSubServer) -> None:
+    org = Org()
+    reader = Reader(cdc(server, org))
+    await reader.following()
+    server.inject_overflow("User")
+    server.inject_gap("User", ["005000000000001AAA"])
+    server.publish([RecordChange("User", "UPDATE", ("005000000000001AAA",), {"Title": "x"})])
+    org.put("Account", "001000000000041AAA", Name="Followed")
+    server.publish([RecordChange("Account", "CREATE", ("001000000000041AAA",))])
+    changes = await reader.until(lambda c: len(c) >= 1)
+    assert ids(changes) == ["001000000000041AAA"]
+    assert EventCursor.decode(reader.cursor).resync is None
+    assert org.rereads == [("Account", ("001000000000041AAA",))]
+    await reader.stream.close()
