@@ -17,7 +17,9 @@ reopened on the next read after the last replay id handed on (the runner backs o
 CREATE, UPDATE or UNDELETE by re-reading the records through the REST API, in one query per
 object and batch (an UPDATE carries only the changed fields, a raw change the whole record),
 so CDC and polling deliver the same records; q2c's own writes, recognised by their
-``changeOrigin`` client id, are left out (they repeat what q2c wrote).
+``changeOrigin`` client id, are left out (they repeat what q2c wrote). An object read with
+its parent (an opportunity's line items) stands for the parent: any change, gap or delete
+of a line item re-reads its opportunity, an overflow re-snapshots the opportunities.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ AuthProvider = Callable[[bool], Awaitable[PubSubAuth]]
 """The current session (``True``: the last one was refused, get a new one)."""
 Reread = Callable[[str, Sequence[str]], Awaitable[Sequence[RawChange]]]
 """Records of an object by id as they are now, deletes for gone ones (the REST API)."""
+Parents = Callable[[str, str, Sequence[str]], Awaitable[Mapping[str, str]]]
+"""``(child object, parent field, child ids)`` → the parent id of each child found
+(deleted children included)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,9 @@ class PubSubChannel(EventChannel):
         self.objects: frozenset[str] | None = None
         """The objects followed (None: all); gap and overflow events of others are passed
         over like their change events."""
+        self.children: Mapping[str, str] = {}
+        """Objects followed through their parent (child → parent object): an overflow of
+        a child re-snapshots its parent."""
 
     def stub(self) -> pb_grpc.PubSubAsyncStub:
         if self._channel is None:
@@ -316,14 +324,20 @@ class PubSubSubscription(Subscription):
         got, self._held = got[:ready], got[ready:]
         if got:
             self.resume = got[-1][0].hex()
-        return [_delivery(replay_id, event, self.channel.objects) for replay_id, event in got]
+        return [
+            _delivery(replay_id, event, self.channel.objects, self.channel.children)
+            for replay_id, event in got
+        ]
 
     async def close(self) -> None:
         self._reset()
 
 
 def _delivery(
-    replay_id: bytes, event: ChangeEvent | Undecodable, objects: frozenset[str] | None = None
+    replay_id: bytes,
+    event: ChangeEvent | Undecodable,
+    objects: frozenset[str] | None = None,
+    children: Mapping[str, str] | None = None,
 ) -> Delivery:
     position = replay_id.hex()
     if isinstance(event, Undecodable):
@@ -333,7 +347,8 @@ def _delivery(
     if event.is_gap:
         return Gap(position, event.commit_timestamp, event.entity, event.record_ids)
     if event.is_overflow:
-        return Overflow(position, event.commit_timestamp, event.entity)
+        entity = (children or {}).get(event.entity, event.entity)
+        return Overflow(position, event.commit_timestamp, entity)
     return ChannelEvent(position, event.commit_timestamp, event)
 
 
@@ -350,13 +365,23 @@ class CdcStream(EventStream):
         reread: Reread,
         *,
         client_id: str = "",
+        children: Mapping[str, tuple[str, str]] | None = None,
+        parents: Parents | None = None,
         batch_size: int = MAX_REQUESTED,
         wait: float = 1.0,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(channel, fallback, batch_size=batch_size, wait=wait)
+        self.children = {
+            child: link for child, link in (children or {}).items() if link[0] in fallback
+        }
+        """Objects read through their parent: child → (parent object, parent id field)."""
+        if self.children and parents is None:
+            raise ValueError("following objects through their parent needs a parents lookup")
+        self.parents = parents
         if isinstance(channel, PubSubChannel):
-            channel.objects = frozenset(fallback)
+            channel.objects = frozenset(fallback) | frozenset(self.children)
+            channel.children = {child: link[0] for child, link in self.children.items()}
         self.rereader = reread
         self.client_id = client_id
         self.clock = clock
@@ -371,9 +396,18 @@ class CdcStream(EventStream):
             await self.channel.close()
 
     async def reread(self, obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
+        if obj in self.children:
+            parent, parent_ids = await self._parents_of(obj, record_ids)
+            return await self.rereader(parent, parent_ids) if parent_ids else []
         if obj not in self.fallback:
             return []
         return await self.rereader(obj, record_ids)
+
+    async def _parents_of(self, child: str, record_ids: Sequence[str]) -> tuple[str, list[str]]:
+        parent, field = self.children[child]
+        assert self.parents is not None
+        found = await self.parents(child, field, record_ids)
+        return parent, list(dict.fromkeys(found[i] for i in record_ids if i in found))
 
     def changes_of(self, event: ChannelEvent) -> Sequence[RawChange]:
         payload = event.payload
@@ -389,7 +423,9 @@ class CdcStream(EventStream):
                 )
             )
             return []
-        if not isinstance(payload, ChangeEvent) or payload.entity not in self.fallback:
+        if not isinstance(payload, ChangeEvent):
+            return []
+        if payload.entity not in self.fallback and payload.entity not in self.children:
             return []
         if is_echo(payload.change_origin, self.client_id):
             self.echoes += len(payload.record_ids)
@@ -399,14 +435,14 @@ class CdcStream(EventStream):
             return []
         cursor = EventCursor(event.position, event.at).encode()
         now = self.clock()
-        if payload.change_type == "DELETE":
+        if payload.change_type == "DELETE" and payload.entity not in self.children:
             return [
                 delete_change(payload.entity, rid, payload.commit_timestamp, cursor, now)
                 for rid in payload.record_ids
             ]
         changes: list[RawChange] = []
         for record_id in payload.record_ids:
-            # Stands for the record until it is re-read in full (see read()).
+            # Stands for the record (or a child's parent) until re-read in full (read()).
             change = RawChange.of(
                 system=SYSTEM,
                 object=payload.entity,
@@ -432,29 +468,46 @@ class CdcStream(EventStream):
         return Batch(changes, batch.cursor, more=batch.more, dead_letters=letters)
 
     async def _complete(self, changes: list[RawChange]) -> list[RawChange]:
-        """The batch with each created/updated record re-read in full (once per record,
-        at its last change in the batch)."""
-        last: dict[tuple[str, str], int] = {}
+        """The batch with each created/updated record re-read in full, a child's change
+        standing for its parent's (once per record, at its last change in the batch)."""
+        keys: dict[int, tuple[str, str]] = {}
         for index, change in enumerate(changes):
             if id(change) in self._to_read:
-                last[self._to_read[id(change)]] = index
+                keys[index] = self._to_read[id(change)]
+        by_child: dict[str, list[str]] = {}
+        for obj, record_id in keys.values():
+            if obj in self.children:
+                by_child.setdefault(obj, []).append(record_id)
+        parent_of: dict[tuple[str, str], tuple[str, str]] = {}
+        for child, ids in by_child.items():
+            parent, field = self.children[child]
+            assert self.parents is not None
+            for child_id, parent_id in (await self.parents(child, field, ids)).items():
+                parent_of[(child, child_id)] = (parent, parent_id)
+        for index, key in list(keys.items()):
+            if key[0] in self.children:
+                if key in parent_of:
+                    keys[index] = parent_of[key]
+                else:
+                    log.warning("%s: %s %s has no parent to re-read", self.cursor_key, *key)
+                    del keys[index]
+        last = {key: index for index, key in keys.items()}
         wanted: dict[str, list[str]] = {}
         for obj, record_id in last:
             wanted.setdefault(obj, []).append(record_id)
         read: dict[tuple[str, str], RawChange] = {}
         for obj, ids in wanted.items():
-            for change in await self.reread(obj, ids):
+            for change in await self.rereader(obj, ids):
                 read[(obj, change.record_id)] = change
         complete: list[RawChange] = []
         for index, change in enumerate(changes):
-            key = self._to_read.get(id(change))
-            if key is None:
+            if id(change) not in self._to_read:
                 complete.append(change)
-            elif last[key] == index:
-                if key in read:
-                    complete.append(read[key])
+            elif index in keys and last[keys[index]] == index:
+                if keys[index] in read:
+                    complete.append(read[keys[index]])
                 else:
-                    log.warning("%s: %s %s was not found on re-read", self.cursor_key, *key)
+                    log.warning("%s: %s %s was not found on re-read", self.cursor_key, *keys[index])
         return complete
 
 
@@ -508,6 +561,28 @@ def object_reread(streams: Mapping[str, ObjectStream]) -> Reread:
     return reread
 
 
+CHILDREN: Mapping[str, tuple[str, str]] = {"OpportunityLineItem": ("Opportunity", "OpportunityId")}
+"""Objects q2c reads with their parent (an opportunity's line items ride along with it)."""
+
+
+def parent_lookup(client: SalesforceClient) -> Parents:
+    """Children's parent ids by SOQL ``queryAll`` (deleted children keep theirs)."""
+
+    async def parents(child: str, field: str, record_ids: Sequence[str]) -> Mapping[str, str]:
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(record_ids))
+        for start in range(0, len(unique), REREAD_CHUNK):
+            where = ", ".join(soql_literal(i) for i in unique[start : start + REREAD_CHUNK])
+            soql = " ".join(("SELECT", f"Id, {field}", "FROM", child))
+            async for page in client.query_pages(f"{soql} WHERE Id IN ({where})", all_rows=True):
+                for record in page["records"]:
+                    if isinstance(record.get(field), str):
+                        found[str(record["Id"])] = record[field]
+        return found
+
+    return parents
+
+
 def streams(
     client: SalesforceClient, config: SalesforceSettings, polling: Sequence[ObjectStream]
 ) -> list[CdcStream]:
@@ -521,4 +596,13 @@ def streams(
         topic=config.pubsub_topic,
         secure=host not in _LOOPBACK,
     )
-    return [CdcStream(channel, own, object_reread(own), client_id=config.call_client)]
+    return [
+        CdcStream(
+            channel,
+            own,
+            object_reread(own),
+            client_id=config.call_client,
+            children=CHILDREN,
+            parents=parent_lookup(client),
+        )
+    ]

@@ -360,3 +360,54 @@ async def test_events_of_objects_not_followed_are_passed_over(server: PubSubServ
     assert EventCursor.decode(reader.cursor).resync is None
     assert org.rereads == [("Account", ("001000000000041AAA",))]
     await reader.stream.close()
+
+
+async def test_line_item_events_stand_for_their_opportunity(server: PubSubServer) -> None:
+    org = Org()
+    org.records["Opportunity"] = {}
+    org.records["OpportunityLineItem"] = {}
+
+    async def parents(child: str, field: str, record_ids: Sequence[str]) -> dict[str, str]:
+        rows = org.records[child]
+        return {i: rows[i][field] for i in record_ids if i in rows}
+
+    channel = PubSubChannel(server.address, session, secure=False)
+    stream = CdcStream(
+        channel,
+        {obj: polling(org, obj) for obj in ("Account", "Opportunity")},
+        org.reread,
+        children={"OpportunityLineItem": ("Opportunity", "OpportunityId")},
+        parents=parents,
+        batch_size=10,
+        wait=0.2,
+    )
+    reader = Reader(stream)
+    await reader.following()
+    opportunity = "006000000000051AAA"
+    org.put("Opportunity", opportunity, Name="Deal", Amount=10.0)
+    org.put("OpportunityLineItem", "00k000000000051AAA", OpportunityId=opportunity)
+    org.put("OpportunityLineItem", "00k000000000052AAA", OpportunityId=opportunity)
+    server.publish(
+        [
+            RecordChange("OpportunityLineItem", "CREATE", ("00k000000000051AAA",)),
+            RecordChange("OpportunityLineItem", "UPDATE", ("00k000000000052AAA",)),
+        ]
+    )
+    changes = await reader.until(lambda c: len(c) >= 1)
+    assert [(c.object, c.record_id) for c in changes] == [("Opportunity", opportunity)]
+    assert org.rereads == [("Opportunity", (opportunity,))]
+
+    # A line item gap re-reads the opportunity; a line item overflow re-snapshots them.
+    server.inject_gap("OpportunityLineItem", ["00k000000000052AAA"])
+    await reader.until(lambda c: len(c) >= 2)
+    assert org.rereads[-1] == ("Opportunity", (opportunity,))
+    server.inject_overflow("OpportunityLineItem")
+    deadline = asyncio.get_running_loop().time() + 20
+    await reader.read()
+    while EventCursor.decode(reader.cursor).resync is None:
+        assert asyncio.get_running_loop().time() < deadline
+        await reader.read()
+    state = EventCursor.decode(reader.cursor)
+    assert state.resync is not None
+    assert [obj for obj, _ in state.resync.pending] == ["Opportunity"]
+    await stream.close()
