@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -223,3 +224,61 @@ async def test_an_expired_replay_id_falls_back_to_polling(
             await until(second, kafka_bootstrap, topics, lambda p: of(missed, "poll@")(p) >= 1)
             later = await org.create("Account", Name="Followed again")
             await until(second, kafka_bootstrap, topics, lambda p: of(later, "cdc@")(p) == 1)
+
+
+def first_quantity(record: dict[str, Any]) -> Any:
+    return record["OpportunityLineItems"]["records"][0]["Quantity"]
+
+
+async def test_a_line_item_change_reaches_kafka_as_its_opportunity(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    topics = await fresh_topics(kafka_bootstrap)
+    async with running(tmp_path / "org") as server, org_of(server) as org:
+        pricebook = server.store.standard_pricebook_id
+        product = await org.create("Product2", Name="Widget", IsActive=True)
+        entry = await org.create(
+            "PricebookEntry",
+            Pricebook2Id=pricebook,
+            Product2Id=product,
+            UnitPrice=100.0,
+            IsActive=True,
+        )
+        account = await org.create("Account", Name="Buyer")
+        opportunity = await org.create(
+            "Opportunity",
+            Name="Deal",
+            AccountId=account,
+            StageName="Prospecting",
+            CloseDate="2030-01-31",
+            Pricebook2Id=pricebook,
+        )
+        line = await org.create(
+            "OpportunityLineItem",
+            OpportunityId=opportunity,
+            PricebookEntryId=entry,
+            Quantity=1,
+            UnitPrice=100.0,
+        )
+        async with source(server, kafka_bootstrap, topics) as process:
+            await until(
+                process, kafka_bootstrap, topics, lambda p: of(opportunity, "poll@")(p) >= 1
+            )
+            seen = of(opportunity, "cdc@")(await raw_changes(kafka_bootstrap, topics.raw(SYSTEM)))
+            reply = await org.call(
+                "PATCH", f"/sobjects/OpportunityLineItem/{line}", {"Quantity": 3}
+            )
+            assert reply.status == 204, reply.body
+            published = await until(
+                process,
+                kafka_bootstrap,
+                topics,
+                lambda p: any(
+                    c.record_id == opportunity
+                    and c.cursor.startswith("cdc@")
+                    and first_quantity(c.record) == 3
+                    for c in p
+                ),
+            )
+            assert of(opportunity, "cdc@")(published) > seen
+            assert not [c for c in published if c.record_id == line]
