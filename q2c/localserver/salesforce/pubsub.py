@@ -7,11 +7,11 @@ object) and ``/data/<Object>ChangeEvent``.
 
 As documented for Subscribe: the first ``FetchRequest`` names the topic and where to start
 (``LATEST``, the default; ``EARLIEST``; ``CUSTOM``: after ``replay_id``); each request adds
-``num_requested`` (at most 100 a request) to what the server may still send, and each
-response says what is left (``pending_num_requested``). An idle subscription gets an empty
-response carrying ``latest_replay_id`` every keep-alive interval (270 s documented). A
-replay id that is corrupt or past the retention period ends the call with
-``INVALID_ARGUMENT`` and the trailer ``error-code:
+``num_requested`` to what the server may still send (at most 100 requested and undelivered:
+more counts as 100), and each response says what is left (``pending_num_requested``). An
+idle subscription gets an empty response carrying ``latest_replay_id`` every keep-alive
+interval (270 s documented). A replay id that is corrupt or past the retention period ends
+the call with ``INVALID_ARGUMENT`` and the trailer ``error-code:
 sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted``; bad credentials with
 ``UNAUTHENTICATED`` and ``sfdc.platform.eventbus.grpc.service.auth.error``. Every call
 authenticates with the ``accesstoken``, ``instanceurl`` and ``tenantid`` metadata, checked
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 270.0
 """The documented longest wait before an idle subscription gets an empty response."""
 MAX_REQUESTED = 100
-"""The documented largest ``num_requested`` of one FetchRequest."""
+"""The documented most events requested and not yet delivered in one Subscribe call."""
 ALL_CHANGES = "/data/ChangeEvents"
 
 ERROR_CODE = "error-code"
@@ -279,7 +279,7 @@ class PubSubServer(pb_grpc.PubSubServicer):
         cursor = await self._start(context, first)
         rpc_id = uuid.uuid4().hex
         subscription = _Subscription()
-        pending = min(max(first.num_requested, 0), MAX_REQUESTED)
+        pending = min(max(first.num_requested, 0), MAX_REQUESTED)  # more counts as 100
         problem: list[str] = []
 
         async def read_requests() -> None:
@@ -287,7 +287,7 @@ class PubSubServer(pb_grpc.PubSubServicer):
             async for request in request_iterator:
                 if request.topic_name and request.topic_name != topic:
                     problem.append(f"the topic cannot change from {topic!r}")
-                pending += min(max(request.num_requested, 0), MAX_REQUESTED)
+                pending = min(pending + max(request.num_requested, 0), MAX_REQUESTED)
                 subscription.wakeup.set()
 
         reader = asyncio.create_task(read_requests())

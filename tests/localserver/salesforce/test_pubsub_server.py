@@ -350,3 +350,25 @@ async def test_dropped_streams_end_with_unavailable(tmp_path: Path) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await sub.response()
         assert error.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_more_than_100_requested_counts_as_100(tmp_path: Path) -> None:
+    async with running_pubsub(tmp_path, valid, org_id=ORG, keepalive_s=0.3) as server:
+        for i in range(130):
+            server.publish([created("Account", f"001000000000{i:03d}AAA", Name=f"A{i}")])
+        stub = await open_stub(server)
+        sub = Subscriber(
+            stub,
+            pb.FetchRequest(
+                topic_name="/data/ChangeEvents", replay_preset=pb.EARLIEST, num_requested=150
+            ),
+        )
+        events: list[pb.ConsumerEvent] = []
+        while True:
+            response = await sub.response()
+            if not response.events:
+                break  # a keep-alive: nothing more is sent until more is requested
+            events += response.events
+        assert len(events) == 100
+        assert response.pending_num_requested == 0
+        sub.close()
