@@ -10,6 +10,7 @@ session gets 401 ``INVALID_SESSION_ID``; once the daily allowance is spent, 403
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from .values import format_datetime, parse_datetime
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_KEY = web.RequestKey("session", Session)
 _VERSION = r"{version:v\d+\.\d}"
+_log = logging.getLogger(__name__)
 MAX_DELETED_IDS = 600_000
 MAX_OFFSET = 2000
 _CLIENT = re.compile(r"(?:^|,)\s*client\s*=\s*([^,\s]+)")
@@ -108,6 +110,14 @@ class Api:
         except orjson.JSONDecodeError as error:
             return error_response(
                 SalesforceError(400, "JSON_PARSER_ERROR", f"Unexpected character: {error}")
+            )
+        except Exception:
+            # A defect of this server: answered as the platform answers its own, and logged.
+            _log.exception("Unexpected error answering %s %s", request.method, request.path)
+            return error_response(
+                SalesforceError(
+                    500, "UNKNOWN_EXCEPTION", "An unexpected error occurred in the local server."
+                )
             )
 
     def _version(self, request: web.Request) -> str:
