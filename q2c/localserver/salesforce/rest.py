@@ -261,7 +261,10 @@ class Api:
             if row.deleted_at is None or row.deleted_at >= horizon:
                 yield row.values
 
-    def run_query(self, version: str, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
+    def run_query(
+        self, version: str, soql: str, include_deleted: bool
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The query's records (none for ``COUNT()``) and how many match."""
         query = parse_soql(soql)
         if query.offset is not None and query.offset > MAX_OFFSET:
             raise SalesforceError(
@@ -271,7 +274,9 @@ class Api:
             )
         engine = self.engine(version, include_deleted)
         sobject = engine.object(query.sobject)
-
+        rows = self.visible(sobject.name, include_deleted)
+        if query.count:
+            return [], engine.count(query, sobject, rows)
         by_parent: dict[tuple[str, str], dict[str, list[Record]]] = {}
 
         def children(child: str, field_name: str, parent_id: str) -> Iterable[Record]:
@@ -282,7 +287,8 @@ class Api:
                 by_parent[child, field_name] = index
             return by_parent[child, field_name].get(parent_id, [])
 
-        return engine.run(query, sobject, self.visible(sobject.name, include_deleted), children)
+        records = engine.run(query, sobject, rows, children)
+        return records, len(records)
 
     async def query(self, request: web.Request) -> web.Response:
         return self._first_page(request, include_deleted=False)
@@ -295,7 +301,9 @@ class Api:
         soql = request.query.get("q")
         if not soql:
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        records = self.run_query(version, soql, include_deleted)
+        records, total = self.run_query(version, soql, include_deleted)
+        if not records:
+            return sf_json({"totalSize": total, "done": True, "records": []})
         return sf_json(self._page(request, records, 0, self._batch_size(request), include_deleted))
 
     def _batch_size(self, request: web.Request) -> int:

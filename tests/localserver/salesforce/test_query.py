@@ -72,6 +72,13 @@ async def test_filters_order_and_relationships(org: Org) -> None:
     assert [r["Name"] for r in rows] == ["Acme"]
 
 
+async def test_count(org: Org) -> None:
+    for name in ("A", "B", "C"):
+        await org.create("Account", Name=name)
+    reply = await org.query("SELECT COUNT() FROM Account WHERE Name != 'B'")
+    assert (reply.status, reply.body) == (200, {"totalSize": 2, "done": True, "records": []})
+
+
 async def test_query_all_includes_deleted_records(org: Org) -> None:
     gone = await org.create("Account", Name="Gone")
     await org.create("Account", Name="Kept")

@@ -105,6 +105,13 @@ def test_malformed_queries_point_at_the_token(soql: str, column: int, detail: st
     assert f"ERROR at Row:1:Column:{column}" in str(raised.value)
 
 
+def test_count_query() -> None:
+    query = parse("SELECT count() FROM Account WHERE Name = 'x'")
+    assert query.count
+    assert query.fields == ()
+    assert not parse("SELECT Count FROM Account").count
+
+
 def test_relative_date_literals() -> None:
     query = parse(
         "SELECT Id FROM Opportunity WHERE CloseDate = TODAY OR CreatedDate >= last_n_days:7 "
