@@ -428,7 +428,7 @@ class Api:
             self.writer.delete(tx, sobject, request.match_info["record_id"])
         return web.Response(status=204)
 
-    def _external_id_field(self, sobject: ObjectDef, name: str) -> Any:
+    def external_id_field(self, sobject: ObjectDef, name: str) -> Any:
         definition = sobject.field(name)
         if definition is None or not (
             definition.external_id or definition.id_lookup or definition.name == "Id"
@@ -442,7 +442,7 @@ class Api:
     async def read_by_external_id(self, request: web.Request) -> web.Response:
         version = self._version(request)
         sobject = self.sobject(request.match_info["sobject"])
-        definition = self._external_id_field(sobject, request.match_info["field"])
+        definition = self.external_id_field(sobject, request.match_info["field"])
         rows = self.writer.find_by(sobject, definition, request.match_info["value"])
         if not rows:
             raise not_found()
@@ -456,7 +456,7 @@ class Api:
         (200 with ``created: false`` from API 46.0, 204 before), several → 300 listing them."""
         version = self._version(request)
         sobject = self.sobject(request.match_info["sobject"])
-        definition = self._external_id_field(sobject, request.match_info["field"])
+        definition = self.external_id_field(sobject, request.match_info["field"])
         value = request.match_info["value"]
         body = await self.body(request)
         if not isinstance(body, dict):
