@@ -1,8 +1,9 @@
 """Composite sObject collections, ``/services/data/vXX.X/composite/sobjects`` (REST API
 Developer Guide, "sObject Collections"): create (POST) and update (PATCH) up to 200 records
 of any objects in one request, delete (DELETE ``?ids=``), and upsert records of one object by
-an external ID (PATCH ``composite/sobjects/{type}/{field}``, API 46.0 and later). The reply is one result per
-record, in order: ``{id, success, errors}`` with errors as ``{statusCode, message, fields}``.
+an external ID (PATCH ``composite/sobjects/{type}/{field}``, API 46.0 and later). The reply
+is one result per record, in order: ``{id, success, errors}`` with errors as
+``{statusCode, message, fields}``.
 With ``allOrNone`` true one failure rolls every record back and the others report
 ``ALL_OR_NONE_OPERATION_ROLLED_BACK``; otherwise each record stands on its own."""
 
