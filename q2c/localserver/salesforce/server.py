@@ -31,6 +31,7 @@ from .org import (
     save,
     write_credentials,
 )
+from .replication import Replication
 from .rest import Api
 from .settings import ServerSettings
 from .store import Store
@@ -144,6 +145,7 @@ async def running(
     instance_app.add_routes([control_routes.fallback()])
     instance_app.add_routes(Collections(api).routes())
     instance_app.add_routes(Tooling(api).routes())
+    instance_app.add_routes(Replication(api).routes())
     instance_app.add_routes(api.routes())
 
     runners: list[web.AppRunner] = []
