@@ -110,6 +110,19 @@ class Writer:
             row = self.store.get(normalized) if normalized else None
             live = row is not None and row.sobject == sobject.name and row.deleted_at is None
             return [row] if live and row is not None else []
+        if definition.type in NUMERIC_TYPES:
+            try:
+                number = float(value)
+            except ValueError:
+                return []
+            return [
+                row
+                for row in self.store.all_rows(sobject.name)
+                if row.values.get(definition.name) is not None
+                and float(row.values[definition.name]) == number
+            ]
+        # Text external ids match case-insensitively (unless made case-sensitive, which the
+        # Tooling API set-up here does not offer).
         wanted = value.lower()
         return [
             row
