@@ -326,6 +326,7 @@ class Api:
         }
         if end < len(records):
             if locator is None:
+                self._prune_locators()
                 self._locator_count += 1
                 locator = make_id("01g", self._locator_count)
                 self._locators[locator] = _Locator(
@@ -340,11 +341,16 @@ class Api:
             )
         return page
 
-    async def next_page(self, request: web.Request) -> web.Response:
-        locator, _, offset = request.match_info["locator"].partition("-")
+    def _prune_locators(self) -> None:
+        """Forgets query locators unused for their lifetime (15 minutes on the platform)."""
         now = datetime.now(UTC)
         for key in [k for k, v in self._locators.items() if v.expires <= now]:
             del self._locators[key]
+
+    async def next_page(self, request: web.Request) -> web.Response:
+        locator, _, offset = request.match_info["locator"].partition("-")
+        now = datetime.now(UTC)
+        self._prune_locators()
         found = self._locators.get(locator)
         if found is None or not offset.isdigit():
             raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
