@@ -117,6 +117,9 @@ class Engine:
             rendered.append(out)
         return rendered
 
+    def count(self, query: Query, sobject: ObjectDef, records: Iterable[Record]) -> int:
+        return len(self._select(query, sobject, records))
+
     def _subquery(self, parent: ObjectDef, subquery: Query) -> tuple[str, ObjectDef, str, Query]:
         relationship = parent.child(subquery.sobject)
         if relationship is None:

@@ -103,6 +103,8 @@ class Query:
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    count: bool = False
+    """``SELECT COUNT() FROM …``: only the number of matching records."""
 
 
 _KEYWORDS = {
@@ -218,7 +220,8 @@ class _Parser:
     def query(self, nested: bool = False) -> Query:
         self.expect("SELECT")
         fields: list[FieldPath | Query] = []
-        while True:
+        count = self._count()
+        while not count:
             if self.punct("("):
                 if nested:
                     raise self.fail(self.tokens[self.index - 1])
@@ -259,7 +262,19 @@ class _Parser:
         offset = self.integer() if self.accept("OFFSET") else None
         if not nested and self.current.kind != "end":
             raise self.fail()
-        return Query(tuple(fields), source.text, where, tuple(order_by), limit, offset)
+        return Query(tuple(fields), source.text, where, tuple(order_by), limit, offset, count)
+
+    def _count(self) -> bool:
+        """``COUNT()`` as the whole SELECT list."""
+        following = self.tokens[self.index + 1 : self.index + 3]
+        if (
+            self.current.kind == "name"
+            and self.current.text.upper() == "COUNT"
+            and [t.text for t in following] == ["(", ")"]
+        ):
+            self.index += 3
+            return True
+        return False
 
     def integer(self) -> int:
         token = self.current
