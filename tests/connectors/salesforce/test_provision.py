@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.base import ConnectorError, ErrorKind
-from connectors.salesforce.provision import refused, field_specs
+from connectors.salesforce.provision import field_specs, refused
 from connectors.salesforce.settings import WriteBackFields
 
 
