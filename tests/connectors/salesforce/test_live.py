@@ -121,6 +121,11 @@ async def test_the_allowance_is_read_and_polling_slows_down_before_it_is_spent(
         assert raised.value.kind is ErrorKind.RETRIABLE
         assert "REQUEST_LIMIT_EXCEEDED" in raised.value.reason
         assert crm.limits.usage == Usage(usage.allowance, usage.allowance)
+        # A poll refused so is retried later, and the stream waits before it polls again.
+        clock[0] += 7200.0
+        with pytest.raises(ConnectorError):
+            await stream.read(batch.cursor)
+        assert (await stream.read(batch.cursor)).cursor is None
     finally:
         await crm.close()
 
