@@ -1,7 +1,9 @@
 """Composite sObject collections, ``/services/data/vXX.X/composite/sobjects`` (REST API
 Developer Guide, "sObject Collections"): create (POST) and update (PATCH) up to 200 records
-of any objects in one request, and delete (DELETE ``?ids=``). The reply is one result per
-record, in order: ``{id, success, errors}`` with errors as ``{statusCode, message, fields}``.
+of any objects in one request, delete (DELETE ``?ids=``), and upsert records of one object by
+an external ID (PATCH ``composite/sobjects/{type}/{field}``, API 46.0 and later). The reply
+is one result per record, in order: ``{id, success, errors}`` with errors as
+``{statusCode, message, fields}``.
 With ``allOrNone`` true one failure rolls every record back and the others report
 ``ALL_OR_NONE_OPERATION_ROLLED_BACK``; otherwise each record stands on its own."""
 
@@ -37,10 +39,12 @@ class Collections:
 
     def routes(self) -> list[web.RouteDef]:
         path = r"/services/data/{version:v\d+\.\d}/composite/sobjects{slash:/?}"
+        upsert = r"/services/data/{version:v\d+\.\d}/composite/sobjects/{sobject}/{field}{slash:/?}"
         return [
             web.post(path, self.create),
             web.patch(path, self.update),
             web.delete(path, self.delete),
+            web.patch(upsert, self.upsert),
         ]
 
     async def _records(self, request: web.Request) -> tuple[bool, list[Any]]:
@@ -68,7 +72,7 @@ class Collections:
                 )
             return self.api.writer.create(tx, sobject, record)
 
-        return self._apply(request, all_or_none, records, one)
+        return sf_json(self._apply(request, all_or_none, records, one))
 
     async def update(self, request: web.Request) -> web.Response:
         all_or_none, records = await self._records(request)
@@ -82,7 +86,56 @@ class Collections:
             self.api.writer.update(tx, sobject, str(record_id), body)
             return self.api.writer.live_row(sobject, str(record_id)).id
 
-        return self._apply(request, all_or_none, records, one)
+        return sf_json(self._apply(request, all_or_none, records, one))
+
+    async def upsert(self, request: web.Request) -> web.Response:
+        """``PATCH …/composite/sobjects/{type}/{field}`` (API 46.0 and later): each record
+        carries its external ID value; the results say whether it was ``created``."""
+        if float(request.match_info["version"][1:]) < 46.0:
+            raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+        sobject = self.api.sobject(request.match_info["sobject"])
+        definition = self.api.external_id_field(sobject, request.match_info["field"])
+        all_or_none, records = await self._records(request)
+        created: dict[str, bool] = {}
+
+        def one(tx: Transaction, record: Any) -> str:
+            if self._sobject(record).name != sobject.name:
+                raise SalesforceError(
+                    400, "INVALID_TYPE", f"Records must be of type {sobject.name}"
+                )
+            value = next(
+                (v for k, v in record.items() if k.lower() == definition.name.lower()), None
+            )
+            if value is None or value == "":
+                raise SalesforceError(
+                    400,
+                    "MISSING_ARGUMENT",
+                    f"{definition.name} not specified",
+                    [definition.name],
+                )
+            matches = self.api.writer.find_by(sobject, definition, str(value))
+            if len(matches) > 1:
+                raise SalesforceError(
+                    400,
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{definition.name}: more than one record found for external id field: "
+                    + ", ".join(m.id for m in matches),
+                    [definition.name],
+                )
+            body = {k: v for k, v in record.items() if k.lower() != definition.name.lower()}
+            if matches:
+                self.api.writer.update(tx, sobject, matches[0].id, body)
+                created[matches[0].id] = False
+                return matches[0].id
+            record_id = self.api.writer.create(tx, sobject, {**body, definition.name: value})
+            created[record_id] = True
+            return record_id
+
+        results = self._apply(request, all_or_none, records, one)
+        for result in results:
+            if result["success"]:
+                result["created"] = created[result["id"]]
+        return sf_json(results)
 
     async def delete(self, request: web.Request) -> web.Response:
         ids = [i for i in request.query.get("ids", "").split(",") if i]
@@ -100,7 +153,7 @@ class Collections:
             self.api.writer.delete(tx, self.api.sobject(row.sobject), row.id)
             return row.id
 
-        return self._apply(request, all_or_none, ids, one)
+        return sf_json(self._apply(request, all_or_none, ids, one))
 
     def _sobject(self, record: Any) -> Any:
         if not isinstance(record, dict):
@@ -117,7 +170,7 @@ class Collections:
         all_or_none: bool,
         records: list[Any],
         one: Callable[[Transaction, Any], str],
-    ) -> web.Response:
+    ) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         failed = False
         with self.api.store.transaction(self.api.context(request)) as tx:
@@ -139,4 +192,4 @@ class Collections:
                     else {"id": r["id"], "success": False, "errors": [_ROLLED_BACK]}
                     for r in results
                 ]
-        return sf_json(results)
+        return results

@@ -3,7 +3,7 @@ fail or delay the next API requests, spend the daily allowance, expire every ses
 duplicate rules on, shorten the recycle bin's retention. Reachable in-process
 (``LocalSalesforce.control``) and over HTTP under ``/_local/`` on the instance host with the
 ``control_token`` bearer token. These endpoints are this local server's own, not Salesforce
-API; ``routes`` is a list so other parts of the local server add theirs."""
+API."""
 
 from __future__ import annotations
 
@@ -107,25 +107,29 @@ ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 class ControlRoutes:
     """``/_local/…`` over HTTP; each route takes and returns JSON. Other parts of the local
-    server add theirs with :meth:`add`, also while it runs."""
+    server add theirs to ``routes`` before the server starts, or with :meth:`add` at any
+    time (served through :meth:`fallback`)."""
 
     def __init__(self, control: Control, token: str) -> None:
         self.control = control
         self.token = token
+        self.routes: list[web.RouteDef] = [
+            web.get("/_local", self.about),
+            web.post("/_local/faults", self.faults),
+            web.post("/_local/delays", self.delays),
+            web.post("/_local/limits", self.limits),
+            web.post("/_local/sessions/expire", self.expire),
+            web.post("/_local/duplicates", self.duplicate_rules),
+            web.post("/_local/retention", self.retention),
+        ]
         self.handlers: dict[tuple[str, str], ControlHandler] = {}
-        self.add("GET", "/_local", self.about)
-        self.add("POST", "/_local/faults", self.faults)
-        self.add("POST", "/_local/delays", self.delays)
-        self.add("POST", "/_local/limits", self.limits)
-        self.add("POST", "/_local/sessions/expire", self.expire)
-        self.add("POST", "/_local/duplicates", self.duplicate_rules)
-        self.add("POST", "/_local/retention", self.retention)
 
     def add(self, method: str, path: str, handler: ControlHandler) -> None:
         self.handlers[(method.upper(), path.rstrip("/"))] = handler
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.route("*", "/_local{tail:.*}", self.dispatch)]
+    def fallback(self) -> web.RouteDef:
+        """The route of the handlers :meth:`add` registers; after ``routes``."""
+        return web.route("*", "/_local{tail:.*}", self.dispatch)
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         handler = self.handlers.get((request.method, request.path.rstrip("/")))
@@ -153,7 +157,10 @@ class ControlRoutes:
         return web.json_response(
             {
                 "about": "Control endpoints of the local Salesforce server (not Salesforce API).",
-                "routes": sorted(f"{method} {path}" for method, path in self.handlers),
+                "routes": sorted(
+                    [f"{route.method} {route.path}" for route in self.routes]
+                    + [f"{method} {path}" for method, path in self.handlers]
+                ),
             }
         )
 

@@ -13,6 +13,7 @@ has none); an entry in a custom price book needs the product's standard price fi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -497,16 +498,17 @@ def _line_totals(values: dict[str, Any], explicit: Mapping[str, Any]) -> None:
 
 
 def _number(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise _parse_error("double", raw)
-    if isinstance(raw, int | float):
-        return float(raw)
-    if isinstance(raw, str):
+    number: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        number = float(raw)
+    elif isinstance(raw, str):
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:
-            pass
-    raise _parse_error("double", raw)
+            number = None
+    if number is None or not math.isfinite(number):
+        raise _parse_error("double", raw)
+    return number
 
 
 def _parse_error(kind: str, raw: Any) -> SalesforceError:

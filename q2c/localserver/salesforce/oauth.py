@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import string
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from .org import OrgIdentity
 from .settings import ServerSettings
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_TOKEN_ALPHABET = string.ascii_letters + string.digits + "."
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ class Sessions:
 
     def issue(self, user_id: str) -> Session:
         now = datetime.now(UTC)
-        token = f"{self.org_id[:15]}!{secrets.token_urlsafe(72)}"
+        # The platform's shape: the org id's 15 characters, "!", then letters, digits, dots.
+        secret = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(94))
+        token = f"{self.org_id[:15]}!AQ{secret}"
         session = Session(token, user_id, now, now + self.lifetime)
         self._sessions[token] = session
         return session

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from .errors import SalesforceError
@@ -19,6 +19,7 @@ from .schema import NUMERIC_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 from .soql import (
     Comparison,
     Condition,
+    DateLiteral,
     FieldPath,
     Junction,
     Negation,
@@ -115,6 +116,9 @@ class Engine:
                 )
             rendered.append(out)
         return rendered
+
+    def count(self, query: Query, sobject: ObjectDef, records: Iterable[Record]) -> int:
+        return len(self._select(query, sobject, records))
 
     def _subquery(self, parent: ObjectDef, subquery: Query) -> tuple[str, ObjectDef, str, Query]:
         relationship = parent.child(subquery.sobject)
@@ -223,6 +227,8 @@ class Engine:
         definition = resolved.field
         op = comparison.op
         values = comparison.value if isinstance(comparison.value, tuple) else (comparison.value,)
+        if isinstance(comparison.value, DateLiteral):
+            return self._date_range(resolved, op, comparison.value)
         literals = [_literal(definition, v, op) for v in values]
         if op == "LIKE":
             pattern = _like(str(comparison.value))
@@ -258,6 +264,44 @@ class Engine:
 
         return compare
 
+    def _date_range(
+        self, resolved: _Resolved, op: str, literal: DateLiteral
+    ) -> Callable[[Record], bool]:
+        """``=`` within the range, ``<``/``>`` before/after it, ``<=``/``>=`` up to its
+        end/from its start."""
+        definition = resolved.field
+        if definition.type not in {"date", "datetime"} or op not in {
+            "=",
+            "!=",
+            "<",
+            "<=",
+            ">",
+            ">=",
+        }:
+            raise _criterion_error(definition, definition.type, quoted=False)
+        first, after = literal.days(datetime.now(UTC).date())
+        start: Any = first
+        end: Any = after
+        if definition.type == "datetime":
+            start = datetime.combine(first, time(), UTC)
+            end = datetime.combine(after, time(), UTC)
+
+        def compare(row: Record) -> bool:
+            value = _comparable(definition, self.value(row, resolved))
+            if value is None:
+                return op == "!="
+            outcomes: dict[str, bool] = {
+                "=": bool(start <= value < end),
+                "!=": not bool(start <= value < end),
+                "<": bool(value < start),
+                "<=": bool(value < end),
+                ">": bool(value >= end),
+                ">=": bool(value >= start),
+            }
+            return outcomes[op]
+
+        return compare
+
 
 def _no_column(name: str, sobject: str) -> SalesforceError:
     return SalesforceError(
@@ -285,6 +329,8 @@ def _literal(definition: FieldDef, value: Scalar, op: str) -> Any:
     kind = definition.type
     if value is None:
         return None
+    if isinstance(value, DateLiteral):
+        raise _criterion_error(definition, kind, quoted=False)
     if op == "LIKE" and kind not in TEXT_TYPES | {"id", "reference"}:
         raise SalesforceError(
             400,

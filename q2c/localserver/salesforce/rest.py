@@ -1,7 +1,7 @@
 """The instance's REST API under ``/services/data/vXX.X/`` (REST API Developer Guide):
 query and queryAll with query locators, sObject rows, upsert by external ID, describe,
-getDeleted, limits; composite sObject collections and the Tooling API's custom fields live
-in ``composite.py`` and ``tooling.py``.
+limits; composite sObject collections, getDeleted/getUpdated and the Tooling API's custom
+fields live in ``composite.py``, ``replication.py`` and ``tooling.py``.
 
 Every API response carries ``Sforce-Limit-Info: api-usage=N/M``; a request without a live
 session gets 401 ``INVALID_SESSION_ID``; once the daily allowance is spent, 403
@@ -10,6 +10,7 @@ session gets 401 ``INVALID_SESSION_ID``; once the daily allowance is spent, 403
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,12 +29,11 @@ from .query import Engine, Record, parse_soql
 from .schema import ObjectDef
 from .settings import ServerSettings
 from .store import Store, WriteContext
-from .values import format_datetime, parse_datetime
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_KEY = web.RequestKey("session", Session)
 _VERSION = r"{version:v\d+\.\d}"
-MAX_DELETED_IDS = 600_000
+_log = logging.getLogger(__name__)
 MAX_OFFSET = 2000
 _CLIENT = re.compile(r"(?:^|,)\s*client\s*=\s*([^,\s]+)")
 
@@ -79,7 +79,7 @@ class Api:
 
     async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            self._version(request)
+            self.version(request)
             session = self._session(request)
             if session is None:
                 return error_response(
@@ -109,8 +109,16 @@ class Api:
             return error_response(
                 SalesforceError(400, "JSON_PARSER_ERROR", f"Unexpected character: {error}")
             )
+        except Exception:
+            # A defect of this server: answered as the platform answers its own, and logged.
+            _log.exception("Unexpected error answering %s %s", request.method, request.path)
+            return error_response(
+                SalesforceError(
+                    500, "UNKNOWN_EXCEPTION", "An unexpected error occurred in the local server."
+                )
+            )
 
-    def _version(self, request: web.Request) -> str:
+    def version(self, request: web.Request) -> str:
         match = re.match(r"/services/data/v(\d+\.\d)(?:/|$)", request.path)
         if match is None:
             raise not_found()
@@ -127,7 +135,7 @@ class Api:
         return self.sessions.check(token.strip())
 
     def context(self, request: web.Request) -> WriteContext:
-        version = self._version(request)
+        version = self.version(request)
         options = request.headers.get("Sforce-Call-Options", "")
         match = _CLIENT.search(options)
         origin = f"com/salesforce/api/rest/{version};client={match.group(1)}" if match else ""
@@ -165,7 +173,6 @@ class Api:
             web.get(f"{base}/queryAll/{{locator}}", self.next_page),
             web.get(f"{base}/sobjects{slash}", self.describe_global),
             web.get(f"{sobject}/describe{slash}", self.describe),
-            web.get(f"{sobject}/deleted{slash}", self.deleted),
             web.get(f"{sobject}{slash}", self.object_info),
             web.post(f"{sobject}{slash}", self.create),
             web.get(f"{sobject}/{{record_id}}", self.read),
@@ -186,7 +193,7 @@ class Api:
         )
 
     async def resources(self, request: web.Request) -> web.Response:
-        base = f"/services/data/v{self._version(request)}"
+        base = f"/services/data/v{self.version(request)}"
         names = ["sobjects", "query", "queryAll", "limits", "composite", "tooling"]
         return sf_json({name: f"{base}/{name}" for name in names})
 
@@ -205,7 +212,7 @@ class Api:
         )
 
     async def describe_global(self, request: web.Request) -> web.Response:
-        version = self._version(request)
+        version = self.version(request)
         return sf_json(
             {
                 "encoding": "UTF-8",
@@ -223,11 +230,11 @@ class Api:
 
     async def describe(self, request: web.Request) -> web.Response:
         sobject = self.sobject(request.match_info["sobject"])
-        return sf_json(sobject.describe(self._version(request)))
+        return sf_json(sobject.describe(self.version(request)))
 
     async def object_info(self, request: web.Request) -> web.Response:
         sobject = self.sobject(request.match_info["sobject"])
-        description = sobject.describe(self._version(request))
+        description = sobject.describe(self.version(request))
         summary = {
             k: v for k, v in description.items() if k not in {"fields", "childRelationships"}
         }
@@ -250,7 +257,10 @@ class Api:
             if row.deleted_at is None or row.deleted_at >= horizon:
                 yield row.values
 
-    def run_query(self, version: str, soql: str, include_deleted: bool) -> list[dict[str, Any]]:
+    def run_query(
+        self, version: str, soql: str, include_deleted: bool
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The query's records (none for ``COUNT()``) and how many match."""
         query = parse_soql(soql)
         if query.offset is not None and query.offset > MAX_OFFSET:
             raise SalesforceError(
@@ -260,11 +270,21 @@ class Api:
             )
         engine = self.engine(version, include_deleted)
         sobject = engine.object(query.sobject)
+        rows = self.visible(sobject.name, include_deleted)
+        if query.count:
+            return [], engine.count(query, sobject, rows)
+        by_parent: dict[tuple[str, str], dict[str, list[Record]]] = {}
 
         def children(child: str, field_name: str, parent_id: str) -> Iterable[Record]:
-            return (r for r in self.visible(child, False) if r.get(field_name) == parent_id)
+            if (child, field_name) not in by_parent:
+                index: dict[str, list[Record]] = {}
+                for record in self.visible(child, False):
+                    index.setdefault(str(record.get(field_name)), []).append(record)
+                by_parent[child, field_name] = index
+            return by_parent[child, field_name].get(parent_id, [])
 
-        return engine.run(query, sobject, self.visible(sobject.name, include_deleted), children)
+        records = engine.run(query, sobject, rows, children)
+        return records, len(records)
 
     async def query(self, request: web.Request) -> web.Response:
         return self._first_page(request, include_deleted=False)
@@ -273,11 +293,13 @@ class Api:
         return self._first_page(request, include_deleted=True)
 
     def _first_page(self, request: web.Request, *, include_deleted: bool) -> web.Response:
-        version = self._version(request)
+        version = self.version(request)
         soql = request.query.get("q")
         if not soql:
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        records = self.run_query(version, soql, include_deleted)
+        records, total = self.run_query(version, soql, include_deleted)
+        if not records:
+            return sf_json({"totalSize": total, "done": True, "records": []})
         return sf_json(self._page(request, records, 0, self._batch_size(request), include_deleted))
 
     def _batch_size(self, request: web.Request) -> int:
@@ -314,7 +336,7 @@ class Api:
                 )
             resource = "queryAll" if include_deleted else "query"
             page["nextRecordsUrl"] = (
-                f"/services/data/v{self._version(request)}/{resource}/{locator}-{end}"
+                f"/services/data/v{self.version(request)}/{resource}/{locator}-{end}"
             )
         return page
 
@@ -372,7 +394,7 @@ class Api:
         if row is None or row.sobject != sobject.name or row.deleted_at is not None:
             raise not_found()
         names = self._fields_param(request, sobject)
-        return sf_json(self.render(self._version(request), sobject, row.values, names))
+        return sf_json(self.render(self.version(request), sobject, row.values, names))
 
     async def create(self, request: web.Request) -> web.Response:
         sobject = self.sobject(request.match_info["sobject"])
@@ -402,7 +424,7 @@ class Api:
             self.writer.delete(tx, sobject, request.match_info["record_id"])
         return web.Response(status=204)
 
-    def _external_id_field(self, sobject: ObjectDef, name: str) -> Any:
+    def external_id_field(self, sobject: ObjectDef, name: str) -> Any:
         definition = sobject.field(name)
         if definition is None or not (
             definition.external_id or definition.id_lookup or definition.name == "Id"
@@ -414,9 +436,9 @@ class Api:
         return sf_json([self.url(version, sobject.name, record_id) for record_id in ids], 300)
 
     async def read_by_external_id(self, request: web.Request) -> web.Response:
-        version = self._version(request)
+        version = self.version(request)
         sobject = self.sobject(request.match_info["sobject"])
-        definition = self._external_id_field(sobject, request.match_info["field"])
+        definition = self.external_id_field(sobject, request.match_info["field"])
         rows = self.writer.find_by(sobject, definition, request.match_info["value"])
         if not rows:
             raise not_found()
@@ -428,9 +450,9 @@ class Api:
     async def upsert(self, request: web.Request) -> web.Response:
         """``PATCH …/sobjects/{type}/{field}/{value}``: none → create (201), one → update
         (200 with ``created: false`` from API 46.0, 204 before), several → 300 listing them."""
-        version = self._version(request)
+        version = self.version(request)
         sobject = self.sobject(request.match_info["sobject"])
-        definition = self._external_id_field(sobject, request.match_info["field"])
+        definition = self.external_id_field(sobject, request.match_info["field"])
         value = request.match_info["value"]
         body = await self.body(request)
         if not isinstance(body, dict):
@@ -464,54 +486,3 @@ class Api:
         if with_created:
             result["created"] = created
         return sf_json(result, 201 if created else 200)
-
-    # getDeleted.
-
-    async def deleted(self, request: web.Request) -> web.Response:
-        """Deleted ids between ``start`` and ``end`` (seconds ignored, as on the platform),
-        back to ``earliestDateAvailable`` (now less the recycle bin's retention)."""
-        if float(self._version(request)) < 29.0:
-            raise not_found()
-        sobject = self.sobject(request.match_info["sobject"])
-        try:
-            start = _minute(parse_datetime(request.query["start"]))
-            end = _minute(parse_datetime(request.query["end"]))
-        except KeyError:
-            raise SalesforceError(
-                400, "MISSING_ARGUMENT", "start and end are required parameters"
-            ) from None
-        except ValueError as error:
-            raise SalesforceError(400, "INVALID_REPLICATION_DATE", str(error)) from None
-        if end < start:
-            raise SalesforceError(400, "INVALID_REPLICATION_DATE", "EndDate before StartDate")
-        now = datetime.now(UTC)
-        earliest = _minute(now - self.control.deleted_retention)
-        covered = min(end, _minute(now))
-        records = sorted(
-            (
-                row
-                for row in self.store.all_rows(sobject.name, include_deleted=True)
-                if row.deleted_at is not None and max(start, earliest) <= row.deleted_at < covered
-            ),
-            key=lambda row: row.deleted_at or now,
-        )
-        if len(records) > MAX_DELETED_IDS:
-            raise SalesforceError(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                "More than 600,000 ids were found; choose start and end dates closer together",
-            )
-        return sf_json(
-            {
-                "deletedRecords": [
-                    {"id": row.id, "deletedDate": format_datetime(row.deleted_at or now)}
-                    for row in records
-                ],
-                "earliestDateAvailable": format_datetime(earliest),
-                "latestDateCovered": format_datetime(covered),
-            }
-        )
-
-
-def _minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)

@@ -31,12 +31,15 @@ from .org import (
     save,
     write_credentials,
 )
+from .replication import Replication
 from .rest import Api
 from .settings import ServerSettings
 from .store import Store
 from .tooling import Tooling
 
 HOST = "127.0.0.1"
+# Request bodies up to this size (200 records of an sObject collection fit many times over).
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -46,7 +49,7 @@ class LocalSalesforce:
     store: Store
     control: Control
     control_routes: ControlRoutes
-    """Where other parts add their ``/_local/`` routes (``control_routes.add``)."""
+    """``control_routes.routes`` is where other parts add their ``/_local/`` routes."""
     settings: ServerSettings
 
     @property
@@ -135,10 +138,14 @@ async def running(
     )
     login_app = web.Application()
     login_app.add_routes(endpoint.routes())
-    instance_app = web.Application(middlewares=[control_routes.guard, api.middleware])
-    instance_app.add_routes(control_routes.routes())
+    instance_app = web.Application(
+        middlewares=[control_routes.guard, api.middleware], client_max_size=MAX_REQUEST_BYTES
+    )
+    instance_app.add_routes(control_routes.routes)
+    instance_app.add_routes([control_routes.fallback()])
     instance_app.add_routes(Collections(api).routes())
     instance_app.add_routes(Tooling(api).routes())
+    instance_app.add_routes(Replication(api).routes())
     instance_app.add_routes(api.routes())
 
     runners: list[web.AppRunner] = []

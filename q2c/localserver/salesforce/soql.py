@@ -12,12 +12,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from .values import parse_date, parse_datetime
 
-Scalar = str | int | float | bool | date | datetime | None
+
+@dataclass(frozen=True)
+class DateLiteral:
+    """A relative range of days (SOQL and SOSL Reference, "Date Formats and Date Literals"):
+    ``TODAY``, ``YESTERDAY``, ``TOMORROW``, ``LAST_N_DAYS:n`` (today and the n days before),
+    ``NEXT_N_DAYS:n`` (the n days after today), in UTC."""
+
+    name: str
+    n: int = 0
+
+    def days(self, today: date) -> tuple[date, date]:
+        """The range's first day and the day after its last."""
+        one = timedelta(days=1)
+        if self.name == "TODAY":
+            return today, today + one
+        if self.name == "YESTERDAY":
+            return today - one, today
+        if self.name == "TOMORROW":
+            return today + one, today + 2 * one
+        if self.name == "LAST_N_DAYS":
+            return today - self.n * one, today + one
+        return today + one, today + (self.n + 1) * one
+
+
+Scalar = str | int | float | bool | date | datetime | DateLiteral | None
 Value = Scalar | tuple[Scalar, ...]
 
 
@@ -79,6 +103,8 @@ class Query:
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    count: bool = False
+    """``SELECT COUNT() FROM …``: only the number of matching records."""
 
 
 _KEYWORDS = {
@@ -91,6 +117,7 @@ _TOKEN = re.compile(
     (?P<ws>\s+)
   | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
   | (?P<date>\d{4}-\d{2}-\d{2})
+  | (?P<relative>(?i:(?:LAST|NEXT)_N_DAYS):\d+)
   | (?P<number>[+-]?\d+(?:\.\d+)?)
   | (?P<string>'(?:[^'\\]|\\.)*')
   | (?P<name>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)
@@ -193,7 +220,8 @@ class _Parser:
     def query(self, nested: bool = False) -> Query:
         self.expect("SELECT")
         fields: list[FieldPath | Query] = []
-        while True:
+        count = self._count()
+        while not count:
             if self.punct("("):
                 if nested:
                     raise self.fail(self.tokens[self.index - 1])
@@ -234,7 +262,19 @@ class _Parser:
         offset = self.integer() if self.accept("OFFSET") else None
         if not nested and self.current.kind != "end":
             raise self.fail()
-        return Query(tuple(fields), source.text, where, tuple(order_by), limit, offset)
+        return Query(tuple(fields), source.text, where, tuple(order_by), limit, offset, count)
+
+    def _count(self) -> bool:
+        """``COUNT()`` as the whole SELECT list."""
+        following = self.tokens[self.index + 1 : self.index + 3]
+        if (
+            self.current.kind == "name"
+            and self.current.text.upper() == "COUNT"
+            and [t.text for t in following] == ["(", ")"]
+        ):
+            self.index += 3
+            return True
+        return False
 
     def integer(self) -> int:
         token = self.current
@@ -303,6 +343,11 @@ class _Parser:
             ) from None
         if token.kind == "number":
             return float(token.text) if "." in token.text else int(token.text)
+        if token.kind == "relative":
+            name, _, count = token.text.upper().partition(":")
+            return DateLiteral(name, int(count))
+        if token.kind == "name" and token.text.upper() in {"TODAY", "YESTERDAY", "TOMORROW"}:
+            return DateLiteral(token.text.upper())
         keyword = token.keyword
         if keyword == "TRUE":
             return True

@@ -80,10 +80,18 @@ class Store:
         self.custom_field_object = custom_field_object()
         self.custom_fields: dict[str, dict[str, Any]] = {}
         self.rows: dict[str, Row] = {}
+        self._by_type: dict[str, dict[str, Row]] = {}
         self._last_stamp = datetime.fromtimestamp(0, UTC)
         self._commit_number = 0
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.executescript(_SCHEMA_SQL)
+        # WAL with NORMAL sync: a commit survives a process crash; only a power loss may
+        # lose the last transactions.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._counters: dict[str, int] = dict(
+            self._db.execute("SELECT prefix, value FROM counters").fetchall()
+        )
         self._load()
 
     def close(self) -> None:
@@ -100,9 +108,19 @@ class Store:
         return self.rows.get(record_id)
 
     def all_rows(self, sobject: str, include_deleted: bool = False) -> Iterator[Row]:
-        for row in self.rows.values():
-            if row.sobject == sobject and (include_deleted or row.deleted_at is None):
+        """The object's records in creation order (a copy: writes may follow)."""
+        for row in list(self._by_type.get(sobject, {}).values()):
+            if include_deleted or row.deleted_at is None:
                 yield row
+
+    def put(self, row: Row) -> None:
+        self.rows[row.id] = row
+        self._by_type.setdefault(row.sobject, {})[row.id] = row
+
+    def drop(self, row_id: str) -> None:
+        row = self.rows.pop(row_id, None)
+        if row is not None:
+            self._by_type.get(row.sobject, {}).pop(row_id, None)
 
     def now(self) -> datetime:
         """The current time, strictly after the last one handed out (millisecond steps), so
@@ -125,12 +143,10 @@ class Store:
     # Writing.
 
     def next_id(self, prefix: str) -> str:
-        row = self._db.execute(
-            "INSERT INTO counters (prefix, value) VALUES (?, 1) "
-            "ON CONFLICT (prefix) DO UPDATE SET value = value + 1 RETURNING value",
-            (prefix,),
-        ).fetchone()
-        return make_id(prefix, int(row[0]))
+        """A new id; the counters are saved with the next commit (an id of a write that
+        never commits is never seen, so it may come again after a restart)."""
+        self._counters[prefix] = self._counters.get(prefix, 0) + 1
+        return make_id(prefix, self._counters[prefix])
 
     def transaction(self, context: WriteContext) -> Transaction:
         return Transaction(self, context)
@@ -144,10 +160,17 @@ class Store:
     def add_custom_field(self, sobject: str, definition: FieldDef, doc: dict[str, Any]) -> str:
         field_id = self.next_id("00N")
         doc = {**doc, "Id": field_id}
-        self._db.execute(
-            "INSERT INTO custom_fields (id, sobject, doc) VALUES (?, ?, ?)",
-            (field_id, sobject, json.dumps({"definition": _field_doc(definition), **doc})),
-        )
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute(
+                "INSERT INTO custom_fields (id, sobject, doc) VALUES (?, ?, ?)",
+                (field_id, sobject, json.dumps({"definition": _field_doc(definition), **doc})),
+            )
+            self._save_counters()
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
         self.objects[sobject].add_field(definition)
         self.custom_fields[field_id] = doc
         return field_id
@@ -161,12 +184,15 @@ class Store:
             self.objects[sobject].add_field(definition)
             self.custom_fields[field_id] = doc
         for record_id, sobject, doc_text, deleted_at in self._db.execute(
-            "SELECT id, sobject, doc, deleted_at FROM records"
+            "SELECT id, sobject, doc, deleted_at FROM records ORDER BY rowid"
         ):
-            self.rows[record_id] = Row(
-                sobject,
-                json.loads(doc_text),
-                datetime.fromisoformat(deleted_at) if deleted_at else None,
+            del record_id
+            self.put(
+                Row(
+                    sobject,
+                    json.loads(doc_text),
+                    datetime.fromisoformat(deleted_at) if deleted_at else None,
+                )
             )
         if not self.rows:
             self._seed()
@@ -210,12 +236,20 @@ class Store:
             },
         )
         for row in (user, pricebook):
-            self.rows[row.id] = row
+            self.put(row)
         self._write([user, pricebook])
+
+    def _save_counters(self) -> None:
+        self._db.executemany(
+            "INSERT INTO counters (prefix, value) VALUES (?, ?) "
+            "ON CONFLICT (prefix) DO UPDATE SET value = excluded.value",
+            list(self._counters.items()),
+        )
 
     def _write(self, rows: list[Row]) -> None:
         self._db.execute("BEGIN")
         try:
+            self._save_counters()
             self._db.executemany(
                 "INSERT INTO records (id, sobject, doc, deleted_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
@@ -287,9 +321,9 @@ class Transaction:
         while len(self._undo) > undo_mark:
             row_id, previous = self._undo.pop()
             if previous is None:
-                self.store.rows.pop(row_id, None)
+                self.store.drop(row_id)
             else:
-                self.store.rows[row_id] = previous
+                self.store.put(previous)
         del self.changes[change_mark:]
 
     def commit(self) -> None:
@@ -314,7 +348,7 @@ class Transaction:
             }
         )
         self._remember(row.id)
-        self.store.rows[row.id] = row
+        self.store.put(row)
         self.changes.append(_Change(row.id, row.sobject, "CREATE", dict(row.values)))
 
     def modify(self, row_id: str, values: dict[str, Any], moment: datetime) -> None:

@@ -83,3 +83,37 @@ async def test_more_than_200_records_is_refused(org: Org) -> None:
     )
     assert (reply.status, error_code(reply.body)) == (400, "EXCEEDED_ID_LIMIT")
     assert await org.records("SELECT Name FROM Account") == []
+
+
+async def test_upsert_collection_by_external_id(org: Org) -> None:
+    reply = await org.call(
+        "POST",
+        "/tooling/sobjects/CustomField",
+        {"FullName": "Account.Erp_Id__c", "Metadata": {"type": "Text", "label": "ERP id",
+                                                         "length": 20, "externalId": True}},
+    )  # fmt: skip
+    assert reply.status == 201
+    existing = await org.create("Account", Name="Old", Erp_Id__c="E1")
+    await org.create("Account", Name="Twin", Erp_Id__c="E9")
+    await org.create("Account", Name="Twin", Erp_Id__c="E9")
+    reply = await org.call(
+        "PATCH",
+        "/composite/sobjects/Account/Erp_Id__c",
+        {
+            "allOrNone": False,
+            "records": [
+                account("Renamed", Erp_Id__c="E1"),
+                account("Fresh", Erp_Id__c="E2"),
+                account("Ambiguous", Erp_Id__c="E9"),
+                account("No key"),
+            ],
+        },
+    )
+    assert reply.status == 200
+    renamed, fresh, ambiguous, keyless = reply.body
+    assert (renamed["id"], renamed["success"], renamed["created"]) == (existing, True, False)
+    assert (fresh["success"], fresh["created"]) == (True, True)
+    assert ambiguous["errors"][0]["statusCode"] == "DUPLICATE_EXTERNAL_ID"
+    assert keyless["errors"][0]["statusCode"] == "MISSING_ARGUMENT"
+    names = sorted(r["Name"] for r in await org.records("SELECT Name FROM Account"))
+    assert names == ["Fresh", "Renamed", "Twin", "Twin"]

@@ -72,3 +72,26 @@ async def test_bad_windows(org: Org) -> None:
     assert (reply.status, error_code(reply.body)) == (400, "INVALID_REPLICATION_DATE")
     reply = await org.call("GET", "/sobjects/Account/deleted/", params={"start": stamp(now)})
     assert (reply.status, error_code(reply.body)) == (400, "MISSING_ARGUMENT")
+
+
+async def test_updated_lists_changed_ids_up_to_the_covered_minute(org: Org) -> None:
+    account = await org.create("Account", Name="Changed")
+    now = datetime.now(UTC)
+    reply = await org.call(
+        "GET",
+        "/sobjects/Account/updated/",
+        params={"start": stamp(now - timedelta(hours=1)), "end": stamp(now + timedelta(hours=1))},
+    )
+    assert reply.status == 200
+    covered = parse_datetime(reply.body["latestDateCovered"])
+    assert covered == now.replace(second=0, microsecond=0)
+    # The current minute is not covered yet: the new record shows once its minute is over.
+    record = await org.call("GET", f"/sobjects/Account/{account}")
+    changed = parse_datetime(record.body["SystemModstamp"])
+    assert (account in reply.body["ids"]) == (changed < covered)
+    reply = await org.call(
+        "GET",
+        "/sobjects/Account/updated/",
+        params={"start": stamp(now - timedelta(hours=2)), "end": stamp(now - timedelta(hours=1))},
+    )
+    assert reply.body["ids"] == []

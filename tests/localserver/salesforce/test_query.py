@@ -3,6 +3,8 @@ documented errors."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from tests.localserver.salesforce.org import Org
 from tests.localserver.salesforce.test_records import error_code
 
@@ -70,6 +72,13 @@ async def test_filters_order_and_relationships(org: Org) -> None:
     assert [r["Name"] for r in rows] == ["Acme"]
 
 
+async def test_count(org: Org) -> None:
+    for name in ("A", "B", "C"):
+        await org.create("Account", Name=name)
+    reply = await org.query("SELECT COUNT() FROM Account WHERE Name != 'B'")
+    assert (reply.status, reply.body) == (200, {"totalSize": 2, "done": True, "records": []})
+
+
 async def test_query_all_includes_deleted_records(org: Org) -> None:
     gone = await org.create("Account", Name="Gone")
     await org.create("Account", Name="Kept")
@@ -97,3 +106,19 @@ async def test_query_errors(org: Org) -> None:
     for soql, code in cases.items():
         reply = await org.query(soql)
         assert (reply.status, error_code(reply.body)) == (400, code), soql
+
+
+async def test_relative_date_literals(org: Org) -> None:
+    closed = (datetime.now(UTC) - timedelta(days=60)).date().isoformat()
+    await org.create("Opportunity", Name="Now", StageName="Prospecting", CloseDate=closed)
+    today = await org.records("SELECT Name FROM Opportunity WHERE CreatedDate = TODAY")
+    recent = await org.records("SELECT Name FROM Opportunity WHERE CreatedDate = LAST_N_DAYS:1")
+    later = await org.records("SELECT Name FROM Opportunity WHERE CreatedDate > TODAY")
+    # A test running across midnight UTC sees the record under YESTERDAY instead of TODAY.
+    assert [r["Name"] for r in recent] == ["Now"]
+    assert len(today) <= 1
+    assert later == []
+    past = await org.records("SELECT Name FROM Opportunity WHERE CloseDate < LAST_N_DAYS:30")
+    assert [r["Name"] for r in past] == ["Now"]
+    reply = await org.query("SELECT Name FROM Opportunity WHERE Name = TODAY")
+    assert reply.status == 400

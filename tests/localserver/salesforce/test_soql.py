@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from q2c.localserver.salesforce.soql import (
     Comparison,
+    DateLiteral,
     FieldPath,
     Junction,
     Negation,
@@ -100,3 +103,98 @@ def test_malformed_queries_point_at_the_token(soql: str, column: int, detail: st
     assert raised.value.column == column
     assert raised.value.detail == detail
     assert f"ERROR at Row:1:Column:{column}" in str(raised.value)
+
+
+def test_count_query() -> None:
+    query = parse("SELECT count() FROM Account WHERE Name = 'x'")
+    assert query.count
+    assert query.fields == ()
+    assert not parse("SELECT Count FROM Account").count
+
+
+def test_relative_date_literals() -> None:
+    query = parse(
+        "SELECT Id FROM Opportunity WHERE CloseDate = TODAY OR CreatedDate >= last_n_days:7 "
+        "OR CloseDate < NEXT_N_DAYS:30 OR CloseDate > Yesterday"
+    )
+    assert isinstance(query.where, Junction)
+    values = [c.value for c in query.where.items if isinstance(c, Comparison)]
+    assert values == [
+        DateLiteral("TODAY"),
+        DateLiteral("LAST_N_DAYS", 7),
+        DateLiteral("NEXT_N_DAYS", 30),
+        DateLiteral("YESTERDAY"),
+    ]
+    today = date(2026, 3, 10)
+    assert DateLiteral("TODAY").days(today) == (today, date(2026, 3, 11))
+    assert DateLiteral("LAST_N_DAYS", 1).days(today) == (date(2026, 3, 9), date(2026, 3, 11))
+    assert DateLiteral("NEXT_N_DAYS", 2).days(today) == (date(2026, 3, 11), date(2026, 3, 13))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "SELECT",
+                "Id",
+                "Name",
+                ",",
+                "FROM",
+                "Account",
+                "WHERE",
+                "=",
+                "'x'",
+                "'a\\'b'",
+                "(",
+                ")",
+                "AND",
+                "OR",
+                "NOT",
+                "IN",
+                "LIKE",
+                "ORDER",
+                "BY",
+                "DESC",
+                "NULLS",
+                "LAST",
+                "LIMIT",
+                "OFFSET",
+                "5",
+                "-1",
+                "2024-01-01",
+                "2024-13-45T25:61:61Z",
+                "TODAY",
+                "LAST_N_DAYS:3",
+                "null",
+                "true",
+                "\\",
+                "'",
+                "%",
+                "Account.Name",
+                ".",
+            ]
+        ),
+        max_size=14,
+    )
+)
+def test_any_token_soup_parses_or_fails_as_malformed(tokens: list[str]) -> None:
+    assert_parses_or_is_malformed(" ".join(tokens))
+
+
+@given(st.text(max_size=60))
+def test_any_text_parses_or_fails_as_malformed(text: str) -> None:
+    assert_parses_or_is_malformed(text)
+
+
+def assert_parses_or_is_malformed(soql: str) -> None:
+    """A query, or MALFORMED_QUERY's error pointing inside the text; never another error."""
+    outcome: Query | SoqlSyntaxError
+    try:
+        outcome = parse(soql)
+    except SoqlSyntaxError as error:
+        outcome = error
+    if isinstance(outcome, SoqlSyntaxError):
+        assert 1 <= outcome.column <= len(soql) + 1
+    else:
+        assert outcome.sobject
