@@ -78,7 +78,7 @@ def field_specs(names: WriteBackFields) -> list[FieldSpec]:
     ]
 
 
-def _refused(error: ConnectorError) -> bool:
+def refused(error: ConnectorError) -> bool:
     """The user may not define fields (as opposed to a field the org refuses)."""
     return error.status == 403 or "INSUFFICIENT_ACCESS" in error.reason
 
@@ -104,7 +104,7 @@ async def ensure_fields(client: SalesforceClient, names: WriteBackFields) -> lis
         try:
             await client.create_custom_field(field.full_name, field.metadata)
         except ConnectorError as exc:
-            if not _refused(exc):
+            if not refused(exc):
                 raise
             rest = missing[position:]
             lines.append(

@@ -246,12 +246,14 @@ class ObjectStream(ModifiedSinceStream):
         deleted_from = state.deleted_from or now
         deletes: list[RawChange] = []
         poll = state.poll
-        if now - deleted_from >= dt.timedelta(seconds=self.config.delete_interval):
-            deletes, deleted_from, lost = await self.deletes(deleted_from, now)
-            if lost:
-                poll = None  # re-snapshot: the delete log no longer reaches back
-        batch = await super().read(poll)
-        self._pace()
+        try:
+            if now - deleted_from >= dt.timedelta(seconds=self.config.delete_interval):
+                deletes, deleted_from, lost = await self.deletes(deleted_from, now)
+                if lost:
+                    poll = None  # re-snapshot: the delete log no longer reaches back
+            batch = await super().read(poll)
+        finally:
+            self._pace()  # also after REQUEST_LIMIT_EXCEEDED: the answer said how much is left
         cursor_out = StreamCursor(batch.cursor or poll, deleted_from).encode()
         return Batch([*batch.changes, *deletes], cursor_out, more=batch.more)
 

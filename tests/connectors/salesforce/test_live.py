@@ -19,7 +19,7 @@ from connectors.salesforce.sink import SalesforceSink
 from connectors.salesforce.source import AccountStream, StreamCursor
 from connectors.salesforce.spec import SPEC
 from schemas import Customer, ExternalIds, Operation, Outcome, RawChange
-from tests.connectors.salesforce.commands import NOW, upsert_customer
+from tests.connectors.salesforce.commands import NOW, financial_status, upsert_customer
 from tests.plugins.salesforce import defaults_of
 
 pytestmark = pytest.mark.integration
@@ -121,6 +121,11 @@ async def test_the_allowance_is_read_and_polling_slows_down_before_it_is_spent(
         assert raised.value.kind is ErrorKind.RETRIABLE
         assert "REQUEST_LIMIT_EXCEEDED" in raised.value.reason
         assert crm.limits.usage == Usage(usage.allowance, usage.allowance)
+        # A poll refused so is retried later, and the stream waits before it polls again.
+        clock[0] += 7200.0
+        with pytest.raises(ConnectorError):
+            await stream.read(batch.cursor)
+        assert (await stream.read(batch.cursor)).cursor is None
     finally:
         await crm.close()
 
@@ -204,3 +209,36 @@ async def test_a_duplicate_the_org_refuses_is_skippable_with_its_reason(
     created = await sink.apply(command)
     assert created.outcome is Outcome.CREATED
     assert (await sink.apply(command)).outcome is Outcome.UNCHANGED
+
+
+async def test_a_write_back_the_org_refuses_is_skippable_with_its_reason(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    # sObject Collections answer per record: the refusal of this one is its own failure.
+    sink = SalesforceSink(client)
+    account = await client.create("Account", {"Name": "Long Notes Ltd"})
+    opportunity = await client.create(
+        "Opportunity",
+        {
+            "Name": "Big",
+            "AccountId": account,
+            "StageName": "Prospecting",
+            "CloseDate": "2026-12-31",
+        },
+    )
+    command = financial_status(opportunity)
+    numbers = tuple(
+        invoice.model_copy(update={"number": f"INV-{n:04d}-" + "X" * 20})
+        for n, invoice in enumerate(command.invoices * 12)
+    )
+    too_long = command.model_copy(update={"invoices": numbers})
+    with pytest.raises(ConnectorError) as raised:
+        await sink.apply(too_long)
+    assert raised.value.kind is ErrorKind.SKIPPABLE
+    assert f"Opportunity {opportunity}" in raised.value.reason
+    assert (await sink.apply(command)).outcome is Outcome.UPDATED
+    assert (await sink.apply(command)).outcome is Outcome.UNCHANGED
+    await client.request("DELETE", client.data_path(f"sobjects/Opportunity/{opportunity}"))
+    with pytest.raises(ConnectorError, match="does not exist") as gone:
+        await sink.apply(financial_status(opportunity, outstanding="1.00"))
+    assert gone.value.kind is ErrorKind.SKIPPABLE
