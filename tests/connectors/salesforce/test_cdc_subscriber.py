@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,7 +21,7 @@ from connectors.base.tracking.modified import ModifiedSinceStream, Row
 from connectors.salesforce.cdc import CdcStream, PubSubAuth, PubSubChannel
 from q2c.localserver.salesforce.changes import RecordChange
 from q2c.localserver.salesforce.pubsub import PubSubServer, running_pubsub
-from schemas import Operation, RawChange
+from schemas import DeadLetter, Operation, RawChange
 
 ORG = "00D000000000001EAA"
 TOKEN = "00D000000000001!session"
@@ -410,4 +411,31 @@ async def test_line_item_events_stand_for_their_opportunity(server: PubSubServer
     state = EventCursor.decode(reader.cursor)
     assert state.resync is not None
     assert [obj for obj, _ in state.resync.pending] == ["Opportunity"]
+    await stream.close()
+
+
+async def test_an_event_that_does_not_decode_is_dead_lettered_with_the_reason(
+    server: PubSubServer, tmp_path: Path
+) -> None:
+    org = Org()
+    stream = cdc(server, org)
+    reader = Reader(stream)
+    await reader.following()
+    (bad,) = server.log.append([RecordChange("Account", "CREATE", ("001000000000061AAA",))])
+    with sqlite3.connect(tmp_path / "cdc.sqlite3") as db:  # the payload spoilt in the log
+        db.execute("UPDATE cdc_event SET payload = ? WHERE position = ?", (b"\x02", bad.position))
+    org.put("Account", "001000000000062AAA", Name="Good")
+    server.publish([RecordChange("Account", "CREATE", ("001000000000062AAA",))])
+    letters: list[DeadLetter] = []
+    deadline = asyncio.get_running_loop().time() + 20
+    while "001000000000062AAA" not in ids(reader.changes):
+        assert asyncio.get_running_loop().time() < deadline
+        batch = await stream.read(reader.cursor)
+        reader.changes += batch.changes
+        reader.cursor = batch.cursor
+        letters += batch.dead_letters
+    (letter,) = letters
+    assert letter.stage == "source.salesforce.cdc"
+    assert "does not decode" in letter.reason
+    assert ids(reader.changes) == ["001000000000062AAA"]
     await stream.close()
