@@ -174,6 +174,11 @@ class PubSubChannel(EventChannel):
                     pb.SchemaRequest(schema_id=schema_id), metadata=await self.metadata()
                 )
             except grpc.aio.AioRpcError as exc:
+                if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                    # No schema will ever read the event: dead-letter it, do not retry.
+                    raise UndecodableEvent(
+                        f"GetSchema: {exc.details() or exc.code().name}"
+                    ) from None
                 raise self.failure(exc, "GetSchema") from None
             self._schemas[schema_id] = EventSchema.of(schema_id, info.schema_json)
         return self._schemas[schema_id]

@@ -184,10 +184,22 @@ class ChangeEventLog:
 
     def purge(self) -> int:
         """Drop the events older than the retention period; how many were dropped."""
+        cutoff = self.clock() - self.retention_s
         with self._lock:
-            cursor = self._db.execute(
-                "DELETE FROM cdc_event WHERE stored_at < ?", (self.clock() - self.retention_s,)
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT MAX(position) FROM cdc_event WHERE stored_at < ?", (cutoff,)
+                ).fetchone()
+                if row[0] is not None:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO cdc_counter VALUES ('purged', ?)", (int(row[0]),)
+                    )
+                cursor = self._db.execute("DELETE FROM cdc_event WHERE stored_at < ?", (cutoff,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             return cursor.rowcount
 
     def latest(self) -> int:
@@ -215,7 +227,12 @@ class ChangeEventLog:
             row = self._db.execute(
                 "SELECT 1 FROM cdc_event WHERE position = ?", (position,)
             ).fetchone()
-        if row is None and position != self.latest():  # the tip stays valid when purged
+            purged = self._db.execute(
+                "SELECT value FROM cdc_counter WHERE name = 'purged'"
+            ).fetchone()
+        # The tip stays valid when purged; so does "before the first event" (the latest
+        # replay id of a channel that had none) until an event was purged.
+        if row is None and position != self.latest() and (position or purged):
             raise ReplayIdCorrupt("the replay id names no retained event")
         return position
 

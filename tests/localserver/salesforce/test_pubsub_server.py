@@ -17,6 +17,7 @@ import pytest
 
 from connectors.salesforce.pubsub import pubsub_api_pb2 as pb
 from connectors.salesforce.pubsub import pubsub_api_pb2_grpc as pb_grpc
+from q2c.localserver.salesforce.cdc_log import ChangeEventLog, ReplayIdCorrupt, encode_replay_id
 from q2c.localserver.salesforce.changes import RecordChange
 from q2c.localserver.salesforce.pubsub import (
     REPLAY_ID_CORRUPTED,
@@ -372,3 +373,23 @@ async def test_more_than_100_requested_counts_as_100(tmp_path: Path) -> None:
         assert len(events) == 100
         assert response.pending_num_requested == 0
         sub.close()
+
+
+def test_replay_ids_stay_valid_until_their_event_is_purged(tmp_path: Path) -> None:
+    clock = Clock()
+    log = ChangeEventLog(tmp_path / "cdc.sqlite3", retention_s=10, clock=clock)
+    empty_tip = encode_replay_id(log.latest())
+    assert log.check(empty_tip) == 0  # a channel's latest replay id before any event
+    (first,) = log.append([created("Account", ACCOUNT)])
+    (second,) = log.append([created("Account", "001000000000002AAA")])
+    assert log.check(first.replay_id) == first.position
+    assert log.check(empty_tip) == 0
+    with pytest.raises(ReplayIdCorrupt):
+        log.check(encode_replay_id(second.position + 1000))  # never issued
+    clock.now += 11
+    assert log.purge() == 2
+    for gone in (empty_tip, first.replay_id):
+        with pytest.raises(ReplayIdCorrupt):
+            log.check(gone)
+    assert log.check(second.replay_id) == second.position  # the tip, though purged
+    log.close()
