@@ -137,10 +137,31 @@ class PubSubServer(pb_grpc.PubSubServicer):
     # The change feed ----------------------------------------------------------------------
 
     def publish(self, changes: list[RecordChange]) -> None:
-        """One committed transaction: stored as change events, then delivered."""
-        if changes:
+        """One committed transaction: stored as change events, then delivered. Changes
+        whose events cannot be made become gap events (header and ids), as documented for
+        an internal error that prevents a change event."""
+        if not changes:
+            return
+        try:
             self.log.append(changes)
-            self._wake_all()
+        except Exception:
+            log.exception("no change events for %d committed changes: gap events", len(changes))
+            self.log.append(
+                [
+                    RecordChange(
+                        c.entity,
+                        cast(ChangeType, f"GAP_{c.change_type}"),
+                        c.record_ids,
+                        transaction_key=c.transaction_key,
+                        commit_timestamp_ms=c.commit_timestamp_ms,
+                        commit_number=c.commit_number,
+                        commit_user=c.commit_user,
+                    )
+                    for c in changes
+                    if not c.change_type.startswith("GAP_")
+                ]
+            )
+        self._wake_all()
 
     def inject_gap(
         self, entity: str, record_ids: Sequence[str], change_type: ChangeType = "GAP_UPDATE"

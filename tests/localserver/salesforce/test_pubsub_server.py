@@ -393,3 +393,22 @@ def test_replay_ids_stay_valid_until_their_event_is_purged(tmp_path: Path) -> No
             log.check(gone)
     assert log.check(second.replay_id) == second.position  # the tip, though purged
     log.close()
+
+
+async def test_a_change_whose_event_cannot_be_made_becomes_a_gap_event(tmp_path: Path) -> None:
+    async with running_pubsub(tmp_path, valid, org_id=ORG) as server:
+        # NumberOfEmployees is an Avro int: this value does not fit in one.
+        server.publish([created("Account", ACCOUNT, Name="Huge", NumberOfEmployees=2**40)])
+        stub = await open_stub(server)
+        sub = Subscriber(
+            stub,
+            pb.FetchRequest(
+                topic_name="/data/ChangeEvents", replay_preset=pb.EARLIEST, num_requested=5
+            ),
+        )
+        (event,) = await sub.events(1)
+        record = await decode(stub, event)
+        assert record["ChangeEventHeader"]["changeType"] == "GAP_CREATE"
+        assert record["ChangeEventHeader"]["recordIds"] == [ACCOUNT]
+        assert record["Name"] is None
+        sub.close()
