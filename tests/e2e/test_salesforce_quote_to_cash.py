@@ -281,7 +281,12 @@ async def test_quote_to_cash_with_salesforce_as_the_crm(sf_stack: SalesforceStac
         sale["invoices"] or (await sale_of(stack, opportunity, ("processing",)))["invoices"]
     )
     await stack.erp.button("account.invoice", "post", [invoice])
-    await asyncio.sleep(0)  # (the post is Tryton's; the CRM is refusing calls meanwhile)
+    log = stack.connectors["salesforce"].log
+
+    async def refused() -> bool | None:
+        return "REQUEST_LIMIT_EXCEEDED" in log.read_text(errors="replace") or None
+
+    await stack.eventually(refused, "the connector refused for the spent allowance")
     await stack.server.control("limits", {"remaining": 50_000})
     await fields_of(stack, "Opportunity", opportunity, ERP_Amount_Due__c="200.00")
     await fields_of(stack, "Account", account, ERP_Outstanding_Balance__c="200.00")
