@@ -69,7 +69,10 @@ class Writer:
                 f"Required fields are missing: [{', '.join(missing)}]",
                 missing,
             )
-        row_values: dict[str, Any] = {name: None for name in sobject.fields}
+        # Checkboxes are false unless set, as on the platform; other fields null.
+        row_values: dict[str, Any] = {
+            name: False if f.type == "boolean" else None for name, f in sobject.fields.items()
+        }
         for (object_name, field_name), default in _DEFAULTS.items():
             if object_name == sobject.name:
                 row_values[field_name] = default
@@ -83,7 +86,7 @@ class Writer:
         row = Row(sobject.name, row_values)
         self.rules.before_insert(row, values)
         tx.insert(row, self.store.now())
-        self.rules.after_change(tx, row.sobject, row.values, None)
+        self.rules.after_change(tx, row.sobject, row.values)
         return record_id
 
     def update(
@@ -95,9 +98,8 @@ class Writer:
         self._check_unique(sobject, values, row.id)
         merged = {**row.values, **values}
         changes = self.rules.before_update(row, merged, values)
-        before = dict(row.values)
         tx.modify(row.id, changes, self.store.now())
-        self.rules.after_change(tx, row.sobject, row.values, before)
+        self.rules.after_change(tx, row.sobject, row.values)
 
     def delete(self, tx: Transaction, sobject: ObjectDef, record_id: str) -> None:
         self._check_writable(sobject)

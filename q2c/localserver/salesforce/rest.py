@@ -180,6 +180,7 @@ class Api:
             web.delete(f"{sobject}/{{record_id}}", self.delete),
             web.get(f"{sobject}/{{field}}/{{value}}", self.read_by_external_id),
             web.patch(f"{sobject}/{{field}}/{{value}}", self.upsert),
+            web.post(f"{sobject}/{{id_field:[Ii][Dd]}}", self.create_by_id_field),
         ]
 
     # Discovery.
@@ -414,6 +415,13 @@ class Api:
         with self.store.transaction(self.context(request)) as tx:
             record_id = self.writer.create(tx, sobject, body)
         return sf_json({"id": record_id, "success": True, "errors": []}, 201)
+
+    async def create_by_id_field(self, request: web.Request) -> web.Response:
+        """``POST …/sobjects/{type}/Id`` (API 37.0 and later): an upsert by ``Id`` whose value
+        is null, that is a create, for clients that upsert through one resource."""
+        if float(self.version(request)) < 37.0:
+            raise not_found()
+        return await self.create(request)
 
     async def update(self, request: web.Request) -> web.Response:
         sobject = self.sobject(request.match_info["sobject"])

@@ -62,13 +62,8 @@ class StandardRules:
             merged["UnitPrice"] = self._standard_price(str(merged["Product2Id"]))
         return {k: v for k, v in merged.items() if row.values.get(k) != v}
 
-    def after_change(
-        self,
-        tx: Transaction,
-        sobject: str,
-        values: dict[str, Any],
-        before: dict[str, Any] | None,
-    ) -> None:
+    def after_change(self, tx: Transaction, sobject: str, values: dict[str, Any]) -> None:
+        """What a written record changes elsewhere: a line item its opportunity's amount."""
         if sobject == "OpportunityLineItem":
             self._refresh_amount(tx, str(values["OpportunityId"]))
 

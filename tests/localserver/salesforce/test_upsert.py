@@ -107,3 +107,10 @@ async def test_numeric_external_ids_match_by_value(org: Org) -> None:
     assert (updated.status, updated.body["id"]) == (200, created.body["id"])
     [row] = await org.records("SELECT Name, Erp_Number__c FROM Account WHERE Erp_Number__c = 42")
     assert (row["Name"], row["Erp_Number__c"]) == ("M", 42)
+
+
+async def test_post_to_the_id_field_creates(org: Org) -> None:
+    reply = await org.call("POST", "/sobjects/Account/Id", {"Name": "Posted"})
+    assert reply.status == 201
+    assert reply.body == {"id": reply.body["id"], "success": True, "errors": []}
+    assert [r["Name"] for r in await org.records("SELECT Name FROM Account")] == ["Posted"]
