@@ -1,9 +1,10 @@
 """The Salesforce source killed with SIGKILL mid-stream, against the local Salesforce server
 (its own process) and the real broker.
 
-`q2c connector run salesforce --no-sink` polls while accounts are created, renamed and
-then deleted; it is killed at several moments (as a batch shows on the raw topic, a little
-later, during start-up, as the deletes show) and restarted. Once the raw topic settles:
+`q2c connector run salesforce --no-sink` polls (and, with ``tracking = "cdc"``, follows
+Change Data Capture too) while accounts are created, renamed and then deleted; it is killed
+at several moments (as a batch shows on the raw topic, a little later, during start-up, as
+the deletes show) and restarted. Once the raw topic settles:
 every account and the last version of each is on it, as the org holds it; the newest
 message of each is its last version, or its delete; and every repeat the kills caused is
 fingerprint-equal to an earlier message, so downstream drops it.
@@ -41,6 +42,7 @@ class SalesforceAccounts:
     server: SalesforceProcess
     system: str = "salesforce"
     object: str = "Account"
+    tracking: str = "polling"
 
     def env(self) -> dict[str, str]:
         settings = {f"Q2C_SALESFORCE__{k.upper()}": str(v) for k, v in self.server.defaults.items()}
@@ -48,6 +50,7 @@ class SalesforceAccounts:
             **settings,
             "Q2C_SALESFORCE__POLL_INTERVAL": "0.3",
             "Q2C_SALESFORCE__DELETE_INTERVAL": "0",
+            "Q2C_SALESFORCE__TRACKING": self.tracking,
         }
 
     async def create(self, name: str) -> str:
@@ -68,11 +71,14 @@ class SalesforceAccounts:
         return found
 
 
+@pytest.mark.parametrize("tracking", ["polling", "cdc"])
 async def test_the_salesforce_source_killed_mid_stream_loses_and_repeats_nothing(
-    salesforce_process: SalesforceProcess, kafka_bootstrap: str, tmp_path: Path
+    tracking: str, salesforce_process: SalesforceProcess, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    client = SalesforceClient(SPEC.configured(salesforce_process.defaults))
-    peer = SalesforceAccounts(client, salesforce_process)
+    # The workload writes as another client than q2c: its changes are not q2c's echoes.
+    as_workload = SPEC.configured(salesforce_process.defaults)
+    client = SalesforceClient(as_workload.model_copy(update={"call_client": "workload"}))
+    peer = SalesforceAccounts(client, salesforce_process, tracking=tracking)
     prefix = f"sfkill{uuid.uuid4().hex[:8]}"
     topics = Topics(prefix)
     await ensure_topics({"bootstrap_servers": kafka_bootstrap}, {topics.raw("salesforce"): 1})
@@ -144,6 +150,8 @@ async def test_the_salesforce_source_killed_mid_stream_loses_and_repeats_nothing
         await asyncio.gather(following, writing, return_exceptions=True)
         await client.close()
 
+    if tracking == "cdc":  # changes came through Change Data Capture, beside polling
+        assert any(m.cursor.startswith("cdc@") for m in mine)
     newest: dict[str, RawChange] = {m.record_id: m for m in mine}
     assert set(newest) == set(held) | gone
     assert {rid: m.record.get("Name") for rid, m in newest.items() if rid in held} == held
