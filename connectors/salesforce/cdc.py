@@ -48,6 +48,7 @@ from connectors.base.tracking.events import (
     PositionExpired,
     Preset,
     Subscription,
+    resync_step,
 )
 from connectors.base.tracking.modified import Clock, ModifiedSinceStream, utc_now
 from connectors.salesforce.cdc_documents import delete_change
@@ -399,6 +400,17 @@ class CdcStream(EventStream):
         await super().close()
         if isinstance(self.channel, PubSubChannel):
             await self.channel.close()
+
+    async def _resync(self, state: EventCursor) -> Batch:
+        """One read of the re-snapshot; a polling stream that answers no cursor is pacing
+        itself (the API allowance is running low), so the re-snapshot waits, not ends."""
+        assert state.resync is not None
+        obj, polled = state.resync.pending[0]
+        batch = await self.fallback[obj].read(polled)
+        if batch.cursor is None and not batch.changes:
+            return Batch([], state.encode(), more=False, dead_letters=batch.dead_letters)
+        after = resync_step(state, batch.cursor, batch.more)
+        return Batch(batch.changes, after.encode(), more=True, dead_letters=batch.dead_letters)
 
     async def reread(self, obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
         if obj in self.children:

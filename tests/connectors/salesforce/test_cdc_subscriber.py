@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.base.errors import ConnectorError
+from connectors.base.source import Batch
 from connectors.base.tracking.events import EventCursor
 from connectors.base.tracking.modified import ModifiedSinceStream, Row
 from connectors.salesforce.cdc import CdcStream, PubSubAuth, PubSubChannel
@@ -61,7 +62,10 @@ class Org:
         return [self.change(obj, self.records[obj][i]) for i in ids if i in self.records[obj]]
 
 
-def polling(org: Org, obj: str) -> ModifiedSinceStream:
+def polling(org: Org, obj: str, paced: list[int] | None = None) -> ModifiedSinceStream:
+    """The polling stream of ``obj``; its first ``paced[0]`` reads answer nothing, as a
+    stream pacing itself near its API allowance does."""
+
     class Polling(ModifiedSinceStream):
         system: ClassVar[str] = "salesforce"
         name: ClassVar[str] = obj.lower()
@@ -79,6 +83,12 @@ def polling(org: Org, obj: str) -> ModifiedSinceStream:
 
         async def changes(self, fresh: Sequence[Row]) -> list[RawChange]:
             return [org.change(obj, dict(row)) for row in fresh]
+
+        async def read(self, cursor: str | None) -> Batch:
+            if paced and paced[0]:
+                paced[0] -= 1
+                return Batch((), None)
+            return await super().read(cursor)
 
     return Polling(delete_scan=None)
 
@@ -438,4 +448,20 @@ async def test_an_event_that_does_not_decode_is_dead_lettered_with_the_reason(
     assert letter.stage == "source.salesforce.cdc"
     assert "does not decode" in letter.reason
     assert ids(reader.changes) == ["001000000000062AAA"]
+    await stream.close()
+
+
+async def test_a_resnapshot_waits_while_its_polling_stream_paces_itself(
+    server: PubSubServer,
+) -> None:
+    org = Org()
+    org.put("Account", "001000000000071AAA", Name="Snapshot me")
+    paced = [2]
+    channel = PubSubChannel(server.address, session, secure=False)
+    accounts = polling(org, "Account", paced)
+    stream = CdcStream(channel, {"Account": accounts}, org.reread, wait=0.2)
+    reader = Reader(stream)
+    await reader.following()
+    assert paced == [0]
+    assert ids(reader.changes) == ["001000000000071AAA"]
     await stream.close()
