@@ -265,12 +265,16 @@ class SalesforceSink(Sink):
 
     @handles(UpsertItem)
     async def upsert_item(self, command: UpsertItem) -> CommandResult:
-        """The product by its SKU (an external id on Product2), upserted, with its price in
-        the standard price book."""
+        """The product by its SKU (an external id on Product2), else one an org user made
+        with that product code (it gets the SKU), else upserted by the SKU; with its price
+        in the standard price book."""
         item = command.item
         code = self.names.item_code
         wanted = product_fields(item)
         product_id = await self._find(PRODUCT, code, item.sku)
+        if product_id is None:
+            product_id = await self._find(PRODUCT, "ProductCode", item.sku)
+            wanted[code] = item.sku
         if product_id is None:
             fields = {k: wire(v) for k, v in wanted.items()}
             product_id, created = await self.client.upsert(PRODUCT, code, item.sku, fields)

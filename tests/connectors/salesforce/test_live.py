@@ -19,7 +19,7 @@ from connectors.salesforce.sink import SalesforceSink
 from connectors.salesforce.source import AccountStream, StreamCursor
 from connectors.salesforce.spec import SPEC
 from schemas import Customer, ExternalIds, Operation, Outcome, RawChange
-from tests.connectors.salesforce.commands import NOW, financial_status, upsert_customer
+from tests.connectors.salesforce.commands import NOW, financial_status, upsert_customer, upsert_item
 from tests.plugins.salesforce import defaults_of
 
 pytestmark = pytest.mark.integration
@@ -242,3 +242,25 @@ async def test_a_write_back_the_org_refuses_is_skippable_with_its_reason(
     with pytest.raises(ConnectorError, match="does not exist") as gone:
         await sink.apply(financial_status(opportunity, outstanding="1.00"))
     assert gone.value.kind is ErrorKind.SKIPPABLE
+
+
+async def test_an_erp_item_finds_the_product_an_org_user_made_with_its_code(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    made = await client.create("Product2", {"Name": "Widget", "ProductCode": "W-9"})
+    first = await sink.apply(upsert_item("W-9", "12.50"))
+    assert (first.outcome, first.ids) == (
+        Outcome.UPDATED,
+        ExternalIds(crm_id=made, erp_id="product-W-9"),
+    )
+    product = await client.record("Product2", made)
+    assert product is not None
+    assert product["Q2C_SKU__c"] == "W-9"
+    entries = await client.query(
+        f"SELECT UnitPrice FROM PricebookEntry WHERE Product2Id = '{made}'"  # noqa: S608
+    )
+    assert [e["UnitPrice"] for e in entries] == [12.5]
+    again = await sink.apply(upsert_item("W-9", "12.50"))
+    assert (again.outcome, again.ids) == (Outcome.UNCHANGED, first.ids)
+    assert len(await client.query("SELECT Id FROM Product2")) == 1
