@@ -276,7 +276,7 @@ class SalesforceSink(Sink):
             product_id = await self._find(PRODUCT, "ProductCode", item.sku)
             wanted[code] = item.sku
         if product_id is None:
-            fields = {k: wire(v) for k, v in wanted.items()}
+            fields = {k: wire(v) for k, v in wanted.items() if k != code}
             product_id, created = await self.client.upsert(PRODUCT, code, item.sku, fields)
             outcome = Outcome.CREATED if created else Outcome.UPDATED
         else:
