@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +19,16 @@ from connectors.salesforce.settings import SalesforceSettings, WriteBackFields
 from connectors.salesforce.sink import SalesforceSink
 from connectors.salesforce.source import AccountStream, StreamCursor
 from connectors.salesforce.spec import SPEC
+from q2c.localserver.salesforce.changes import RecordChange
+from q2c.localserver.salesforce.server import running
 from schemas import Customer, ExternalIds, Operation, Outcome, RawChange
-from tests.connectors.salesforce.commands import NOW, financial_status, upsert_customer, upsert_item
+from tests.connectors.salesforce.commands import (
+    NOW,
+    account_balance,
+    financial_status,
+    upsert_customer,
+    upsert_item,
+)
 from tests.plugins.salesforce import defaults_of
 
 pytestmark = pytest.mark.integration
@@ -264,3 +273,30 @@ async def test_an_erp_item_finds_the_product_an_org_user_made_with_its_code(
     again = await sink.apply(upsert_item("W-9", "12.50"))
     assert (again.outcome, again.ids) == (Outcome.UNCHANGED, first.ids)
     assert len(await client.query("SELECT Id FROM Product2")) == 1
+
+
+class Recorded:
+    """A change feed that keeps what the org's store commits."""
+
+    def __init__(self) -> None:
+        self.changes: list[RecordChange] = []
+
+    def publish(self, changes: list[RecordChange]) -> None:
+        self.changes += changes
+
+
+async def test_q2c_writes_are_marked_with_its_client_id(tmp_path: Path) -> None:
+    feed = Recorded()
+    async with running(tmp_path / "org", feed=feed) as server:
+        config = settings(server, call_client="q2c-test")
+        await SPEC.set_up(config)
+        crm = SalesforceClient(config)
+        try:
+            account = await crm.create("Account", {"Name": "Origin Ltd"})
+            await SalesforceSink(crm, config.fields).apply(account_balance(account))
+        finally:
+            await crm.close()
+    mine = [c for c in feed.changes if c.entity == "Account" and account in c.record_ids]
+    assert [c.change_type for c in mine] == ["CREATE", "UPDATE"]
+    version = config.api_version
+    assert {c.change_origin for c in mine} == {f"com/salesforce/api/rest/{version};client=q2c-test"}
