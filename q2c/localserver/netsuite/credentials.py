@@ -82,12 +82,15 @@ def load_certificate(state_dir: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate((state_dir / CERTIFICATE_FILE).read_bytes())
 
 
-def ensure_credentials(state_dir: Path, base_url: str) -> Credentials:
-    """The state directory's credentials with ``base_url`` set, made on the first start."""
+def ensure_credentials(state_dir: Path, base_url: str, *, write: bool = True) -> Credentials:
+    """The state directory's credentials with ``base_url`` set, made on the first start;
+    ``credentials.json`` is (re)written only when ``write`` (once the port is known)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / CREDENTIALS_FILE
-    if path.exists() and (state_dir / CERTIFICATE_FILE).exists():
-        stored = json.loads(path.read_text())
+    kept = state_dir / ".credentials.json"
+    source = path if path.exists() else kept
+    if source.exists() and (state_dir / CERTIFICATE_FILE).exists():
+        stored = json.loads(source.read_text())
         stored["base_url"] = base_url
         stored["private_key_file"] = str(state_dir / PRIVATE_KEY_FILE)
         credentials = Credentials(**stored)
@@ -108,5 +111,8 @@ def ensure_credentials(state_dir: Path, base_url: str) -> Credentials:
             currency_id="1",
             control_token=secrets.token_urlsafe(32),
         )
-    _write_private(path, json.dumps(asdict(credentials), indent=2).encode())
+    if write:
+        _write_private(path, json.dumps(asdict(credentials), indent=2).encode())
+    else:
+        _write_private(state_dir / ".credentials.json", json.dumps(asdict(credentials)).encode())
     return credentials

@@ -124,7 +124,7 @@ class NetSuiteServer:
     ) -> None:
         self.state_dir = Path(state_dir)
         self.control = Control(concurrency_limit=concurrency_limit, max_query_rows=max_query_rows)
-        self.credentials = ensure_credentials(self.state_dir, "http://127.0.0.1:0")
+        self.credentials = ensure_credentials(self.state_dir, "http://127.0.0.1:0", write=False)
         self.store = Store(self.state_dir, self.credentials.time_zone)
         self.auth = Authenticator(self.credentials, load_certificate(self.state_dir), self.store)
         self.records = RecordService(self.store, lambda: self.credentials.base_url)
