@@ -179,8 +179,8 @@ KINDS: dict[str, RecordKind] = {
             statuses=CREDIT_STATUSES,
             fields=_transaction_fields(
                 "entity",
-                Field("unapplied", "foreignamountunpaid", "decimal", readonly=True),
-                Field("applied", "foreignamountpaid", "decimal", readonly=True),
+                Field("unapplied", "foreignpaymentamountunused", "decimal", readonly=True),
+                Field("applied", "foreignpaymentamountused", "decimal", readonly=True),
             ),
         ),
         RecordKind(
@@ -196,8 +196,8 @@ KINDS: dict[str, RecordKind] = {
             fields=_transaction_fields(
                 "customer",
                 Field("payment", "foreigntotal", "decimal"),
-                Field("unapplied", "foreignamountunpaid", "decimal", readonly=True),
-                Field("applied", "foreignamountpaid", "decimal", readonly=True),
+                Field("unapplied", "foreignpaymentamountunused", "decimal", readonly=True),
+                Field("applied", "foreignpaymentamountused", "decimal", readonly=True),
             ),
         ),
     )

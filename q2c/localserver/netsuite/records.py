@@ -32,6 +32,10 @@ _REF_RECORD = {
     "subsidiary": "subsidiary",
     "term": "term",
 }
+LINE_SIGN = {"SalesOrd": Decimal(-1), "CustInvc": Decimal(-1), "CustCred": Decimal(1)}
+"""How ``transactionline`` signs a line's quantity and amounts (inventory out and income
+are negative on orders and invoices, positive on credit memos); the record service shows
+them positive."""
 _LINE_FIELDS = {"item", "quantity", "rate", "amount", "description", "line"}
 _APPLY_FIELDS = {"doc", "apply", "amount", "line"}
 _IGNORED = {"links", "id"}
@@ -206,8 +210,13 @@ class RecordService:
             "totalResults": len(items),
         }
 
+    def _sign(self, record_id: int) -> Decimal:
+        row = self.store.row('SELECT type FROM "transaction" WHERE id = ?', (record_id,))
+        return LINE_SIGN.get(str(row["type"]) if row is not None else "", Decimal(1))
+
     def _item_lines(self, record_id: int) -> list[dict[str, Any]]:
         lines = []
+        sign = self._sign(record_id)
         for row in self.store.rows(
             "SELECT * FROM transactionline WHERE \"transaction\" = ? AND mainline = 'F'"
             " ORDER BY linesequencenumber",
@@ -217,9 +226,9 @@ class RecordService:
                 "links": [],
                 "line": int(row["id"]),
                 "item": self._ref("item", row["item"]),
-                "quantity": _number(row["quantity"]),
+                "quantity": _number(Decimal(str(row["quantity"])) * sign),
                 "rate": _number(row["rate"]),
-                "amount": _number(row["foreignamount"]),
+                "amount": _number(Decimal(str(row["foreignamount"])) * sign),
             }
             if row["memo"] is not None:
                 line["description"] = str(row["memo"])
@@ -526,6 +535,7 @@ class RecordService:
                 (record_id,),
             )
         now = self.store.stamp()
+        sign = LINE_SIGN.get(str(header["type"]), Decimal(1))
         for index, line in enumerate(lines):
             path = f"item.items[{index}]"
             unknown = set(line) - _LINE_FIELDS - _IGNORED
@@ -552,7 +562,7 @@ class RecordService:
             quantity = (
                 _decimal(line["quantity"], f"{path}.quantity")
                 if "quantity" in line
-                else Decimal(str(existing["quantity"]))
+                else Decimal(str(existing["quantity"])) * sign
                 if existing is not None
                 else Decimal(1)
             )
@@ -575,10 +585,10 @@ class RecordService:
                     " WHERE uniquekey = ?",
                     (
                         item,
-                        _text(quantity),
+                        _text(quantity * sign),
                         _text(rate),
-                        _text(amount),
-                        _text(amount * Decimal(str(header["exchangerate"]))),
+                        _text(amount * sign),
+                        _text(amount * sign * Decimal(str(header["exchangerate"]))),
                         memo,
                         now,
                         existing["uniquekey"],
@@ -600,6 +610,7 @@ class RecordService:
         created_from: int | None,
         now: str,
     ) -> int:
+        sign = LINE_SIGN.get(str(header["type"]), Decimal(1))
         last = self.store.row(
             'SELECT MAX(id) AS n FROM transactionline WHERE "transaction" = ?', (record_id,)
         )
@@ -614,10 +625,10 @@ class RecordService:
                 line_id,
                 line_id,
                 item,
-                _text(quantity),
+                _text(quantity * sign),
                 _text(rate),
-                _text(amount),
-                _text(amount * Decimal(str(header["exchangerate"]))),
+                _text(amount * sign),
+                _text(amount * sign * Decimal(str(header["exchangerate"]))),
                 memo,
                 header["subsidiary"],
                 header["entity"],
@@ -636,14 +647,18 @@ class RecordService:
             " WHERE \"transaction\" = ? AND mainline = 'F'",
             (record_id,),
         )
-        total = sum((Decimal(str(row["foreignamount"])) for row in amounts), Decimal(0))
-        applied = self._applied_to(record_id) if kind.name == "invoice" else Decimal(0)
-        if kind.name == "creditMemo":
-            applied = self._applied_from(record_id)
+        sign = LINE_SIGN.get(kind.filter_value, Decimal(1))
+        total = sum((Decimal(str(row["foreignamount"])) * sign for row in amounts), Decimal(0))
         columns: dict[str, object] = {"foreigntotal": _text(total)}
-        if kind.name in ("invoice", "creditMemo"):
+        if kind.name == "invoice":
+            applied = self._applied_to(record_id)
             columns["foreignamountunpaid"] = _text(total - applied)
             columns["foreignamountpaid"] = _text(applied)
+            columns["status"] = "B" if total - applied <= 0 and total > 0 else "A"
+        elif kind.name == "creditMemo":
+            applied = self._applied_from(record_id)
+            columns["foreignpaymentamountunused"] = _text(total - applied)
+            columns["foreignpaymentamountused"] = _text(applied)
             columns["status"] = "B" if total - applied <= 0 and total > 0 else "A"
         columns["lastmodifieddate"] = self.store.stamp()
         assignments = ", ".join(f"{name} = ?" for name in columns)
@@ -651,6 +666,40 @@ class RecordService:
             f'UPDATE "transaction" SET {assignments} WHERE id = ?',  # noqa: S608
             (*columns.values(), record_id),
         )
+        self._main_line(record_id, -sign * total)
+
+    def _main_line(self, record_id: int, amount: Decimal) -> None:
+        """The transaction's one main line (no item), carrying its total."""
+        header = self.store.row('SELECT * FROM "transaction" WHERE id = ?', (record_id,))
+        assert header is not None
+        foreign = _text(amount)
+        net = _text(amount * Decimal(str(header["exchangerate"])))
+        updated = self.store.conn.execute(
+            "UPDATE transactionline SET foreignamount = ?, netamount = ?, subsidiary = ?,"
+            " entity = ?, linelastmodifieddate = ? WHERE \"transaction\" = ? AND mainline = 'T'",
+            (
+                foreign,
+                net,
+                header["subsidiary"],
+                header["entity"],
+                header["lastmodifieddate"],
+                record_id,
+            ),
+        )
+        if updated.rowcount == 0:
+            self.store.execute(
+                'INSERT INTO transactionline ("transaction", id, linesequencenumber, mainline,'
+                " foreignamount, netamount, subsidiary, entity, linelastmodifieddate)"
+                " VALUES (?, 0, 0, 'T', ?, ?, ?, ?, ?)",
+                (
+                    record_id,
+                    foreign,
+                    net,
+                    header["subsidiary"],
+                    header["entity"],
+                    header["lastmodifieddate"],
+                ),
+            )
 
     def _applied_to(self, invoice_id: int) -> Decimal:
         rows = self.store.rows(
@@ -741,10 +790,11 @@ class RecordService:
                 f"The total applied ({applied}) exceeds the payment ({total}).", "payment"
             )
         self.store.execute(
-            'UPDATE "transaction" SET foreigntotal = ?, foreignamountpaid = ?,'
-            " foreignamountunpaid = ?, lastmodifieddate = ? WHERE id = ?",
+            'UPDATE "transaction" SET foreigntotal = ?, foreignpaymentamountused = ?,'
+            " foreignpaymentamountunused = ?, lastmodifieddate = ? WHERE id = ?",
             (_text(total), _text(applied), _text(total - applied), self.store.stamp(), payment_id),
         )
+        self._main_line(payment_id, total)
         invoice_kind = KINDS["invoice"]
         for invoice_id in sorted(touched):
             self._total(invoice_kind, invoice_id)
@@ -811,12 +861,13 @@ class RecordService:
                 " ORDER BY linesequencenumber",
                 (source_id,),
             ):
-                amount = Decimal(str(line["foreignamount"]))
+                source_sign = LINE_SIGN.get(str(source["type"]), Decimal(1))
+                amount = Decimal(str(line["foreignamount"])) * source_sign
                 line_id = self._add_line(
                     new_id,
                     created,
                     int(line["item"]),
-                    Decimal(str(line["quantity"])),
+                    Decimal(str(line["quantity"])) * source_sign,
                     Decimal(str(line["rate"])),
                     amount,
                     line["memo"],

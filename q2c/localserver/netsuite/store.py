@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS "transaction" (
     currency INTEGER NOT NULL, exchangerate TEXT NOT NULL, subsidiary INTEGER NOT NULL,
     terms INTEGER, memo TEXT, otherrefnum TEXT, externalid TEXT,
     foreigntotal TEXT NOT NULL DEFAULT '0', foreignamountunpaid TEXT,
-    foreignamountpaid TEXT, createddate TEXT NOT NULL, lastmodifieddate TEXT NOT NULL,
+    foreignamountpaid TEXT, foreignpaymentamountused TEXT, foreignpaymentamountunused TEXT,
+    createddate TEXT NOT NULL, lastmodifieddate TEXT NOT NULL,
     UNIQUE (recordtype, externalid)
 );
 CREATE TABLE IF NOT EXISTS transactionline (

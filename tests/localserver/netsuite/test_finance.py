@@ -100,6 +100,22 @@ async def test_invoice_payment_and_credit(client: TbaClient) -> None:
         (invoice, payment, "60"),
         (invoice, credit, "40"),
     ]
+    signs = await client.suiteql(
+        "SELECT t.type, tl.mainline, tl.quantity, tl.foreignamount FROM transactionline tl"
+        " JOIN transaction t ON t.id = tl.transaction WHERE t.type IN ('CustInvc', 'CustCred')"
+        " ORDER BY t.id, tl.id"
+    )
+    assert [
+        (i["type"], i["mainline"], i.get("quantity"), i["foreignamount"])
+        for i in signs.body["items"]
+    ] == [
+        ("CustInvc", "T", None, "100"),
+        ("CustInvc", "F", "-2", "-100"),
+        ("CustCred", "T", None, "-100"),
+        ("CustCred", "F", "2", "100"),
+    ]
+    lines = await client.call("GET", f"{RECORDS}/invoice/{invoice}/item")
+    assert [(line["quantity"], line["amount"]) for line in lines.body["items"]] == [(2.0, 100.0)]
     types = await client.suiteql("SELECT type FROM transaction ORDER BY id")
     assert [i["type"] for i in types.body["items"]] == [
         "SalesOrd",

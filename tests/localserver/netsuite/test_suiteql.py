@@ -86,7 +86,7 @@ async def test_transactions_and_display_names(client: TbaClient) -> None:
         "SELECT t.id, t.type, t.foreigntotal, BUILTIN.DF(t.entity) AS customer,"
         " BUILTIN.DF(t.status) AS status, tl.quantity, i.itemid FROM transaction t"
         " JOIN transactionline tl ON tl.transaction = t.id"
-        " JOIN item i ON i.id = tl.item WHERE t.type = 'SalesOrd'"
+        " JOIN item i ON i.id = tl.item WHERE t.type = 'SalesOrd' AND tl.mainline = 'F'"
     )
     assert reply.status == 200, reply.body
     assert reply.body["items"] == [
@@ -97,10 +97,14 @@ async def test_transactions_and_display_names(client: TbaClient) -> None:
             "foreigntotal": "14",
             "customer": "Acme",
             "status": "Sales Order : Pending Fulfillment",
-            "quantity": "4",
+            "quantity": "-4",
             "itemid": "W",
         }
     ]
+    main = await client.suiteql(
+        "SELECT id, item, foreignamount FROM transactionline WHERE mainline = 'T'"
+    )
+    assert main.body["items"] == [{"links": [], "id": "0", "foreignamount": "14"}]
 
 
 async def test_refusals(client: TbaClient, netsuite: Running) -> None:
