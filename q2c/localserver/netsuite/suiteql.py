@@ -10,6 +10,7 @@ account's date format and time zone (``M/D/YYYY``; ``TO_CHAR`` gives the time)."
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
@@ -69,27 +70,40 @@ def _search_error(detail: str) -> errors.NetSuiteError:
     )
 
 
-def _oracle_format(literal: exp.Expression) -> exp.Expression:
-    if isinstance(literal, exp.Literal) and literal.is_string:
-        python = format_time(literal.this.upper(), Oracle.TIME_MAPPING, Oracle.TIME_TRIE)
-        return exp.Literal.string(python or literal.this)
-    return literal
+_CONVERSIONS = re.compile(r"\b(TO_CHAR|TO_DATE|TO_TIMESTAMP)\s*\(", re.IGNORECASE)
+"""Renamed before parsing, so that their Oracle format models reach the store as written."""
+_QUOTED = re.compile(r'("[^"]*")')
+
+
+def oracle_format(model: str) -> str:
+    """An Oracle datetime format model (``YYYY-MM-DD"T"HH24:MI:SS``) as strftime's."""
+    parts = []
+    for part in _QUOTED.split(model):
+        if len(part) >= 2 and part.startswith('"') and part.endswith('"'):
+            parts.append(part[1:-1].replace("%", "%%"))
+        elif part:
+            upper = part.upper().replace("FF6", "FF").replace("FF", "FF6")
+            parts.append(format_time(upper, Oracle.TIME_MAPPING, Oracle.TIME_TRIE) or part)
+    return "".join(parts)
+
+
+def _with_format(name: str, node: exp.Anonymous) -> exp.Expression:
+    args = list(node.expressions)
+    if not args or len(args) > 2:
+        raise _search_error(f"{name} takes a value and a format model.")
+    fmt: exp.Expression = exp.Null()
+    if len(args) == 2:
+        model = args[1]
+        if not (isinstance(model, exp.Literal) and model.is_string):
+            raise _search_error(f"The format model of {name} must be a string literal.")
+        fmt = exp.Literal.string(oracle_format(model.this))
+    target = "NS_TO_CHAR" if name == "TO_CHAR" else "NS_TO_TIMESTAMP"
+    return exp.Anonymous(this=target, expressions=[args[0], fmt])
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.StrToTime | exp.StrToDate):
-        fmt = node.args.get("format")
-        return exp.Anonymous(this="NS_TO_TIMESTAMP", expressions=[node.this, fmt or exp.Null()])
-    if isinstance(node, exp.ToChar):
-        fmt = node.args.get("format")
-        return exp.Anonymous(
-            this="NS_TO_CHAR",
-            expressions=[node.this, _oracle_format(fmt) if fmt is not None else exp.Null()],
-        )
-    if isinstance(node, exp.Anonymous) and str(node.this).upper() in ("TO_DATE", "TO_TIMESTAMP"):
-        args = list(node.expressions)
-        fmt = _oracle_format(args[1]) if len(args) > 1 else exp.Null()
-        return exp.Anonymous(this="NS_TO_TIMESTAMP", expressions=[args[0], fmt])
+    if isinstance(node, exp.Anonymous) and str(node.this).upper().startswith("NSQL_"):
+        return _with_format(str(node.this).upper().removeprefix("NSQL_"), node)
     if isinstance(node, exp.CurrentTimestamp | exp.CurrentDate) or (
         isinstance(node, exp.Column) and node.name.upper() == "SYSDATE" and not node.table
     ):
@@ -169,8 +183,9 @@ class SuiteQL:
         return f"{day.month}/{day.day}/{day.year}"
 
     def translate(self, query: str) -> str:
+        renamed = _CONVERSIONS.sub(lambda match: f"NSQL_{match.group(1).upper()}(", query)
         try:
-            statements = [s for s in sqlglot.parse(query, read="oracle") if s is not None]
+            statements = [s for s in sqlglot.parse(renamed, read="oracle") if s is not None]
         except ParseError as exc:
             raise _search_error(
                 f"Invalid SuiteQL syntax: {exc.errors[0]['description']}."

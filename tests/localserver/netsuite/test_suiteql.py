@@ -64,6 +64,13 @@ async def test_dates_render_in_the_account_time_zone(client: TbaClient, netsuite
     )
     assert (within.body["totalResults"], after.body["totalResults"]) == (1, 0)
 
+    iso = await client.suiteql(
+        "SELECT to_char(lastmodifieddate, 'yyyy-mm-dd\"T\"HH24:MI:SS') AS lm FROM customer"
+        f" WHERE lastmodifieddate >= to_date('{since[:10]}', 'YYYY-MM-DD')"
+    )
+    assert iso.status == 200, iso.body
+    assert iso.body["items"][0]["lm"] == item["lm"].replace(" ", "T")
+
 
 async def test_transactions_and_display_names(client: TbaClient) -> None:
     customer = record_id(await client.call("POST", CUSTOMERS, {"companyName": "Acme"}))
