@@ -64,9 +64,9 @@ async def test_dates_render_in_the_account_time_zone(client: TbaClient, netsuite
     )
     assert (within.body["totalResults"], after.body["totalResults"]) == (1, 0)
 
+    day = since[:10]
     iso = await client.suiteql(
-        "SELECT to_char(lastmodifieddate, 'yyyy-mm-dd\"T\"HH24:MI:SS') AS lm FROM customer"
-        f" WHERE lastmodifieddate >= to_date('{since[:10]}', 'YYYY-MM-DD')"
+        f"SELECT to_char(lastmodifieddate, 'yyyy-mm-dd\"T\"HH24:MI:SS') AS lm FROM customer WHERE lastmodifieddate >= to_date('{day}', 'YYYY-MM-DD')"  # noqa: E501, S608
     )
     assert iso.status == 200, iso.body
     assert iso.body["items"][0]["lm"] == item["lm"].replace(" ", "T")
