@@ -60,6 +60,7 @@ _CUSTOMER = RecordKind(
         Field("companyName", "companyname", required=True, label="Company Name"),
         Field("email", "email"),
         Field("phone", "phone"),
+        Field("url", "url"),
         Field("comments", "comments"),
         Field("externalId", "externalid"),
         Field("subsidiary", "subsidiary", "ref", ref="subsidiary"),
@@ -69,6 +70,28 @@ _CUSTOMER = RecordKind(
         Field("creditHoldOverride", "creditholdoverride", "select", choices=CREDIT_HOLD),
         Field("isInactive", "isinactive", "bool"),
         Field("isPerson", "isperson", "bool"),
+        Field("dateCreated", "datecreated", "datetime", readonly=True),
+        Field("lastModifiedDate", "lastmodifieddate", "datetime", readonly=True),
+    ),
+)
+
+
+_CONTACT = RecordKind(
+    name="contact",
+    table="contact",
+    search_type="contact",
+    name_column="entityid",
+    fields=(
+        Field("entityId", "entityid"),
+        Field("firstName", "firstname"),
+        Field("lastName", "lastname"),
+        Field("title", "title"),
+        Field("email", "email"),
+        Field("phone", "phone"),
+        Field("company", "company", "ref", ref="customer"),
+        Field("subsidiary", "subsidiary", "ref", ref="subsidiary"),
+        Field("externalId", "externalid"),
+        Field("isInactive", "isinactive", "bool"),
         Field("dateCreated", "datecreated", "datetime", readonly=True),
         Field("lastModifiedDate", "lastmodifieddate", "datetime", readonly=True),
     ),
@@ -87,6 +110,7 @@ def _item(name: str, item_type: str, search_type: str) -> RecordKind:
             Field("itemId", "itemid", required=True, label="Item Name/Number"),
             Field("displayName", "displayname"),
             Field("description", "description"),
+            Field("salesDescription", "salesdescription"),
             Field("basePrice", "baseprice", "decimal"),
             Field("externalId", "externalid"),
             Field("subsidiary", "subsidiary", "ref", ref="subsidiary"),
@@ -118,6 +142,9 @@ def _transaction_fields(entity_field: str, *extra: Field) -> tuple[Field, ...]:
 ORDER_STATUSES = (
     ("A", "Pending Approval"),
     ("B", "Pending Fulfillment"),
+    ("C", "Cancelled"),
+    ("D", "Partially Fulfilled"),
+    ("E", "Pending Billing/Partially Fulfilled"),
     ("F", "Pending Billing"),
     ("G", "Billed"),
     ("H", "Closed"),
@@ -130,6 +157,7 @@ KINDS: dict[str, RecordKind] = {
     kind.name: kind
     for kind in (
         _CUSTOMER,
+        _CONTACT,
         _item("inventoryItem", "InvtPart", "inventoryitem"),
         _item("serviceSaleItem", "Service", "serviceitem"),
         _item("nonInventorySaleItem", "NonInvtPart", "noninventoryitem"),

@@ -408,6 +408,16 @@ class RecordService:
             if columns.get("currency") is None:
                 columns["currency"] = self._subsidiary_currency(columns["subsidiary"])
             columns["datecreated"] = now
+        elif kind.table == "contact":
+            if columns.get("subsidiary") is None:
+                company = self.store.row(
+                    "SELECT subsidiary FROM customer WHERE id = ?", (columns.get("company"),)
+                )
+                columns["subsidiary"] = company["subsidiary"] if company is not None else 1
+            if columns.get("entityid") is None:
+                names = (columns.get("firstname"), columns.get("lastname"))
+                columns["entityid"] = " ".join(str(n) for n in names if n) or None
+            columns["datecreated"] = now
         elif kind.table == "item":
             columns["itemtype"] = kind.filter_value
             columns["createddate"] = now

@@ -1,4 +1,4 @@
-"""The account's data in SQLite, one table per SuiteQL table (``customer``, ``item``,
+"""The account's data in SQLite, one table per SuiteQL table (``customer``, ``contact``, ``item``,
 ``transaction``, ``transactionline``, ``nexttransactionlinelink`` with the
 ``previoustransactionlinelink`` view, ``deletedrecord``, ``subsidiary``, ``currency``,
 ``term``) so that SuiteQL runs on it directly, plus the server's own tables (async jobs,
@@ -36,14 +36,21 @@ CREATE TABLE IF NOT EXISTS term (
     isinactive TEXT NOT NULL DEFAULT 'F', lastmodifieddate TEXT
 );
 CREATE TABLE IF NOT EXISTS customer (
-    id INTEGER PRIMARY KEY, entityid TEXT, companyname TEXT, email TEXT, phone TEXT,
+    id INTEGER PRIMARY KEY, entityid TEXT, companyname TEXT, email TEXT, phone TEXT, url TEXT,
     externalid TEXT UNIQUE, subsidiary INTEGER, currency INTEGER, terms INTEGER,
     creditlimit TEXT, creditholdoverride TEXT NOT NULL DEFAULT 'AUTO',
     isinactive TEXT NOT NULL DEFAULT 'F', isperson TEXT NOT NULL DEFAULT 'F',
     comments TEXT, datecreated TEXT NOT NULL, lastmodifieddate TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS contact (
+    id INTEGER PRIMARY KEY, entityid TEXT, firstname TEXT, lastname TEXT, title TEXT,
+    email TEXT, phone TEXT, company INTEGER, subsidiary INTEGER, externalid TEXT UNIQUE,
+    isinactive TEXT NOT NULL DEFAULT 'F', datecreated TEXT NOT NULL,
+    lastmodifieddate TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS item (
     id INTEGER PRIMARY KEY, itemid TEXT NOT NULL, displayname TEXT, description TEXT,
+    salesdescription TEXT,
     itemtype TEXT NOT NULL, baseprice TEXT, externalid TEXT UNIQUE, subsidiary INTEGER,
     isinactive TEXT NOT NULL DEFAULT 'F', createddate TEXT NOT NULL,
     lastmodifieddate TEXT NOT NULL

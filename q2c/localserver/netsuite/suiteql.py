@@ -29,6 +29,7 @@ from .store import Store, from_internal, is_internal, to_internal
 TABLES = frozenset(
     {
         "customer",
+        "contact",
         "item",
         "transaction",
         "transactionline",

@@ -120,3 +120,36 @@ async def test_sales_order_with_lines_and_expanded_sublist(client: TbaClient) ->
         "GET", f"/services/rest/record/v1/salesOrder/{order_id}?expandSubResources=true"
     )
     assert replaced.body["item"]["totalResults"] == 2
+
+
+async def test_contact_at_a_customer_and_item_sales_description(client: TbaClient) -> None:
+    customer = record_id(
+        await client.call("POST", CUSTOMERS, {"companyName": "Acme", "url": "https://acme.example"})
+    )
+    contact = record_id(
+        await client.call(
+            "PUT",
+            "/services/rest/record/v1/contact/eid:CRM-C1",
+            {"firstName": "Ada", "lastName": "Byron", "company": {"id": customer}},
+        )
+    )
+    read = await client.call("GET", f"/services/rest/record/v1/contact/{contact}")
+    assert read.body["entityId"] == "Ada Byron"
+    assert read.body["company"]["refName"] == "Acme"
+    assert read.body["subsidiary"]["id"] == "1"
+    site = await client.call("GET", f"{CUSTOMERS}/{customer}")
+    assert site.body["url"] == "https://acme.example"
+
+    item = record_id(
+        await client.call(
+            "PUT",
+            "/services/rest/record/v1/serviceSaleItem/eid:SKU-1",
+            {"itemId": "SKU-1", "salesDescription": "Consulting hour"},
+        )
+    )
+    rows = await client.suiteql("SELECT id, itemtype, salesdescription FROM item")
+    assert rows.body["items"] == [
+        {"links": [], "id": item, "itemtype": "Service", "salesdescription": "Consulting hour"}
+    ]
+    contacts = await client.suiteql("SELECT firstname, company FROM contact")
+    assert contacts.body["items"] == [{"links": [], "firstname": "Ada", "company": customer}]
