@@ -415,8 +415,8 @@ class RecordService:
                 )
                 columns["subsidiary"] = company["subsidiary"] if company is not None else 1
             if columns.get("entityid") is None:
-                names = (columns.get("firstname"), columns.get("lastname"))
-                columns["entityid"] = " ".join(str(n) for n in names if n) or None
+                given = (columns.get("firstname"), columns.get("lastname"))
+                columns["entityid"] = " ".join(str(n) for n in given if n) or None
             columns["datecreated"] = now
         elif kind.table == "item":
             columns["itemtype"] = kind.filter_value
