@@ -86,6 +86,12 @@ def _paging(request: web.Request, default: int = MAX_LIMIT) -> tuple[int, int]:
         raise errors.invalid_parameter(
             "limit", f"Invalid value {limit} for the parameter limit: use 1 to {MAX_LIMIT}."
         )
+    if offset % limit:
+        raise errors.invalid_parameter(
+            "offset",
+            f"Invalid value {offset} for the parameter offset: it must be a multiple of the"
+            f" limit ({limit}).",
+        )
     return limit, offset
 
 

@@ -43,6 +43,8 @@ TABLES = frozenset(
 )
 MAX_LIMIT = 1000
 MAX_RESULTS = 100_000
+"""The rows one query yields at most (Executing SuiteQL Queries Through REST Web Services);
+the rest of a larger result is not returned."""
 
 _STATUS_NAMES = {
     "SalesOrd": ("Sales Order", dict(ORDER_STATUSES)),
@@ -215,18 +217,17 @@ class SuiteQL:
         sql = self.translate(query)
         try:
             total_row = self.store.conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()  # noqa: S608
-            total = int(total_row[0])
-            if (
-                total > self.max_results()
-                and offset + min(limit, total - offset) > self.max_results()
-            ):
-                raise _search_error(
-                    f"The query returns {total} results, more than the maximum of"
-                    f" {self.max_results()}. Narrow the query."
+            # One query yields its first 100,000 rows and no more: the result is cut there.
+            total = min(int(total_row[0]), self.max_results())
+            if offset >= total > 0:
+                raise errors.invalid_parameter(
+                    "offset",
+                    f"Invalid value {offset} for the parameter offset: the query has"
+                    f" {total} results.",
                 )
             cursor = self.store.conn.execute(
-                f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?",  # noqa: S608,
-                (limit, offset),
+                f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?",  # noqa: S608
+                (min(limit, max(total - offset, 0)), offset),
             )
         except sqlite3.Error as exc:
             message = str(exc)

@@ -128,10 +128,19 @@ async def test_refusals(client: TbaClient, netsuite: Running) -> None:
     assert too_many.status == 400
     assert too_many.body["o:errorDetails"][0]["o:errorQueryParam"] == "limit"
 
-    await _customers(client, 3)
-    await client.control("max-query-rows", {"rows": 2})
-    capped = await client.suiteql("SELECT id FROM customer", limit=2)
-    assert capped.status == 200
-    beyond = await client.suiteql("SELECT id FROM customer", limit=2, offset=2)
+    not_a_multiple = await client.suiteql("SELECT id FROM customer", limit=2, offset=3)
+    assert not_a_multiple.status == 400
+    assert not_a_multiple.body["o:errorDetails"][0]["o:errorQueryParam"] == "offset"
+
+
+async def test_a_query_yields_at_most_the_row_cap(client: TbaClient) -> None:
+    ids = await _customers(client, 5)
+    await client.control("max-query-rows", {"rows": 3})
+    first = await client.suiteql("SELECT id FROM customer ORDER BY id", limit=2)
+    assert first.body["totalResults"] == 3
+    assert first.body["hasMore"] is True
+    second = await client.suiteql("SELECT id FROM customer ORDER BY id", limit=2, offset=2)
+    assert [item["id"] for item in second.body["items"]] == [ids[2]]
+    assert second.body["hasMore"] is False
+    beyond = await client.suiteql("SELECT id FROM customer ORDER BY id", limit=2, offset=4)
     assert beyond.status == 400
-    assert "maximum" in beyond.body["o:errorDetails"][0]["detail"]
