@@ -6,6 +6,7 @@ NetSuite API) behind the control token."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import uuid
@@ -193,7 +194,8 @@ class NetSuiteServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
         if path.startswith("/_local"):
-            if request.headers.get("Authorization") != f"Bearer {self.credentials.control_token}":
+            expected = f"Bearer {self.credentials.control_token}"
+            if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
                 return web.json_response({"error": "the control token is required"}, status=401)
             return await handler(request)
         if not path.startswith("/services/rest/"):
@@ -206,7 +208,7 @@ class NetSuiteServer:
         try:
             self.auth.verify(
                 request.method,
-                self.credentials.base_url + request.path,
+                self.credentials.base_url + request.rel_url.raw_path,
                 request.query_string,
                 request.headers.get("Authorization"),
             )

@@ -137,3 +137,13 @@ async def test_tba_signs_query_parameters_but_not_the_body(
         authorization=signed,
     )
     assert reply.status == 200, reply.body
+
+
+async def test_tba_signs_the_path_as_sent(client: TbaClient) -> None:
+    """The signature covers the path as sent (percent-encoded), and the record is found by
+    its decoded external id."""
+    created = await client.call("PUT", f"{CUSTOMERS}/eid:WITH%20SPACE", {"companyName": "Z"})
+    assert created.status == 204, created.body
+    read = await client.call("GET", f"{CUSTOMERS}/eid:WITH%20SPACE")
+    assert read.status == 200, read.body
+    assert read.body["externalId"] == "WITH SPACE"
