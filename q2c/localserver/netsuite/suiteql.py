@@ -128,6 +128,8 @@ def _display(column: exp.Expression) -> exp.Expression:
     if not isinstance(column, exp.Column):
         return column
     name = column.name.lower()
+    if name == "type":
+        return exp.Anonymous(this="NS_TYPE", expressions=[column])
     if name == "status":
         kind = exp.column("type", table=column.table) if column.table else exp.column("type")
         return exp.Anonymous(this="NS_STATUS", expressions=[kind, column])
@@ -151,6 +153,7 @@ class SuiteQL:
         conn.create_function("NS_TO_CHAR", 2, self._to_char, deterministic=True)
         conn.create_function("NS_NOW", 0, lambda: to_internal(dt.datetime.now(dt.UTC)))
         conn.create_function("NS_STATUS", 2, self._status, deterministic=True)
+        conn.create_function("NS_TYPE", 1, self._type, deterministic=True)
 
     def _to_timestamp(self, value: object, fmt: object) -> str | None:
         if value is None:
@@ -172,6 +175,12 @@ class SuiteQL:
             moment = from_internal(str(value)).astimezone(self.store.zone)
             return moment.strftime(str(fmt)) if fmt is not None else self._date(str(value))
         return str(value)
+
+    @staticmethod
+    def _type(kind: object) -> str | None:
+        if kind is None:
+            return None
+        return _STATUS_NAMES.get(str(kind), (str(kind), {}))[0]
 
     @staticmethod
     def _status(kind: object, status: object) -> str | None:

@@ -91,7 +91,8 @@ async def test_transactions_and_display_names(client: TbaClient) -> None:
     )
     reply = await client.suiteql(
         "SELECT t.id, t.type, t.foreigntotal, BUILTIN.DF(t.entity) AS customer,"
-        " BUILTIN.DF(t.status) AS status, tl.quantity, i.itemid FROM transaction t"
+        " BUILTIN.DF(t.status) AS status, BUILTIN.DF(t.type) AS kind, tl.quantity, i.itemid"
+        " FROM transaction t"
         " JOIN transactionline tl ON tl.transaction = t.id"
         " JOIN item i ON i.id = tl.item WHERE t.type = 'SalesOrd' AND tl.mainline = 'F'"
     )
@@ -104,6 +105,7 @@ async def test_transactions_and_display_names(client: TbaClient) -> None:
             "foreigntotal": "14",
             "customer": "Acme",
             "status": "Sales Order : Pending Fulfillment",
+            "kind": "Sales Order",
             "quantity": "-4",
             "itemid": "W",
         }
@@ -144,3 +146,28 @@ async def test_a_query_yields_at_most_the_row_cap(client: TbaClient) -> None:
     assert second.body["hasMore"] is False
     beyond = await client.suiteql("SELECT id FROM customer ORDER BY id", limit=2, offset=4)
     assert beyond.status == 400
+
+
+async def test_windowed_key_query_in_the_connector_shape(client: TbaClient) -> None:
+    """Keys after (stamp, id) inside [start, end), ordered by the stamp to the second."""
+    ids = await _customers(client, 4)
+    stamp = "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS')"
+    ordered = " ".join(["SELECT id,", stamp, "AS ts FROM customer ORDER BY", stamp, ", id"])
+    rows = await client.suiteql(ordered)
+    first = rows.body["items"][1]
+    fmt = "'YYYY-MM-DD HH24:MI:SS'"
+    at = f"'{first['ts']}'"
+    query = " ".join(
+        [
+            "SELECT id,",
+            stamp,
+            "AS ts FROM customer WHERE",
+            f"lastmodifieddate >= TO_TIMESTAMP('2000-01-01 00:00:00', {fmt}) AND",
+            f"lastmodifieddate < TO_TIMESTAMP('2999-01-01 00:00:00', {fmt}) AND",
+            f"({stamp} > {at} OR ({stamp} = {at} AND id > {int(first['id'])}))",
+            f"ORDER BY {stamp}, id",
+        ]
+    )
+    after = await client.suiteql(query, limit=2)
+    assert after.status == 200, after.body
+    assert [item["id"] for item in after.body["items"]] == ids[2:4]
