@@ -147,9 +147,7 @@ class NetSuiteServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        bound = server.sockets[0].getsockname()[1]
+        bound = int(self._runner.addresses[0][1])
         self.credentials = ensure_credentials(self.state_dir, f"http://127.0.0.1:{bound}")
         self.auth.credentials = self.credentials
         return self.credentials
@@ -245,6 +243,7 @@ class NetSuiteServer:
                 and request.transport is not None
             ):
                 control.drop_next_writes -= 1
+                # The write is committed; the client sees the connection end with no answer.
                 request.transport.abort()
                 raise asyncio.CancelledError
             return response
