@@ -75,6 +75,10 @@ async def test_validation_errors_are_the_documented_bodies(client: TbaClient) ->
     put_by_id = await client.call("PUT", f"{CUSTOMERS}/1", {"companyName": "X"})
     assert put_by_id.status == 405
 
+    no_route = await client.call("POST", f"{CUSTOMERS}/1/item/2/3")
+    assert no_route.status in (404, 405)
+    assert "o:errorDetails" in no_route.body
+
 
 async def test_sales_order_with_lines_and_expanded_sublist(client: TbaClient) -> None:
     customer = record_id(await client.call("POST", CUSTOMERS, {"companyName": "Acme"}))
