@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -23,29 +24,38 @@ from .oauth import Sessions
 
 @dataclass
 class ApiUsage:
-    """The org's API requests in the current 24 hours against its allowance."""
+    """The org's API requests in the last 24 hours (a rolling window, counted by minute)
+    against its allowance."""
 
     allowance: int
-    used: int = 0
-    window_start: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _minutes: dict[int, int] = field(default_factory=dict)
 
-    def _roll(self) -> None:
-        now = datetime.now(UTC)
-        if now - self.window_start >= timedelta(days=1):
-            self.window_start = now
-            self.used = 0
+    @staticmethod
+    def _minute() -> int:
+        return int(time.time() // 60)
+
+    @property
+    def used(self) -> int:
+        horizon = self._minute() - 24 * 60
+        for minute in [m for m in self._minutes if m <= horizon]:
+            del self._minutes[minute]
+        return max(sum(self._minutes.values()), 0)
 
     def spend(self) -> bool:
         """Counts one request; False when the allowance was already spent."""
-        self._roll()
         if self.used >= self.allowance:
             return False
-        self.used += 1
+        minute = self._minute()
+        self._minutes[minute] = self._minutes.get(minute, 0) + 1
         return True
+
+    def set_used(self, used: int) -> None:
+        """Makes the window's count ``used`` (the difference counts in this minute)."""
+        minute = self._minute()
+        self._minutes[minute] = self._minutes.get(minute, 0) + used - self.used
 
     @property
     def remaining(self) -> int:
-        self._roll()
         return max(self.allowance - self.used, 0)
 
     def header(self) -> str:
@@ -73,7 +83,7 @@ class Control:
 
     def set_remaining(self, remaining: int) -> None:
         """Leaves ``remaining`` API requests in today's allowance."""
-        self.usage.used = max(self.usage.allowance - remaining, 0)
+        self.usage.set_used(max(self.usage.allowance - remaining, 0))
 
     def expire_sessions(self) -> None:
         self.sessions.expire_all()

@@ -1,15 +1,10 @@
-"""Record writes with the platform's validation and the standard objects' own rules.
-
-Field values are checked against the describe metadata (unknown field ``INVALID_FIELD``,
-read-only field ``INVALID_FIELD_FOR_INSERT_UPDATE``, length ``STRING_TOO_LONG``, restricted
-picklist ``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``, ids ``MALFORMED_ID``, required fields
-``REQUIRED_FIELD_MISSING``). The standard objects' behaviour follows the Object Reference:
-an opportunity's ``IsWon``/``IsClosed``/``Probability``/``ForecastCategoryName`` follow its
-stage and its ``Amount`` is the sum of its line items once it has any; a line item needs an
-active price book entry of the opportunity's price book (which it sets when the opportunity
-has none); an entry in a custom price book needs the product's standard price first
-(``STANDARD_PRICE_NOT_DEFINED``); deleting an account or opportunity deletes what hangs off it.
-"""
+"""Record writes with the platform's validation: field values are checked against the
+describe metadata (unknown field ``INVALID_FIELD``, read-only field
+``INVALID_FIELD_FOR_INSERT_UPDATE``, length ``STRING_TOO_LONG``, restricted picklist
+``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``, ids ``MALFORMED_ID``, references
+``INVALID_CROSS_REFERENCE_KEY``, required fields ``REQUIRED_FIELD_MISSING``, unique fields
+``DUPLICATE_VALUE``, duplicate rules ``DUPLICATES_DETECTED``); the standard objects' own
+rules are in ``rules.py``."""
 
 from __future__ import annotations
 
@@ -20,7 +15,8 @@ from typing import Any
 
 from .errors import SalesforceError, invalid_field, malformed_id, not_found
 from .ids import normalize_id
-from .schema import NUMERIC_TYPES, STAGES, FieldDef, ObjectDef
+from .rules import StandardRules
+from .schema import NUMERIC_TYPES, FieldDef, ObjectDef
 from .store import Row, Store, Transaction
 from .values import format_datetime, parse_date, parse_datetime
 
@@ -52,16 +48,11 @@ def _label(definition: FieldDef) -> str:
     return definition.label or definition.name
 
 
-def _integrity(detail: str, fields: tuple[str, ...] = ()) -> SalesforceError:
-    return SalesforceError(
-        400, "FIELD_INTEGRITY_EXCEPTION", f"field integrity exception: {detail}", fields
-    )
-
-
 class Writer:
     def __init__(self, store: Store, duplicates: DuplicateRules | None = None) -> None:
         self.store = store
         self.duplicates = duplicates or DuplicateRules()
+        self.rules = StandardRules(store)
 
     # The four operations.
 
@@ -78,7 +69,10 @@ class Writer:
                 f"Required fields are missing: [{', '.join(missing)}]",
                 missing,
             )
-        row_values: dict[str, Any] = {name: None for name in sobject.fields}
+        # Checkboxes are false unless set, as on the platform; other fields null.
+        row_values: dict[str, Any] = {
+            name: False if f.type == "boolean" else None for name, f in sobject.fields.items()
+        }
         for (object_name, field_name), default in _DEFAULTS.items():
             if object_name == sobject.name:
                 row_values[field_name] = default
@@ -90,9 +84,9 @@ class Writer:
         record_id = self.store.next_id(sobject.key_prefix)
         row_values["Id"] = record_id
         row = Row(sobject.name, row_values)
-        self._before_insert(row, values)
+        self.rules.before_insert(row, values)
         tx.insert(row, self.store.now())
-        self._after_change(tx, row.sobject, row.values, None)
+        self.rules.after_change(tx, row.sobject, row.values)
         return record_id
 
     def update(
@@ -103,15 +97,14 @@ class Writer:
         values = self._coerce_body(sobject, body, creating=False)
         self._check_unique(sobject, values, row.id)
         merged = {**row.values, **values}
-        changes = self._before_update(row, merged, values)
-        before = dict(row.values)
+        changes = self.rules.before_update(row, merged, values)
         tx.modify(row.id, changes, self.store.now())
-        self._after_change(tx, row.sobject, row.values, before)
+        self.rules.after_change(tx, row.sobject, row.values)
 
     def delete(self, tx: Transaction, sobject: ObjectDef, record_id: str) -> None:
         self._check_writable(sobject)
         row = self.live_row(sobject, record_id)
-        self._delete_row(tx, row)
+        self.rules.delete(tx, row)
 
     def find_by(self, sobject: ObjectDef, definition: FieldDef, value: str) -> list[Row]:
         if definition.name == "Id":
@@ -119,6 +112,19 @@ class Writer:
             row = self.store.get(normalized) if normalized else None
             live = row is not None and row.sobject == sobject.name and row.deleted_at is None
             return [row] if live and row is not None else []
+        if definition.type in NUMERIC_TYPES:
+            try:
+                number = float(value)
+            except ValueError:
+                return []
+            return [
+                row
+                for row in self.store.all_rows(sobject.name)
+                if row.values.get(definition.name) is not None
+                and float(row.values[definition.name]) == number
+            ]
+        # Text external ids match case-insensitively (unless made case-sensitive, which the
+        # Tooling API set-up here does not offer).
         wanted = value.lower()
         return [
             row
@@ -293,208 +299,6 @@ class Writer:
             raise SalesforceError(400, "DUPLICATES_DETECTED", "Use one of these records?")
 
     # The standard objects' rules.
-
-    def _before_insert(self, row: Row, explicit: dict[str, Any]) -> None:
-        values = row.values
-        if row.sobject == "Contact":
-            values["Name"] = _full_name(values)
-        elif row.sobject == "Opportunity":
-            self._opportunity_fields(values, stage_changed=True, explicit=explicit)
-        elif row.sobject == "PricebookEntry":
-            self._check_entry(values)
-        elif row.sobject == "OpportunityLineItem":
-            self._line_from_entry(values)
-            _line_totals(values, values)
-
-    def _before_update(
-        self, row: Row, merged: dict[str, Any], explicit: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The values to write: what the body sets plus what the rules derive from it."""
-        if row.sobject == "Contact":
-            merged["Name"] = _full_name(merged)
-        elif row.sobject == "Opportunity":
-            moved = explicit.get("Pricebook2Id", row.values.get("Pricebook2Id"))
-            if moved != row.values.get("Pricebook2Id") and self._lines(row.id):
-                raise _integrity(
-                    "Pricebook2Id (cannot change price book on an opportunity with products)",
-                    ("Pricebook2Id",),
-                )
-            stage_changed = merged.get("StageName") != row.values.get("StageName")
-            self._opportunity_fields(merged, stage_changed=stage_changed, explicit=explicit)
-            if self._lines(row.id):
-                merged["Amount"] = self._line_sum(row.id)
-                merged["ExpectedRevenue"] = _expected(merged)
-        elif row.sobject == "OpportunityLineItem":
-            _line_totals(merged, explicit)
-        elif row.sobject == "PricebookEntry" and merged.get("UseStandardPrice"):
-            merged["UnitPrice"] = self._standard_price(str(merged["Product2Id"]))
-        return {k: v for k, v in merged.items() if row.values.get(k) != v}
-
-    def _after_change(
-        self,
-        tx: Transaction,
-        sobject: str,
-        values: dict[str, Any],
-        before: dict[str, Any] | None,
-    ) -> None:
-        if sobject == "OpportunityLineItem":
-            self._refresh_amount(tx, str(values["OpportunityId"]))
-
-    def _opportunity_fields(
-        self, values: dict[str, Any], *, stage_changed: bool, explicit: Mapping[str, Any]
-    ) -> None:
-        stage = values.get("StageName")
-        probability, closed, won, forecast = STAGES.get(str(stage), (0, False, False, "Pipeline"))
-        values["IsClosed"] = closed
-        values["IsWon"] = won
-        if stage_changed and "Probability" not in explicit:
-            values["Probability"] = float(probability)
-        if stage_changed and "ForecastCategoryName" not in explicit:
-            values["ForecastCategoryName"] = forecast
-        values["ExpectedRevenue"] = _expected(values)
-
-    def _check_entry(self, values: dict[str, Any]) -> None:
-        pricebook = self.store.rows[str(values["Pricebook2Id"])]
-        product = self.store.rows[str(values["Product2Id"])]
-        values["Name"] = product.values.get("Name")
-        values["ProductCode"] = product.values.get("ProductCode")
-        for row in self.store.all_rows("PricebookEntry"):
-            if (
-                row.values["Pricebook2Id"] == pricebook.id
-                and row.values["Product2Id"] == product.id
-            ):
-                raise SalesforceError(
-                    400,
-                    "DUPLICATE_VALUE",
-                    "This price definition already exists in this price book",
-                )
-        if pricebook.values.get("IsStandard"):
-            if values.get("UseStandardPrice"):
-                raise _integrity(
-                    "UseStandardPrice (a standard price book entry cannot use the standard price)",
-                    ("UseStandardPrice",),
-                )
-            return
-        standard = self._standard_price(product.id)
-        if values.get("UseStandardPrice"):
-            values["UnitPrice"] = standard
-
-    def _standard_price(self, product_id: str) -> float:
-        for row in self.store.all_rows("PricebookEntry"):
-            if (
-                row.values["Product2Id"] == product_id
-                and row.values["Pricebook2Id"] == self.store.standard_pricebook_id
-            ):
-                return float(row.values["UnitPrice"])
-        raise SalesforceError(
-            400, "STANDARD_PRICE_NOT_DEFINED", "No standard price defined for this product"
-        )
-
-    def _line_from_entry(self, values: dict[str, Any]) -> None:
-        entry_id = values.get("PricebookEntryId")
-        if entry_id is None:
-            raise SalesforceError(
-                400,
-                "REQUIRED_FIELD_MISSING",
-                "Required fields are missing: [PricebookEntryId]",
-                ["PricebookEntryId"],
-            )
-        entry = self.store.rows[str(entry_id)]
-        opportunity = self.store.rows[str(values["OpportunityId"])]
-        if not entry.values.get("IsActive"):
-            raise _integrity(
-                "PricebookEntryId (pricebook entry is inactive)", ("PricebookEntryId",)
-            )
-        pricebook_id = opportunity.values.get("Pricebook2Id")
-        if pricebook_id is not None and pricebook_id != entry.values["Pricebook2Id"]:
-            raise _integrity(
-                "PricebookEntryId (pricebook entry is in a different pricebook than the one "
-                "assigned to the opportunity)",
-                ("PricebookEntryId",),
-            )
-        product = self.store.rows[str(entry.values["Product2Id"])]
-        values["Product2Id"] = product.id
-        values["ListPrice"] = entry.values["UnitPrice"]
-        values["ProductCode"] = product.values.get("ProductCode")
-        values["Name"] = f"{opportunity.values.get('Name')} {product.values.get('Name')}"
-        if values.get("UnitPrice") is not None and values.get("TotalPrice") is not None:
-            raise _integrity(
-                "TotalPrice (only one of unit price or total price may be specified)",
-                ("TotalPrice",),
-            )
-        if values.get("UnitPrice") is None and values.get("TotalPrice") is None:
-            values["UnitPrice"] = entry.values["UnitPrice"]
-
-    def _lines(self, opportunity_id: str) -> list[Row]:
-        return [
-            row
-            for row in self.store.all_rows("OpportunityLineItem")
-            if row.values["OpportunityId"] == opportunity_id
-        ]
-
-    def _line_sum(self, opportunity_id: str) -> float:
-        return round(
-            sum(float(r.values["TotalPrice"] or 0) for r in self._lines(opportunity_id)), 2
-        )
-
-    def _refresh_amount(self, tx: Transaction, opportunity_id: str) -> None:
-        opportunity = self.store.rows[opportunity_id]
-        if opportunity.deleted_at is not None:
-            return
-        lines = self._lines(opportunity_id)
-        values: dict[str, Any] = {"HasOpportunityLineItem": bool(lines)}
-        if lines:
-            values["Amount"] = self._line_sum(opportunity_id)
-            values["ExpectedRevenue"] = _expected({**opportunity.values, **values})
-            values["Pricebook2Id"] = self.store.rows[
-                str(lines[0].values["PricebookEntryId"])
-            ].values["Pricebook2Id"]
-        changed = {k: v for k, v in values.items() if opportunity.values.get(k) != v}
-        if changed:
-            tx.modify(opportunity_id, changed, self.store.now())
-
-    def _delete_row(self, tx: Transaction, row: Row) -> None:
-        if row.sobject == "Pricebook2" and row.values.get("IsStandard"):
-            raise SalesforceError(400, "DELETE_FAILED", "Cannot delete the standard price book")
-        if row.sobject == "PricebookEntry" and any(
-            line.values["PricebookEntryId"] == row.id
-            for line in self.store.all_rows("OpportunityLineItem")
-        ):
-            raise SalesforceError(
-                400, "DELETE_FAILED", "This price book entry is in use by opportunity products"
-            )
-        tx.remove(row.id, self.store.now())
-        sobject = self.store.objects[row.sobject]
-        for relationship in sobject.children:
-            if not relationship.cascade_delete:
-                continue
-            for child in list(self.store.all_rows(relationship.child)):
-                if child.values.get(relationship.field) == row.id:
-                    self._delete_row(tx, child)
-        if row.sobject == "OpportunityLineItem":
-            self._refresh_amount(tx, str(row.values["OpportunityId"]))
-
-
-def _full_name(values: Mapping[str, Any]) -> str:
-    return " ".join(str(v) for v in (values.get("FirstName"), values.get("LastName")) if v)
-
-
-def _expected(values: Mapping[str, Any]) -> float | None:
-    amount, probability = values.get("Amount"), values.get("Probability")
-    if amount is None or probability is None:
-        return None
-    return round(float(amount) * float(probability) / 100, 2)
-
-
-def _line_totals(values: dict[str, Any], explicit: Mapping[str, Any]) -> None:
-    """UnitPrice times Quantity, less the discount; a TotalPrice in the body sets UnitPrice."""
-    quantity = float(values.get("Quantity") or 0)
-    discount = float(values.get("Discount") or 0)
-    if explicit.get("TotalPrice") is not None and quantity:
-        values["UnitPrice"] = round(float(explicit["TotalPrice"]) / quantity, 2)
-    unit = float(values.get("UnitPrice") or 0)
-    values["Subtotal"] = round(unit * quantity, 2)
-    values["TotalPrice"] = round(unit * quantity * (1 - discount / 100), 2)
 
 
 def _number(raw: Any) -> float:

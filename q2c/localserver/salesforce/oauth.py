@@ -55,6 +55,8 @@ class Sessions:
 
     def issue(self, user_id: str) -> Session:
         now = datetime.now(UTC)
+        for stale in [t for t, s in self._sessions.items() if s.expires_at <= now]:
+            del self._sessions[stale]
         # The platform's shape: the org id's 15 characters, "!", then letters, digits, dots.
         secret = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(94))
         token = f"{self.org_id[:15]}!AQ{secret}"

@@ -180,6 +180,7 @@ class Api:
             web.delete(f"{sobject}/{{record_id}}", self.delete),
             web.get(f"{sobject}/{{field}}/{{value}}", self.read_by_external_id),
             web.patch(f"{sobject}/{{field}}/{{value}}", self.upsert),
+            web.post(f"{sobject}/{{id_field:[Ii][Dd]}}", self.create_by_id_field),
         ]
 
     # Discovery.
@@ -326,6 +327,7 @@ class Api:
         }
         if end < len(records):
             if locator is None:
+                self._prune_locators()
                 self._locator_count += 1
                 locator = make_id("01g", self._locator_count)
                 self._locators[locator] = _Locator(
@@ -340,11 +342,16 @@ class Api:
             )
         return page
 
-    async def next_page(self, request: web.Request) -> web.Response:
-        locator, _, offset = request.match_info["locator"].partition("-")
+    def _prune_locators(self) -> None:
+        """Forgets query locators unused for their lifetime (15 minutes on the platform)."""
         now = datetime.now(UTC)
         for key in [k for k, v in self._locators.items() if v.expires <= now]:
             del self._locators[key]
+
+    async def next_page(self, request: web.Request) -> web.Response:
+        locator, _, offset = request.match_info["locator"].partition("-")
+        now = datetime.now(UTC)
+        self._prune_locators()
         found = self._locators.get(locator)
         if found is None or not offset.isdigit():
             raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
@@ -408,6 +415,13 @@ class Api:
         with self.store.transaction(self.context(request)) as tx:
             record_id = self.writer.create(tx, sobject, body)
         return sf_json({"id": record_id, "success": True, "errors": []}, 201)
+
+    async def create_by_id_field(self, request: web.Request) -> web.Response:
+        """``POST …/sobjects/{type}/Id`` (API 37.0 and later): an upsert by ``Id`` whose value
+        is null, that is a create, for clients that upsert through one resource."""
+        if float(self.version(request)) < 37.0:
+            raise not_found()
+        return await self.create(request)
 
     async def update(self, request: web.Request) -> web.Response:
         sobject = self.sobject(request.match_info["sobject"])

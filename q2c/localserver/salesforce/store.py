@@ -160,6 +160,10 @@ class Store:
     def add_custom_field(self, sobject: str, definition: FieldDef, doc: dict[str, Any]) -> str:
         field_id = self.next_id("00N")
         doc = {**doc, "Id": field_id}
+        # Existing records get the field's empty value: false for a checkbox, else null.
+        rows = list(self.all_rows(sobject, include_deleted=True))
+        for row in rows:
+            row.values[definition.name] = False if definition.type == "boolean" else None
         self._db.execute("BEGIN")
         try:
             self._db.execute(
@@ -167,8 +171,11 @@ class Store:
                 (field_id, sobject, json.dumps({"definition": _field_doc(definition), **doc})),
             )
             self._save_counters()
+            self._upsert_rows(rows)
         except BaseException:
             self._db.execute("ROLLBACK")
+            for row in rows:
+                row.values.pop(definition.name, None)
             raise
         self._db.execute("COMMIT")
         self.objects[sobject].add_field(definition)
@@ -246,32 +253,37 @@ class Store:
             list(self._counters.items()),
         )
 
+    def _upsert_rows(self, rows: list[Row]) -> None:
+        self._db.executemany(
+            "INSERT INTO records (id, sobject, doc, deleted_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
+            "deleted_at = excluded.deleted_at",
+            [
+                (
+                    row.id,
+                    row.sobject,
+                    json.dumps(row.values),
+                    row.deleted_at.isoformat() if row.deleted_at else None,
+                )
+                for row in rows
+            ],
+        )
+
     def _write(self, rows: list[Row]) -> None:
         self._db.execute("BEGIN")
         try:
             self._save_counters()
-            self._db.executemany(
-                "INSERT INTO records (id, sobject, doc, deleted_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
-                "deleted_at = excluded.deleted_at",
-                [
-                    (
-                        row.id,
-                        row.sobject,
-                        json.dumps(row.values),
-                        row.deleted_at.isoformat() if row.deleted_at else None,
-                    )
-                    for row in rows
-                ],
-            )
+            self._upsert_rows(rows)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
-    def _commit(self, transaction: Transaction) -> None:
+    def _save(self, transaction: Transaction) -> None:
         touched = {change.row_id for change in transaction.changes}
         self._write([self.rows[row_id] for row_id in touched])
+
+    def _publish(self, transaction: Transaction) -> None:
         self._commit_number += 1
         key = secrets.token_hex(16)
         stamp = int(self._last_stamp.timestamp() * 1000)
@@ -327,9 +339,17 @@ class Transaction:
         del self.changes[change_mark:]
 
     def commit(self) -> None:
-        if not self._done and self.changes:
-            self.store._commit(self)
+        """Saves and publishes the changes; when saving fails, memory is rolled back too."""
+        if self._done or not self.changes:
+            self._done = True
+            return
+        try:
+            self.store._save(self)
+        except BaseException:
+            self.rollback_to((0, 0))
+            raise
         self._done = True
+        self.store._publish(self)
 
     def _remember(self, row_id: str) -> None:
         previous = self.store.rows.get(row_id)

@@ -3,11 +3,13 @@ replies and errors, and sessions that expire."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -16,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from q2c.localserver.salesforce.dml import Writer
 from q2c.localserver.salesforce.server import LocalSalesforce, running
+from q2c.localserver.salesforce.settings import ServerSettings
 from q2c.localserver.salesforce.store import WriteContext
-from tests.localserver.salesforce.org import JWT_GRANT, Org, assertion, token_request
+from tests.localserver.salesforce.org import JWT_GRANT, Org, assertion, jwt_login, token_request
 
 
 async def test_jwt_bearer_flow_gives_a_session_on_the_instance(
@@ -147,3 +150,19 @@ def _private_json(path: Path) -> dict[str, object]:
     assert _mode(path) == 0o600
     loaded: dict[str, object] = json.loads(path.read_text())
     return loaded
+
+
+async def test_sessions_expire_after_the_session_timeout(tmp_path: Path) -> None:
+    settings = ServerSettings(session_lifetime=timedelta(seconds=1))
+    async with (
+        running(tmp_path / "org", settings=settings) as server,
+        aiohttp.ClientSession() as http,
+    ):
+        login = await jwt_login(http, server.credentials)
+        org = Org(http, server, str(login["access_token"]), str(login["instance_url"]))
+        assert (await org.call("GET", "/limits")).status == 200
+        deadline = asyncio.get_running_loop().time() + 30
+        while (reply := await org.call("GET", "/limits")).status == 200:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.2)
+        assert (reply.status, reply.body[0]["errorCode"]) == (401, "INVALID_SESSION_ID")

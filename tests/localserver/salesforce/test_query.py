@@ -122,3 +122,23 @@ async def test_relative_date_literals(org: Org) -> None:
     assert [r["Name"] for r in past] == ["Now"]
     reply = await org.query("SELECT Name FROM Opportunity WHERE Name = TODAY")
     assert reply.status == 400
+
+
+async def test_query_all_pages(org: Org) -> None:
+    records = [{"attributes": {"type": "Account"}, "Name": f"D{n:03d}"} for n in range(200)]
+    for _ in range(2):
+        created = await org.call("POST", "/composite/sobjects", {"records": records})
+        ids = ",".join(r["id"] for r in created.body[:100])
+        await org.call("DELETE", "/composite/sobjects", params={"ids": ids})
+    reply = await org.call(
+        "GET",
+        "/queryAll",
+        params={"q": "SELECT Id, IsDeleted FROM Account"},
+        headers={"Sforce-Query-Options": "batchSize=300"},
+    )
+    assert (reply.body["totalSize"], len(reply.body["records"])) == (400, 300)
+    assert reply.body["nextRecordsUrl"].startswith(f"{org.base}/queryAll/")
+    rest = await org.call("GET", reply.body["nextRecordsUrl"])
+    assert (rest.body["done"], len(rest.body["records"])) == (True, 100)
+    deleted = [r for r in reply.body["records"] + rest.body["records"] if r["IsDeleted"]]
+    assert len(deleted) == 200

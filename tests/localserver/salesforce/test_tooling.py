@@ -71,8 +71,16 @@ async def test_custom_fields_survive_a_restart(tmp_path: Path) -> None:
                 login = await jwt_login(http, server.credentials)
                 org = Org(http, server, str(login["access_token"]), str(login["instance_url"]))
                 if attempt == 0:
+                    before = await org.create("Account", Name="Before")
                     await create_field(org, "Account.Kept__c", {"type": "Checkbox", "label": "K"})
                     await org.create("Account", Name="A", Kept__c=True)
+                    await org.create("Account", Name="B")
+                    reply = await org.call("GET", f"/sobjects/Account/{before}")
+                    assert reply.body["Kept__c"] is False
                 else:
                     rows = await org.records("SELECT Name FROM Account WHERE Kept__c = true")
                     assert [r["Name"] for r in rows] == ["A"]
+                    rows = await org.records(
+                        "SELECT Name FROM Account WHERE Kept__c = false ORDER BY Name"
+                    )
+                    assert [r["Name"] for r in rows] == ["B", "Before"]

@@ -90,3 +90,27 @@ async def test_upsert_by_id_updates_and_never_creates(org: Org) -> None:
     assert (reply.status, reply.body["id"]) == (200, account)
     reply = await org.call("PATCH", "/sobjects/Account/Id/0015g0000000999AAA", {"Name": "New"})
     assert (reply.status, error_code(reply.body)) == (404, "NOT_FOUND")
+
+
+async def test_numeric_external_ids_match_by_value(org: Org) -> None:
+    reply = await org.call(
+        "POST",
+        "/tooling/sobjects/CustomField",
+        {"FullName": "Account.Erp_Number__c", "Metadata": {"type": "Number", "label": "ERP",
+                                                             "precision": 18, "scale": 0,
+                                                             "externalId": True}},
+    )  # fmt: skip
+    assert reply.status == 201
+    created = await org.call("PATCH", "/sobjects/Account/Erp_Number__c/42", {"Name": "N"})
+    assert created.status == 201
+    updated = await org.call("PATCH", "/sobjects/Account/Erp_Number__c/42.0", {"Name": "M"})
+    assert (updated.status, updated.body["id"]) == (200, created.body["id"])
+    [row] = await org.records("SELECT Name, Erp_Number__c FROM Account WHERE Erp_Number__c = 42")
+    assert (row["Name"], row["Erp_Number__c"]) == ("M", 42)
+
+
+async def test_post_to_the_id_field_creates(org: Org) -> None:
+    reply = await org.call("POST", "/sobjects/Account/Id", {"Name": "Posted"})
+    assert reply.status == 201
+    assert reply.body == {"id": reply.body["id"], "success": True, "errors": []}
+    assert [r["Name"] for r in await org.records("SELECT Name FROM Account")] == ["Posted"]
