@@ -21,7 +21,17 @@ from connectors.salesforce.source import AccountStream, StreamCursor
 from connectors.salesforce.spec import SPEC
 from q2c.localserver.salesforce.changes import RecordChange
 from q2c.localserver.salesforce.server import running
-from schemas import Customer, ExternalIds, Operation, Outcome, RawChange
+from schemas import (
+    Customer,
+    DeleteMode,
+    DeleteRecord,
+    EntityKind,
+    ExternalIds,
+    Operation,
+    Outcome,
+    RawChange,
+    idempotency_key,
+)
 from tests.connectors.salesforce.commands import (
     NOW,
     account_balance,
@@ -300,3 +310,44 @@ async def test_q2c_writes_are_marked_with_its_client_id(tmp_path: Path) -> None:
     assert [c.change_type for c in mine] == ["CREATE", "UPDATE"]
     version = config.api_version
     assert {c.change_origin for c in mine} == {f"com/salesforce/api/rest/{version};client=q2c-test"}
+
+
+def delete(entity: EntityKind, crm_id: str | None, mode: DeleteMode) -> DeleteRecord:
+    return DeleteRecord(
+        idempotency_key=idempotency_key("delete", str(crm_id), mode),
+        target_system="salesforce",
+        issued_at=NOW,
+        entity=entity,
+        record=ExternalIds(crm_id=crm_id, erp_id="E-1"),
+        mode=mode,
+    )
+
+
+async def test_records_deleted_or_archived_by_policy(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    account = await client.create("Account", {"Name": "Closing Ltd"})
+    person = await client.create("Contact", {"LastName": "Gone", "AccountId": account})
+    removed = await sink.apply(delete(EntityKind.CONTACT, person, DeleteMode.DELETE))
+    assert removed.outcome is Outcome.UPDATED
+    assert await client.record("Contact", person) is None
+    again = await sink.apply(delete(EntityKind.CONTACT, person, DeleteMode.DELETE))
+    assert again.outcome is Outcome.UNCHANGED
+    never = await sink.apply(delete(EntityKind.CUSTOMER, None, DeleteMode.DELETE))
+    assert never.outcome is Outcome.UNCHANGED
+    # An Account has no active flag: archiving one is refused with the reason.
+    with pytest.raises(ConnectorError, match="no active flag") as refused:
+        await sink.apply(delete(EntityKind.CUSTOMER, account, DeleteMode.ARCHIVE))
+    assert refused.value.kind is ErrorKind.SKIPPABLE
+    made = await sink.apply(upsert_item("OLD-1", "5"))
+    assert made.ids is not None
+    product = made.ids.crm_id
+    archived = await sink.apply(delete(EntityKind.ITEM, product, DeleteMode.ARCHIVE))
+    assert archived.outcome is Outcome.UPDATED
+    record = await client.record("Product2", str(product))
+    assert record is not None
+    assert record["IsActive"] is False
+    assert (await sink.apply(delete(EntityKind.ITEM, product, DeleteMode.ARCHIVE))).outcome is (
+        Outcome.UNCHANGED
+    )
