@@ -58,7 +58,7 @@ async def client(salesforce_org: Any) -> AsyncIterator[SalesforceClient]:
 
 
 async def read_until(
-    stream: AccountStream, cursor: str | None, done: Any, within: float = 90.0
+    stream: AccountStream, cursor: str | None, done: Any, within: float = 180.0
 ) -> tuple[list[RawChange], str | None]:
     """Reads ``stream`` until ``done(changes)`` holds (polled, with a deadline)."""
     changes: list[RawChange] = []
