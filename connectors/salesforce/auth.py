@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,7 @@ class Authenticator:
     """Holds the current session; :meth:`renew` replaces it (once for many callers that saw
     the same session expire)."""
 
-    def __init__(self, config: SalesforceSettings, clock: Any = time.time) -> None:
+    def __init__(self, config: SalesforceSettings, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
         self._key = read_private_key(config) if config.flow == "jwt" else None

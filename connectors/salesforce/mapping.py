@@ -43,6 +43,9 @@ PRODUCT = "Product2"
 
 HELD_ITEM = frozenset({"sku", "name", "description", "active", "prices"})
 """What a Product2 holds of an item (units, tiers and the like stay in the ERP)."""
+HELD_CUSTOMER = frozenset({"name", "phone", "website", "billing_address", "shipping_address"})
+"""What an Account holds of a customer: no e-mail, status, approval, terms or tax id (an
+Account has no standard field for them), so its silence there is not a change."""
 
 _OPEN_STAGES: Mapping[str, QuoteStatus] = {
     "PROPOSAL/PRICE QUOTE": QuoteStatus.SENT,
@@ -251,7 +254,7 @@ class SalesforceMapper(Mapper):
         currency = default_currency
         self.default_currency = currency
         self.records = {
-            ACCOUNT: RecordType(EntityKind.CUSTOMER, to_customer, reports=True),
+            ACCOUNT: RecordType(EntityKind.CUSTOMER, to_customer, held=HELD_CUSTOMER, reports=True),
             CONTACT: RecordType(EntityKind.CONTACT, to_contact),
             OPPORTUNITY: RecordType(
                 EntityKind.QUOTE, lambda record, at: to_quote(record, at, currency), reports=True

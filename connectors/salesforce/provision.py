@@ -87,7 +87,9 @@ async def existing_fields(client: SalesforceClient, obj: str) -> frozenset[str]:
     described = await client.describe(obj)
     fields = described.get("fields")
     if not isinstance(fields, list):
-        raise ConnectorError(ErrorKind.FATAL, f"the {obj} description lists no fields")
+        raise ConnectorError(
+            ErrorKind.FATAL, f"the {obj} description lists no fields", system="salesforce"
+        )
     return frozenset(str(f.get("name")) for f in fields if isinstance(f, Mapping))
 
 

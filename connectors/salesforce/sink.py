@@ -36,6 +36,8 @@ from connectors.salesforce.source import standard_pricebook
 from connectors.salesforce.wire import soql_literal
 from schemas import (
     CommandResult,
+    DeleteMode,
+    DeleteRecord,
     EntityKind,
     ExternalIds,
     Item,
@@ -51,6 +53,13 @@ from schemas import (
 from schemas.commands import InvoiceSummary
 
 _TARGETS: Mapping[EntityKind, str] = {EntityKind.QUOTE: OPPORTUNITY, EntityKind.CUSTOMER: ACCOUNT}
+_DELETABLE: Mapping[EntityKind, str] = {
+    EntityKind.CUSTOMER: ACCOUNT,
+    EntityKind.CONTACT: CONTACT,
+    EntityKind.ITEM: PRODUCT,
+}
+_ARCHIVABLE: Mapping[str, str] = {PRODUCT: "IsActive"}
+"""The objects with an active flag (Account and Contact have none)."""
 
 
 def _skip(reason: str) -> ConnectorError:
@@ -265,14 +274,18 @@ class SalesforceSink(Sink):
 
     @handles(UpsertItem)
     async def upsert_item(self, command: UpsertItem) -> CommandResult:
-        """The product by its SKU (an external id on Product2), upserted, with its price in
-        the standard price book."""
+        """The product by its SKU (an external id on Product2), else one an org user made
+        with that product code (it gets the SKU), else upserted by the SKU; with its price
+        in the standard price book."""
         item = command.item
         code = self.names.item_code
         wanted = product_fields(item)
         product_id = await self._find(PRODUCT, code, item.sku)
         if product_id is None:
-            fields = {k: wire(v) for k, v in wanted.items()}
+            product_id = await self._find(PRODUCT, "ProductCode", item.sku)
+            wanted[code] = item.sku
+        if product_id is None:
+            fields = {k: wire(v) for k, v in wanted.items() if k != code}
             product_id, created = await self.client.upsert(PRODUCT, code, item.sku, fields)
             outcome = Outcome.CREATED if created else Outcome.UPDATED
         else:
@@ -282,6 +295,39 @@ class SalesforceSink(Sink):
             outcome = Outcome.UPDATED
         ids = ExternalIds(crm_id=product_id, erp_id=item.ids.erp_id)
         return self.result(command, EntityKind.ITEM, outcome, ids)
+
+    # -- deletes -----------------------------------------------------------------------------
+
+    @handles(DeleteRecord)
+    async def delete_record(self, command: DeleteRecord) -> CommandResult:
+        """Archives (a product inactive) or deletes the account, contact or product; one
+        already gone, already inactive or never in Salesforce is UNCHANGED. Accounts and
+        contacts have no active flag: archiving one is refused with the reason."""
+        obj = _DELETABLE.get(command.entity)
+        if obj is None:
+            raise _skip(f"q2c does not delete {command.entity} records in Salesforce")
+        record_id = command.record.crm_id
+        current = await self.client.record(obj, record_id) if record_id else None
+        if record_id is None or current is None:
+            return self.result(command, command.entity, Outcome.UNCHANGED, command.record)
+        if command.mode is DeleteMode.DELETE:
+            try:
+                await self.client.request(
+                    "DELETE", self.client.data_path(f"sobjects/{obj}/{record_id}")
+                )
+            except ConnectorError as exc:
+                if not _gone(exc):
+                    raise
+                return self.result(command, command.entity, Outcome.UNCHANGED, command.record)
+            return self.result(command, command.entity, Outcome.UPDATED, command.record)
+        flag = _ARCHIVABLE.get(obj)
+        if flag is None:
+            raise _skip(
+                f"a Salesforce {obj} has no active flag to archive it by; "
+                f"set the delete policy of {command.entity} records to delete or audit"
+            )
+        outcome = await self.set_fields(obj, record_id, {flag: False})
+        return self.result(command, command.entity, outcome, command.record)
 
     async def _standard_price(self, product_id: str, price: Money | None) -> bool:
         """Creates or corrects the product's standard price book entry; True if written."""
@@ -308,6 +354,10 @@ class SalesforceSink(Sink):
             return False
         await self.save("PricebookEntry", str(current["Id"]), differ)
         return True
+
+
+def _gone(error: ConnectorError) -> bool:
+    return error.status == 404 or "ENTITY_IS_DELETED" in error.reason
 
 
 def _present(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -255,7 +255,10 @@ class ObjectStream(ModifiedSinceStream):
         finally:
             self._pace()  # also after REQUEST_LIMIT_EXCEEDED: the answer said how much is left
         cursor_out = StreamCursor(batch.cursor or poll, deleted_from).encode()
-        return Batch([*batch.changes, *deletes], cursor_out, more=batch.more)
+        # In the order they happened: a record deleted and restored from the recycle bin
+        # since the last poll ends as it is now.
+        changes = sorted([*batch.changes, *deletes], key=lambda change: change.source_ts)
+        return Batch(changes, cursor_out, more=batch.more)
 
     async def deletes(
         self, start: dt.datetime, end: dt.datetime

@@ -11,6 +11,8 @@ import asyncio
 import datetime as dt
 import os
 import secrets
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from q2c.devstack.procs import first_result, free_port, tail
 from tests.e2e.conftest import ConnectorProcess
 from tests.plugins.salesforce import SalesforceProcess
 from tests.plugins.tryton import TrytonPeer
-from tests.plugins.worker import WorkerProcess
+from tests.plugins.worker import REPO, WorkerProcess
 from tests.streams.kafka_io import Collector
 
 pytestmark = pytest.mark.integration
@@ -48,6 +50,19 @@ class SalesforceStack:
     crm: SalesforceClient
     server: SalesforceProcess
     records: dict[str, Any]
+    env: dict[str, str]
+
+    def q2c(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a `q2c` command against this stack."""
+        return subprocess.run(
+            [sys.executable, "-m", "q2c", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     def diagnostics(self) -> str:
         parts = [f"--- worker\n{tail(self.worker.log, 40)}"]
@@ -124,6 +139,7 @@ async def sf_stack(
                 client,
                 salesforce_process,
                 tryton_db.records,
+                env,
             )
     finally:
         await client.close()
@@ -332,3 +348,6 @@ async def test_quote_to_cash_with_salesforce_as_the_crm(sf_stack: SalesforceStac
     assert len(await stack.erp.search("sale.sale", [("reference", "=", opportunity)])) == 1
     products = await stack.crm.query("SELECT Id FROM Product2 WHERE ProductCode = 'W-1'")
     assert len(products) == 1
+    checked = await asyncio.to_thread(stack.q2c, "reconcile")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "no discrepancy" in checked.stdout, checked.stdout

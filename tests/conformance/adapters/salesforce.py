@@ -16,7 +16,17 @@ from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.source import AccountStream
 from connectors.salesforce.spec import SPEC
 from connectors.salesforce.wire import soql_literal
-from schemas import Command, Contact, Customer, ExternalIds, SyncStatus
+from schemas import (
+    Command,
+    Contact,
+    Customer,
+    DeleteMode,
+    DeleteRecord,
+    EntityKind,
+    ExternalIds,
+    SyncStatus,
+    idempotency_key,
+)
 from tests.conformance.adapter import Adapter, ErrorCase, Live
 from tests.connectors.salesforce.commands import (
     NOW,
@@ -100,6 +110,18 @@ class SalesforceLive(Live):
                     email="alan@people.example",
                     updated_at=NOW,
                 )
+            )
+        if subject == "delete_record":
+            assert parts.sink is not None
+            made = await parts.sink.apply(upsert_item("CONF-GONE", "10", name="Retired day"))
+            assert made.ids is not None
+            return DeleteRecord(
+                idempotency_key=idempotency_key("delete", "CONF-GONE"),
+                target_system="salesforce",
+                issued_at=NOW,
+                entity=EntityKind.ITEM,
+                record=made.ids,
+                mode=DeleteMode.ARCHIVE,
             )
         raise LookupError(f"the Salesforce adapter makes no {subject} command")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +19,26 @@ from connectors.salesforce.settings import SalesforceSettings, WriteBackFields
 from connectors.salesforce.sink import SalesforceSink
 from connectors.salesforce.source import AccountStream, StreamCursor
 from connectors.salesforce.spec import SPEC
-from schemas import Customer, ExternalIds, Operation, Outcome, RawChange
-from tests.connectors.salesforce.commands import NOW, financial_status, upsert_customer
+from q2c.localserver.salesforce.changes import RecordChange
+from q2c.localserver.salesforce.server import running
+from schemas import (
+    Customer,
+    DeleteMode,
+    DeleteRecord,
+    EntityKind,
+    ExternalIds,
+    Operation,
+    Outcome,
+    RawChange,
+    idempotency_key,
+)
+from tests.connectors.salesforce.commands import (
+    NOW,
+    account_balance,
+    financial_status,
+    upsert_customer,
+    upsert_item,
+)
 from tests.plugins.salesforce import defaults_of
 
 pytestmark = pytest.mark.integration
@@ -39,7 +58,7 @@ async def client(salesforce_org: Any) -> AsyncIterator[SalesforceClient]:
 
 
 async def read_until(
-    stream: AccountStream, cursor: str | None, done: Any, within: float = 90.0
+    stream: AccountStream, cursor: str | None, done: Any, within: float = 180.0
 ) -> tuple[list[RawChange], str | None]:
     """Reads ``stream`` until ``done(changes)`` holds (polled, with a deadline)."""
     changes: list[RawChange] = []
@@ -242,3 +261,93 @@ async def test_a_write_back_the_org_refuses_is_skippable_with_its_reason(
     with pytest.raises(ConnectorError, match="does not exist") as gone:
         await sink.apply(financial_status(opportunity, outstanding="1.00"))
     assert gone.value.kind is ErrorKind.SKIPPABLE
+
+
+async def test_an_erp_item_finds_the_product_an_org_user_made_with_its_code(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    made = await client.create("Product2", {"Name": "Widget", "ProductCode": "W-9"})
+    first = await sink.apply(upsert_item("W-9", "12.50"))
+    assert (first.outcome, first.ids) == (
+        Outcome.UPDATED,
+        ExternalIds(crm_id=made, erp_id="product-W-9"),
+    )
+    product = await client.record("Product2", made)
+    assert product is not None
+    assert product["Q2C_SKU__c"] == "W-9"
+    entries = await client.query(
+        f"SELECT UnitPrice FROM PricebookEntry WHERE Product2Id = '{made}'"  # noqa: S608
+    )
+    assert [e["UnitPrice"] for e in entries] == [12.5]
+    again = await sink.apply(upsert_item("W-9", "12.50"))
+    assert (again.outcome, again.ids) == (Outcome.UNCHANGED, first.ids)
+    assert len(await client.query("SELECT Id FROM Product2")) == 1
+
+
+class Recorded:
+    """A change feed that keeps what the org's store commits."""
+
+    def __init__(self) -> None:
+        self.changes: list[RecordChange] = []
+
+    def publish(self, changes: list[RecordChange]) -> None:
+        self.changes += changes
+
+
+async def test_q2c_writes_are_marked_with_its_client_id(tmp_path: Path) -> None:
+    feed = Recorded()
+    async with running(tmp_path / "org", feed=feed) as server:
+        config = settings(server, call_client="q2c-test")
+        await SPEC.set_up(config)
+        crm = SalesforceClient(config)
+        try:
+            account = await crm.create("Account", {"Name": "Origin Ltd"})
+            await SalesforceSink(crm, config.fields).apply(account_balance(account))
+        finally:
+            await crm.close()
+    mine = [c for c in feed.changes if c.entity == "Account" and account in c.record_ids]
+    assert [c.change_type for c in mine] == ["CREATE", "UPDATE"]
+    version = config.api_version
+    assert {c.change_origin for c in mine} == {f"com/salesforce/api/rest/{version};client=q2c-test"}
+
+
+def delete(entity: EntityKind, crm_id: str | None, mode: DeleteMode) -> DeleteRecord:
+    return DeleteRecord(
+        idempotency_key=idempotency_key("delete", str(crm_id), mode),
+        target_system="salesforce",
+        issued_at=NOW,
+        entity=entity,
+        record=ExternalIds(crm_id=crm_id, erp_id="E-1"),
+        mode=mode,
+    )
+
+
+async def test_records_deleted_or_archived_by_policy(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    account = await client.create("Account", {"Name": "Closing Ltd"})
+    person = await client.create("Contact", {"LastName": "Gone", "AccountId": account})
+    removed = await sink.apply(delete(EntityKind.CONTACT, person, DeleteMode.DELETE))
+    assert removed.outcome is Outcome.UPDATED
+    assert await client.record("Contact", person) is None
+    again = await sink.apply(delete(EntityKind.CONTACT, person, DeleteMode.DELETE))
+    assert again.outcome is Outcome.UNCHANGED
+    never = await sink.apply(delete(EntityKind.CUSTOMER, None, DeleteMode.DELETE))
+    assert never.outcome is Outcome.UNCHANGED
+    # An Account has no active flag: archiving one is refused with the reason.
+    with pytest.raises(ConnectorError, match="no active flag") as refused:
+        await sink.apply(delete(EntityKind.CUSTOMER, account, DeleteMode.ARCHIVE))
+    assert refused.value.kind is ErrorKind.SKIPPABLE
+    made = await sink.apply(upsert_item("OLD-1", "5"))
+    assert made.ids is not None
+    product = made.ids.crm_id
+    archived = await sink.apply(delete(EntityKind.ITEM, product, DeleteMode.ARCHIVE))
+    assert archived.outcome is Outcome.UPDATED
+    record = await client.record("Product2", str(product))
+    assert record is not None
+    assert record["IsActive"] is False
+    assert (await sink.apply(delete(EntityKind.ITEM, product, DeleteMode.ARCHIVE))).outcome is (
+        Outcome.UNCHANGED
+    )

@@ -132,6 +132,10 @@ def test_the_mapper_builds_changes_stamped_with_the_system_modstamp() -> None:
     assert found.data.updated_at == AT
     (customer,) = mapper.canonical(change("Account", records.account()))
     assert isinstance(customer.data, Customer)
+    # An Account has no e-mail or status: the customer's are not Salesforce's to say.
+    assert customer.held is not None
+    assert {"email", "status", "approved"}.isdisjoint(customer.held)
+    assert {"name", "billing_address"} <= customer.held
     assert mapper.canonical(change("User", {**records.account(), "Id": records.USER_ID})) == ()
 
 
