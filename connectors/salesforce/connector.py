@@ -45,6 +45,7 @@ async def connect(config: SalesforceSettings) -> ConnectorParts:
         mapper=SalesforceMapper(default_currency=config.currency),
         streams=[*events, *polling],
         sink=SalesforceSink(client, config.fields, currency=config.currency),
-        poll_interval=config.poll_interval,
+        # Under cdc the event stream is read continuously; polling is the safety net.
+        poll_interval=config.cdc_poll_interval if events else config.poll_interval,
         close=close,
     )
