@@ -25,6 +25,7 @@ from connectors.base import (
     Stream,
 )
 from q2c.core.topics import Topics
+from q2c.devstack.procs import first_result
 from schemas import (
     CODEC,
     Command,
@@ -284,9 +285,11 @@ async def test_a_following_stream_is_read_as_it_answers_while_polled_ones_wait(
         values = await read_topic(kafka_bootstrap, topics.raw("memory"), 4)
         ids = {CODEC.decode_as(v, RawChange).record_id for v in values}
         assert ids == {"acc-0", "con-0", "con-1", "con-2"}
-        async with asyncio.timeout(30):  # the cursor is stored after the publish
-            while cursors.get("memory/contact") != "3":
-                await asyncio.sleep(0.05)
+
+        async def stored() -> bool | None:  # the cursor is stored after the publish
+            return True if cursors.get("memory/contact") == "3" else None
+
+        await first_result(stored, 30, interval=0.05)
         assert following.reads > 3
         assert cursors.get("memory/account") == "1"
     finally:
