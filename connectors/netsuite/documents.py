@@ -99,7 +99,7 @@ def rows_of(document: Any) -> list[dict[str, Any]]:
     for position, record in enumerate(records):
         if not isinstance(record, Mapping) or ("id" not in record and "recordid" not in record):
             raise ValueError(f"item {position} is not a NetSuite record (an object with an id)")
-        rest = any(k != k.lower() for k in record) or "links" in record
+        rest = any(k != k.lower() for k in record)  # SuiteQL's columns are lower case
         rows.append(_row_of_rest(record) if rest else dict(record))
     return rows
 

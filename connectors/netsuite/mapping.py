@@ -282,9 +282,9 @@ def to_invoice(record: Mapping[str, Any], updated_at: datetime) -> Invoice:
     currency = currency_of(record)
     untaxed, tax, total = _totals(record, currency)
     state = _invoice_state(record)
-    remaining = record.get("foreignamountremaining")
+    remaining = record.get("foreignamountunpaid", record.get("foreignamountremaining"))
     due = (
-        abs(_decimal(record, "foreignamountremaining"))
+        abs(_decimal(record, "foreignamountunpaid", "foreignamountremaining"))
         if remaining not in (None, "")
         else (Decimal(0) if state in (InvoiceState.PAID, InvoiceState.CANCELLED) else total.amount)
     )

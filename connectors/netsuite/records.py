@@ -60,7 +60,13 @@ DELETED_TYPES: Mapping[str, str] = {
 }
 """The deletion log's record types (lower-cased, spaces removed) → q2c's objects."""
 
-IGNORED = ("lastmodifieddate", "links")
+STAMP = "lastmodifiedtime"
+"""The modification time to the second, which the source reads beside ``lastmodifieddate``
+(SuiteQL returns a date-time column as the date alone)."""
+CREATED = "createdtime"
+"""The creation time to the second, read the same way."""
+
+IGNORED = ("lastmodifieddate", STAMP, "links")
 """Saving a record unchanged moves these; the content is what counts for the fingerprint."""
 
 
@@ -81,7 +87,7 @@ def jsonable(value: Any) -> JsonValue:
 
 
 def modified_at(row: Mapping[str, Any], zone: ZoneInfo) -> dt.datetime:
-    stamp = parse_time(row.get("lastmodifieddate"), zone)
+    stamp = parse_time(row.get(STAMP) or row.get("lastmodifieddate"), zone)
     if stamp is None:
         raise ValueError(f"record {row.get('id')} has no lastmodifieddate")
     return stamp
@@ -125,7 +131,7 @@ def deleted_change(
     obj = deleted_object(row.get("type") or row.get("recordtype"))
     if obj is None:
         return None
-    stamp = parse_time(row.get("deleteddate"), zone)
+    stamp = parse_time(row.get(STAMP) or row.get("deleteddate"), zone)
     if stamp is None:
         raise ValueError(f"deletion of {row.get('recordid')} has no deleteddate")
     record_id = str(row.get("recordid") or "").strip()

@@ -27,17 +27,26 @@ from connectors.base.tracking.modified import Clock, Row, utc_now
 from connectors.netsuite.client import NetSuiteClient
 from connectors.netsuite.errors import SYSTEM
 from connectors.netsuite.records import (
+    CREATED,
     CREDIT_MEMO,
     CUSTOMER,
     INVOICE,
     ITEM,
     PAYMENT,
     SALES_ORDER,
+    STAMP,
     TRANSACTION_TYPES,
     deleted_change,
     raw_change,
 )
-from connectors.netsuite.suiteql import id_list, parse_time, quote, window_query, windows
+from connectors.netsuite.suiteql import (
+    as_text,
+    id_list,
+    parse_time,
+    quote,
+    window_query,
+    windows,
+)
 from schemas import RawChange
 
 _CHUNK = 500  # ids in one IN (…) list
@@ -68,7 +77,8 @@ class SuiteQLStream(ModifiedSinceStream):
         self.window = window
 
     def key_select(self) -> str:
-        return f"SELECT {self.id_column}, {self.replication_key} FROM {self.table}"
+        stamp = as_text(self.replication_key)
+        return f"SELECT {self.id_column}, {stamp} AS {STAMP} FROM {self.table}"
 
     async def page(
         self, since: dt.datetime | None, after: tuple[dt.datetime, RecordId] | None
@@ -111,7 +121,7 @@ class SuiteQLStream(ModifiedSinceStream):
         page = await self.client.suiteql(query, limit=limit)
         rows: list[Row] = []
         for item in page["items"]:
-            stamp = parse_time(item.get(self.replication_key), self.zone)
+            stamp = parse_time(item.get(STAMP), self.zone)
             if stamp is None:
                 continue
             rows.append({"id": int(item[self.id_column]), self.replication_key: stamp})
@@ -144,7 +154,8 @@ class CustomerStream(SuiteQLStream):
 
     async def records(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
         return await self.client.suiteql_rows(
-            "SELECT c.*, cu.symbol AS currencysymbol FROM customer c "
+            f"SELECT c.*, {as_text('c.lastmodifieddate')} AS {STAMP}, "
+            f"{as_text('c.datecreated')} AS {CREATED}, cu.symbol AS currencysymbol FROM customer c "
             f"LEFT JOIN currency cu ON cu.id = c.currency WHERE c.id IN ({id_list(ids)})"
         )
 
@@ -153,7 +164,10 @@ class ItemStream(SuiteQLStream):
     name = table = ITEM
 
     async def records(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
-        return await self.client.suiteql_rows(f"SELECT * FROM item WHERE id IN ({id_list(ids)})")
+        return await self.client.suiteql_rows(
+            f"SELECT i.*, {as_text('i.lastmodifieddate')} AS {STAMP}, "
+            f"{as_text('i.createddate')} AS {CREATED} FROM item i WHERE i.id IN ({id_list(ids)})"
+        )
 
 
 class TransactionStream(SuiteQLStream):
@@ -168,7 +182,9 @@ class TransactionStream(SuiteQLStream):
 
     async def records(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
         return await self.client.suiteql_rows(
-            "SELECT t.*, cu.symbol AS currencysymbol, e.externalid AS entityexternalid "
+            f"SELECT t.*, {as_text('t.lastmodifieddate')} AS {STAMP}, "
+            f"{as_text('t.createddate')} AS {CREATED}, "
+            "cu.symbol AS currencysymbol, e.externalid AS entityexternalid "
             "FROM transaction t LEFT JOIN currency cu ON cu.id = t.currency "
             f"LEFT JOIN customer e ON e.id = t.entity WHERE t.id IN ({id_list(ids)})"
         )
@@ -230,7 +246,7 @@ class DeletedRecordStream(SuiteQLStream):
     id_column = "recordid"
 
     def key_select(self) -> str:
-        return "SELECT * FROM deletedrecord"
+        return f"SELECT d.*, {as_text('d.deleteddate')} AS {STAMP} FROM deletedrecord d"
 
     async def _keys(
         self,
@@ -252,7 +268,7 @@ class DeletedRecordStream(SuiteQLStream):
         page = await self.client.suiteql(query, limit=limit)
         rows: list[Row] = []
         for item in page["items"]:
-            stamp = parse_time(item.get(self.replication_key), self.zone)
+            stamp = parse_time(item.get(STAMP), self.zone)
             if stamp is None:
                 continue
             rows.append({**item, "id": int(item["recordid"]), self.replication_key: stamp})
@@ -264,7 +280,7 @@ class DeletedRecordStream(SuiteQLStream):
         for row in fresh:
             logged: Mapping[str, Any] = {
                 k: v for k, v in row.items() if k not in ("id", self.replication_key)
-            }
+            } | {self.replication_key: row[STAMP]}
             change = deleted_change(logged, self.zone, observed)
             if change is not None:
                 found.append(change)

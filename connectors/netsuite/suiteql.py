@@ -89,6 +89,19 @@ def parse_decimal(value: Any) -> Decimal | None:
     return number
 
 
+TEXT_FORMAT = "YYYY-MM-DD HH24:MI:SS"
+
+
+def as_text(column: str) -> str:
+    """``column`` (a date-time) as SuiteQL text to the second, in the account's zone: the
+    value SuiteQL itself returns holds only the date."""
+    return f"TO_CHAR({column}, '{TEXT_FORMAT}')"
+
+
+def local_text(moment: dt.datetime, zone: ZoneInfo) -> str:
+    return quote(f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S}")
+
+
 def literal(moment: dt.datetime, zone: ZoneInfo) -> str:
     """``moment`` as a SuiteQL timestamp literal in the account's zone."""
     local = moment.astimezone(zone).replace(tzinfo=None)
@@ -120,18 +133,21 @@ def window_query(
     id_column: str = "id",
 ) -> str:
     """One window's query: ``select`` (``SELECT … FROM …``) with the rows modified in
-    [start, end) after the key ``after``, ordered uniquely by (key, id)."""
+    [start, end) after the key ``after``, ordered uniquely by (key, id). The key is
+    compared and ordered to the second (as :func:`as_text` reads it), so a page's last key
+    is exactly where the next one starts."""
     conditions = [where] if where else []
     if start is not None:
         conditions.append(f"{key} >= {literal(start, zone)}")
     if end is not None:
         conditions.append(f"{key} < {literal(end, zone)}")
+    text = as_text(key)
     if after is not None:
         stamp, rid = after
-        at = literal(stamp, zone)
-        conditions.append(f"({key} > {at} OR ({key} = {at} AND {id_column} > {int(rid)}))")
+        at = local_text(stamp, zone)
+        conditions.append(f"({text} > {at} OR ({text} = {at} AND {id_column} > {int(rid)}))")
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return f"{select}{clause} ORDER BY {key}, {id_column}"
+    return f"{select}{clause} ORDER BY {text}, {id_column}"
 
 
 def windows(
