@@ -95,12 +95,12 @@ def modified_at(row: Mapping[str, Any], zone: ZoneInfo) -> dt.datetime:
 
 def operation_of(row: Mapping[str, Any]) -> Operation:
     """A record never modified since it was created is a create."""
-    created = row.get("datecreated") or row.get("createddate")
-    return (
-        Operation.CREATE
-        if created and created == row.get("lastmodifieddate")
-        else (Operation.UPDATE)
-    )
+    if row.get(CREATED):
+        created, modified = row.get(CREATED), row.get(STAMP)
+    else:  # to the day only: a record created and changed the same day reads as a create
+        created = row.get("datecreated") or row.get("createddate")
+        modified = row.get("lastmodifieddate")
+    return Operation.CREATE if created and created == modified else Operation.UPDATE
 
 
 def raw_change(
