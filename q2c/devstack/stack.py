@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from connectors import registry
 from connectors.base.errors import ConnectorError
 from q2c.core.settings import Settings
-from q2c.devstack import bottlecrm, kafka, procs, tryton, tryton_postgres
+from q2c.devstack import bottlecrm, kafka, netsuite, procs, tryton, tryton_postgres
 from q2c.devstack.component import Component, Entry, Report, StackFiles
 from q2c.devstack.errors import DevStackError
 from q2c.devstack.supervised import (
@@ -131,6 +131,28 @@ class TrytonComponent(PeerComponent):
         return tryton.describe(entry)
 
 
+class NetSuiteComponent(PeerComponent):
+    """The local NetSuite server (q2c.devstack.netsuite), checked by the connector's own
+    set-up (`q2c connector setup netsuite`)."""
+
+    name = "netsuite"
+
+    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        entry = netsuite.start_stack_entry(files.state_dir, files.logs / "netsuite.log")
+        try:
+            set_up(self.name, entry)
+        except Exception:
+            procs.stop_pid(int(entry["pid"]))
+            raise
+        return entry
+
+    def healthy(self, entry: Entry) -> bool:
+        return netsuite.healthy(entry)
+
+    def describe(self, entry: Entry) -> Iterator[str]:
+        return netsuite.describe(entry)
+
+
 def set_up(system: str, entry: Entry) -> list[str]:
     """The system's own set-up (its spec's ``provision``) on what the stack recorded for
     its local server, and on nothing else: never on Q2C_<SYSTEM>__* of the shell."""
@@ -146,6 +168,7 @@ def set_up(system: str, entry: Entry) -> list[str]:
 PEERS: dict[str, PeerComponent] = {
     "bottlecrm": BottleCrmComponent(),
     "tryton": TrytonComponent(),
+    "netsuite": NetSuiteComponent(),
 }
 """The local server of each system that has one, by system name."""
 
