@@ -284,11 +284,8 @@ class NetSuiteSink(Sink):
         found = await self.find_item(item.ids, item.sku)
         if found is None:
             key = external_key(item.sku, "item")
-            body = {
-                **wanted,
-                "externalId": key,
-                "subsidiary": {"items": [{"id": self.subsidiary_id}]},
-            }
+            # An item's subsidiaries (a multiselect) are left to the account's item form.
+            body = {**wanted, "externalId": key}
             erp_id = await self.client.upsert(self.item_type, key, body)
             outcome = Outcome.CREATED
         else:
