@@ -37,13 +37,16 @@ async def connect(config: NetSuiteSettings) -> ConnectorParts:
     sink = sink_of(client, config)
     try:
         currency = await sink.base_currency()
+        currencies = await sink.currencies()
     except BaseException:
         await client.close()
         raise
     zone = ZoneInfo(config.time_zone)
     return ConnectorParts(
         system=SYSTEM,
-        mapper=NetSuiteMapper(currency=currency),
+        mapper=NetSuiteMapper(
+            currency=currency, currencies=currencies, currency_id=config.currency_id
+        ),
         streams=[
             stream(
                 client,

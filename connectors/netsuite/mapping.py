@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 from connectors.base.mapping import Mapper, MappingError, RecordType
@@ -123,14 +124,22 @@ def _date(record: Mapping[str, Any], name: str) -> Any:
         raise MappingError(str(exc), field=name) from None
 
 
-def currency_of(record: Mapping[str, Any]) -> str:
-    code = _text(record, "currencysymbol")
+Currencies = Mapping[str, str]
+"""NetSuite currency internal id → ISO code."""
+
+
+def currency_of(record: Mapping[str, Any], currencies: Currencies) -> str:
+    """The ISO code of the record's currency: the ``currencysymbol`` read with it, else its
+    ``currency`` id looked up in the account's currencies (a REST record names it by id)."""
+    code = _text(record, "currencysymbol") or currencies.get(_text(record, "currency") or "")
     if code is None or len(code) != 3:
         raise MappingError("the record's currency has no ISO code", field="currency")
     return code.upper()
 
 
-def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
+def to_customer(
+    record: Mapping[str, Any], updated_at: datetime, currencies: Currencies
+) -> Customer:
     name = _text(record, "companyname", "altname", "entityid")
     if name is None:
         raise MappingError("a customer needs a name", field="companyname")
@@ -145,7 +154,7 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
         email=_text(record, "email"),
         phone=_text(record, "phone"),
         website=_text(record, "url"),
-        currency=currency_of(record) if _text(record, "currencysymbol") else None,
+        currency=currency_of(record, currencies) if _text(record, "currency") else None,
         payment_terms=_text(record, "terms"),
         updated_at=updated_at,
     )
@@ -241,8 +250,10 @@ def _created_from(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrder:
-    currency = currency_of(record)
+def to_sales_order(
+    record: Mapping[str, Any], updated_at: datetime, currencies: Currencies
+) -> SalesOrder:
+    currency = currency_of(record, currencies)
     reference = _text(record, "externalid")
     code = status_code(record.get("status"), _ORDER_STATE_NAMES)
     state = _ORDER_STATES.get(code)
@@ -278,8 +289,8 @@ def _invoice_state(record: Mapping[str, Any]) -> InvoiceState:
     return InvoiceState.POSTED
 
 
-def to_invoice(record: Mapping[str, Any], updated_at: datetime) -> Invoice:
-    currency = currency_of(record)
+def to_invoice(record: Mapping[str, Any], updated_at: datetime, currencies: Currencies) -> Invoice:
+    currency = currency_of(record, currencies)
     untaxed, tax, total = _totals(record, currency)
     state = _invoice_state(record)
     remaining = record.get("foreignamountunpaid", record.get("foreignamountremaining"))
@@ -307,8 +318,10 @@ def to_invoice(record: Mapping[str, Any], updated_at: datetime) -> Invoice:
     )
 
 
-def to_credit_memo(record: Mapping[str, Any], updated_at: datetime) -> CreditMemo:
-    currency = currency_of(record)
+def to_credit_memo(
+    record: Mapping[str, Any], updated_at: datetime, currencies: Currencies
+) -> CreditMemo:
+    currency = currency_of(record, currencies)
     untaxed, tax, total = _totals(record, currency)
     credited = _created_from(record)
     return CreditMemo(
@@ -344,8 +357,8 @@ def _applications(record: Mapping[str, Any], currency: str) -> tuple[PaymentAppl
     )
 
 
-def to_payment(record: Mapping[str, Any], updated_at: datetime) -> Payment:
-    currency = currency_of(record)
+def to_payment(record: Mapping[str, Any], updated_at: datetime, currencies: Currencies) -> Payment:
+    currency = currency_of(record, currencies)
     received = _date(record, "trandate")
     if received is None:
         raise MappingError("the payment has no date", field="trandate")
@@ -366,13 +379,25 @@ class NetSuiteMapper(Mapper):
     system: ClassVar[str] = SYSTEM
     role: ClassVar[SystemRole] = SystemRole.ERP
 
-    def __init__(self, currency: str = "USD") -> None:
-        self.currency = currency  # the base currency: items' base prices are in it
+    def __init__(
+        self,
+        currency: str = "USD",
+        currencies: Currencies | None = None,
+        currency_id: str = "1",
+    ) -> None:
+        # The base currency (items' base prices are in it) and the account's currencies by
+        # internal id; without them, the base currency is known by its id alone.
+        self.currency = currency
+        table = dict(currencies or {currency_id: currency})
         self.records = {
-            CUSTOMER: RecordType(EntityKind.CUSTOMER, to_customer),
-            ITEM: RecordType(EntityKind.ITEM, lambda record, at: to_item(record, at, currency)),
-            SALES_ORDER: RecordType(EntityKind.SALES_ORDER, to_sales_order),
-            INVOICE: RecordType(EntityKind.INVOICE, to_invoice),
-            CREDIT_MEMO: RecordType(EntityKind.CREDIT_MEMO, to_credit_memo),
-            PAYMENT: RecordType(EntityKind.PAYMENT, to_payment),
+            CUSTOMER: RecordType(EntityKind.CUSTOMER, partial(to_customer, currencies=table)),
+            ITEM: RecordType(EntityKind.ITEM, partial(to_item, currency=currency)),
+            SALES_ORDER: RecordType(
+                EntityKind.SALES_ORDER, partial(to_sales_order, currencies=table)
+            ),
+            INVOICE: RecordType(EntityKind.INVOICE, partial(to_invoice, currencies=table)),
+            CREDIT_MEMO: RecordType(
+                EntityKind.CREDIT_MEMO, partial(to_credit_memo, currencies=table)
+            ),
+            PAYMENT: RecordType(EntityKind.PAYMENT, partial(to_payment, currencies=table)),
         }

@@ -152,15 +152,17 @@ class NetSuiteSink(Sink):
         self.item_type = item_type
         self.async_writes = async_writes
 
+    async def currencies(self) -> dict[str, str]:
+        """The account's currencies: internal id → ISO code."""
+        rows = await self.client.suiteql_rows("SELECT id, symbol FROM currency")
+        return {str(r["id"]): str(r["symbol"]).upper() for r in rows if r.get("symbol")}
+
     async def currency_id_of(self, code: str | None) -> str:
         """NetSuite's internal id of the currency ``code`` (the default when None)."""
         if not code:
             return self.currency_id
         if not self._currencies:
-            rows = await self.client.suiteql_rows("SELECT id, symbol FROM currency")
-            self._currencies = {
-                str(r["symbol"]).upper(): str(r["id"]) for r in rows if r.get("symbol")
-            }
+            self._currencies = {iso: i for i, iso in (await self.currencies()).items()}
         found = self._currencies.get(code.upper())
         if found is None:
             raise _skip(f"NetSuite has no currency {code}")
