@@ -83,6 +83,9 @@ class WorkerComponent(SupervisedComponent):
             "url": f"http://127.0.0.1:{port}",
             "log": str(files.logs / "worker.log"),
             "admin_token": admin_token(files),
+            # The sync runs between the stack's chosen CRM and ERP.
+            "crm": settings.dev.crm,
+            "erp": settings.dev.erp,
         }
 
     def program(self, files: StackFiles, stack: dict[str, Entry], entry: Entry) -> Program:
@@ -90,6 +93,9 @@ class WorkerComponent(SupervisedComponent):
         env["Q2C_WORKER__WEB_PORT"] = str(entry["url"]).rsplit(":", 1)[1]
         env["Q2C_WORKER__DATA_DIR"] = str(files.state_dir / "worker")
         env["Q2C_WORKER__ADMIN_TOKEN"] = str(entry["admin_token"])
+        for role in ("crm", "erp"):
+            if entry.get(role):
+                env[f"Q2C_SYNC__{role.upper()}_SYSTEM"] = str(entry[role])
         return Program(
             self.name, [sys.executable, "-m", "q2c", "worker", "--dev"], Path(entry["log"]), env
         )
