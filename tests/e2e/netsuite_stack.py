@@ -3,6 +3,7 @@ org per test, the real broker, and the worker and both connectors as real proces
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import uuid
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from connectors.bottlecrm.client import BottleCrmClient
-from connectors.bottlecrm.models import AccountInput, Product
+from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
 from connectors.netsuite.client import NetSuiteClient
 from connectors.netsuite.suiteql import quote
 from q2c.core.topics import Topics
@@ -191,3 +192,18 @@ async def account_fields(stack: NetSuiteStack, account: str, **expected: str) ->
         return dict(seen) if all(_same(seen.get(k), v) for k, v in expected.items()) else None
 
     return await stack.eventually(probe, f"account {account} custom fields {expected}")
+
+
+async def won_deal(
+    stack: NetSuiteStack, account: str, product: Product, quantity: int, name: str
+) -> str:
+    """A deal of ``quantity`` of ``product`` at 100, moved to Closed Won."""
+    deal = await stack.crm.create_deal(
+        DealInput(name=name, account=account, currency="USD", amount=Decimal(100 * quantity))
+    )
+    await stack.crm.add_line_item(
+        deal,
+        LineItemInput(product_id=product.id, quantity=Decimal(quantity), unit_price=Decimal(100)),
+    )
+    await stack.crm.close_won(deal, dt.date.today())
+    return deal
