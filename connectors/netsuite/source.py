@@ -18,6 +18,7 @@ stream on ``deleteddate``.
 from __future__ import annotations
 
 import datetime as dt
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -131,10 +132,11 @@ class SuiteQLStream(ModifiedSinceStream):
         observed = self.clock()
         ids = [row["id"] for row in fresh]
         records: dict[str, dict[str, Any]] = {}
-        for chunk in range(0, len(ids), _CHUNK):
-            for row in await self.records(ids[chunk : chunk + _CHUNK]):
-                records[str(row["id"])] = row
-        await self.enrich(list(records.values()))
+        size = min(_CHUNK, self.page_size)  # each query's results stay as small as a page
+        for chunk in range(0, len(ids), size):
+            rows = await self.records(ids[chunk : chunk + size])
+            await self.enrich(rows)
+            records.update((str(row["id"]), row) for row in rows)
         # In the order the poll met them; one gone since is left out.
         return [
             raw_change(self.name, records[str(rid)], self.zone, observed)
@@ -142,8 +144,9 @@ class SuiteQLStream(ModifiedSinceStream):
             if str(rid) in records
         ]
 
+    @abstractmethod
     async def records(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """The rows of ``ids`` in full (those still there)."""
 
     async def enrich(self, rows: list[dict[str, Any]]) -> None:
         """Add what rides along with the records (nothing by default)."""
@@ -247,6 +250,9 @@ class DeletedRecordStream(SuiteQLStream):
 
     def key_select(self) -> str:
         return f"SELECT d.*, {as_text('d.deleteddate')} AS {STAMP} FROM deletedrecord d"
+
+    async def records(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
+        return []  # the log's rows are read whole by the page itself
 
     async def _keys(
         self,

@@ -1,0 +1,136 @@
+"""The NetSuite client and streams against the local NetSuite server (no Kafka): both
+authentications, refused credentials, governance, SuiteQL paging by ``rel=next``, time
+windows under the row cap, and the deletion log."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from prometheus_client import REGISTRY
+
+from connectors.base.errors import ConnectorError, ErrorKind
+from connectors.netsuite.client import NetSuiteClient
+from connectors.netsuite.source import CustomerStream, DeletedRecordStream
+from tests.plugins.netsuite import NetSuitePeer
+
+pytestmark = pytest.mark.integration
+
+
+def _metric(name: str) -> float:
+    return REGISTRY.get_sample_value(name, {"system": "netsuite"}) or 0.0
+
+
+@pytest.mark.parametrize("auth", ["tba", "m2m"])
+async def test_both_authentications_reach_the_account(
+    netsuite_peer: NetSuitePeer, auth: str
+) -> None:
+    client = NetSuiteClient.of(netsuite_peer.settings(auth=auth))
+    try:
+        made = await client.create("customer", {"companyName": f"Made with {auth}"})
+        query = f"SELECT id, companyname FROM customer WHERE id = {int(made)}"  # noqa: S608
+        page = await client.suiteql(query)
+        assert [row["companyname"] for row in page["items"]] == [f"Made with {auth}"]
+        if auth == "m2m":  # an expired token is replaced once, the call goes through
+            await netsuite_peer.control("expire-tokens")
+            assert await client.get_record("customer", made) is not None
+    finally:
+        await client.close()
+
+
+async def test_a_refused_credential_is_fatal_and_not_shown(netsuite_peer: NetSuitePeer) -> None:
+    wrong = "refused-token-secret-0042"
+    client = NetSuiteClient.of(netsuite_peer.settings(token_secret=wrong))
+    try:
+        with pytest.raises(ConnectorError) as refused:
+            await client.suiteql("SELECT id FROM customer")
+    finally:
+        await client.close()
+    assert refused.value.kind is ErrorKind.FATAL
+    assert wrong not in str(refused.value)
+    assert wrong not in refused.value.detail
+
+
+async def test_calls_beyond_the_accounts_limit_back_off_and_all_succeed(
+    netsuite_peer: NetSuitePeer,
+) -> None:
+    await netsuite_peer.control("concurrency", {"limit": 1})
+    await netsuite_peer.control("latency", {"seconds": 0.05})
+    greedy = NetSuiteClient.of(netsuite_peer.settings(concurrency=4, max_attempts=30))
+    retries = _metric("q2c_api_retries_total")
+    try:
+        pages = await asyncio.gather(*(greedy.suiteql("SELECT id FROM currency") for _ in range(8)))
+    finally:
+        await greedy.close()
+    assert all(page["items"] for page in pages)
+    stats = await netsuite_peer.control("stats")
+    assert stats["refused"] > 0
+    assert _metric("q2c_api_retries_total") > retries
+
+    # Within its share (a concurrency of 1), q2c waits for its own slot instead.
+    refused = stats["refused"]
+    waits = _metric("q2c_rate_limit_wait_seconds_total")
+    polite = NetSuiteClient.of(netsuite_peer.settings(concurrency=1))
+    try:
+        await asyncio.gather(*(polite.suiteql("SELECT id FROM currency") for _ in range(8)))
+    finally:
+        await polite.close()
+    assert (await netsuite_peer.control("stats"))["refused"] == refused
+    assert _metric("q2c_rate_limit_wait_seconds_total") > waits
+
+
+async def test_pages_follow_rel_next(netsuite_peer: NetSuitePeer) -> None:
+    client = NetSuiteClient.of(netsuite_peer.settings())
+    try:
+        for n in range(5):
+            await client.create("customer", {"companyName": f"Paged {n}"})
+        pages = [p async for p in client.suiteql_pages("SELECT id FROM customer", limit=2)]
+    finally:
+        await client.close()
+    assert [len(p["items"]) for p in pages] == [2, 2, 1]
+    assert [p["hasMore"] for p in pages] == [True, True, False]
+
+
+async def test_a_stream_reads_past_the_row_cap_in_windows_and_pages(
+    netsuite_peer: NetSuitePeer,
+) -> None:
+    config = netsuite_peer.settings()
+    client = NetSuiteClient.of(config)
+    try:
+        made = [await client.create("customer", {"companyName": f"C{n}"}) for n in range(7)]
+        await netsuite_peer.control("max-query-rows", {"rows": 3})
+        stream = CustomerStream(client, zone=ZoneInfo(config.time_zone), page_size=2)
+        seen: list[str] = []
+        cursor = None
+        for _ in range(10):
+            batch = await stream.read(cursor)
+            seen += [c.record_id for c in batch.changes]
+            cursor = batch.cursor
+            if not batch.more and not batch.changes:
+                break
+        assert seen == made
+        again = await stream.read(cursor)
+        assert again.changes == []
+    finally:
+        await client.close()
+
+
+async def test_deletions_come_from_the_deletion_log(netsuite_peer: NetSuitePeer) -> None:
+    config = netsuite_peer.settings()
+    client = NetSuiteClient.of(config)
+    try:
+        gone = await client.create("customer", {"companyName": "Closing"})
+        stream = DeletedRecordStream(client, zone=ZoneInfo(config.time_zone))
+        first = await stream.read(None)
+        assert first.changes == []
+        await client.request("DELETE", f"/services/rest/record/v1/customer/{gone}")
+        batch = await stream.read(first.cursor)
+        assert [(c.object, c.record_id, c.operation.value) for c in batch.changes] == [
+            ("customer", gone, "delete")
+        ]
+        assert batch.changes[0].source_ts <= dt.datetime.now(dt.UTC)
+        assert (await stream.read(batch.cursor)).changes == []
+    finally:
+        await client.close()
