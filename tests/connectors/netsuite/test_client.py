@@ -13,7 +13,11 @@ from prometheus_client import REGISTRY
 
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.netsuite.client import NetSuiteClient
+from connectors.netsuite.connector import connect
 from connectors.netsuite.source import CustomerStream, DeletedRecordStream
+from q2c.devstack.netsuite import healthy as netsuite_healthy
+from q2c.devstack.stack import set_up
+from tests.integration.peers.test_tryton_sink import customer, item, order
 from tests.plugins.netsuite import NetSuitePeer
 
 pytestmark = pytest.mark.integration
@@ -134,3 +138,38 @@ async def test_deletions_come_from_the_deletion_log(netsuite_peer: NetSuitePeer)
         assert (await stream.read(batch.cursor)).changes == []
     finally:
         await client.close()
+
+
+async def test_orders_are_created_in_the_configured_approval_state(
+    netsuite_peer: NetSuitePeer,
+) -> None:
+    for status in ("A", "B"):
+        parts = await connect(netsuite_peer.settings(order_status=status))
+        try:
+            assert parts.sink is not None
+            await parts.sink.apply(customer("ACC-APPR", "Approvals Inc"))
+            await parts.sink.apply(item("APPR-1", "50"))
+            made = await parts.sink.apply(order(f"DEAL-{status}", "ACC-APPR", "APPR-1"))
+        finally:
+            if parts.close is not None:
+                await parts.close()
+        assert made.ids is not None
+        client = NetSuiteClient.of(netsuite_peer.settings())
+        try:
+            found = await client.suiteql_rows(
+                f"SELECT status FROM transaction WHERE id = {int(made.ids.erp_id or 0)}"  # noqa: S608
+            )
+        finally:
+            await client.close()
+        assert [row["status"] for row in found] == [status]
+
+
+def test_the_dev_stack_records_what_the_connector_needs_and_sets_it_up(
+    netsuite_peer: NetSuitePeer,
+) -> None:
+    lines = set_up("netsuite", netsuite_peer.entry)
+    assert lines == [
+        f"netsuite: account {netsuite_peer.entry['account_id']}, subsidiary Parent Company, "
+        "currency USD present"
+    ]
+    assert netsuite_healthy(netsuite_peer.entry)
