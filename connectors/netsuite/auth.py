@@ -71,7 +71,7 @@ def client_assertion(
     issued = int(now if now is not None else time.time())
     claims = {
         "iss": client_id,
-        "scope": [SCOPE],
+        "scope": SCOPE,  # "restlets, rest_webservices, …" as a comma-separated string
         "aud": token_url,
         "iat": issued,
         "exp": issued + min(lifetime, 3600),

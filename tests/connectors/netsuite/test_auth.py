@@ -130,7 +130,7 @@ def test_the_client_assertion_is_a_ps256_jwt_with_the_documented_claims(
         assertion, public, algorithms=["PS256"], audience=token_url, options={"verify_exp": False}
     )
     assert claims["iss"] == "client-1"
-    assert claims["scope"] == ["rest_webservices"]
+    assert claims["scope"] == "rest_webservices"
     assert claims["iat"] == 1_700_000_000
     assert 0 < claims["exp"] - claims["iat"] <= 3600
 
