@@ -173,3 +173,22 @@ def test_the_dev_stack_records_what_the_connector_needs_and_sets_it_up(
         "currency USD present"
     ]
     assert netsuite_healthy(netsuite_peer.entry)
+
+
+async def test_an_async_create_repeated_with_its_key_finds_the_first_job(
+    netsuite_peer: NetSuitePeer,
+) -> None:
+    client = NetSuiteClient.of(netsuite_peer.settings())
+    try:
+        body = {"companyName": "Async Inc", "externalId": "ACC-ASYNC"}
+        # The first request's answer is lost after NetSuite accepted it: the retry with the
+        # same key is refused (IDEMPOTENCY_ERROR) and follows the first request's job.
+        await netsuite_peer.control("drop-next-write", {"count": 1})
+        first = await client.create_async("customer", body, "command-key-1")
+        assert (await netsuite_peer.control("stats"))["drop_next_writes"] == 0
+        again = await client.create_async("customer", body, "command-key-1")
+        rows = await client.suiteql_rows("SELECT id FROM customer WHERE externalid = 'ACC-ASYNC'")
+    finally:
+        await client.close()
+    assert again == first
+    assert [row["id"] for row in rows] == [first]
