@@ -37,9 +37,27 @@ ALGORITHMS = ["PS256", "PS384", "PS512"]
 class _Secrets:
     """The two secrets oauthlib's HMAC signing reads."""
 
-    def __init__(self, credentials: Credentials) -> None:
-        self.client_secret = credentials.consumer_secret
-        self.resource_owner_secret = credentials.token_secret
+    def __init__(self, consumer_secret: str, token_secret: str) -> None:
+        self.client_secret = consumer_secret
+        self.resource_owner_secret = token_secret
+
+
+def tba_signature(
+    method: str, url: str, query: str, header: str, consumer_secret: str, token_secret: str
+) -> str:
+    """The HMAC-SHA256 signature a request with this ``Authorization`` header must carry:
+    over the method, the URL without its query, and the query and oauth parameters (not
+    the realm, not the body), keyed by both secrets."""
+    collected = signature.collect_parameters(
+        uri_query=query, headers={"Authorization": header}, exclude_oauth_signature=True
+    )
+    base = signature.signature_base_string(
+        cast(Any, method.upper()),
+        signature.base_string_uri(url),
+        signature.normalize_parameters(cast(Any, collected)),
+    )
+    secrets_ = _Secrets(consumer_secret, token_secret)
+    return str(signature.sign_hmac_sha256_with_client(base, secrets_))  # type: ignore[no-untyped-call]
 
 
 class OAuthError(Exception):
@@ -91,18 +109,8 @@ class Authenticator:
         now = time.time()
         if not nonce or abs(now - stamp) > TIMESTAMP_TOLERANCE:
             raise invalid_login()
-        collected = signature.collect_parameters(
-            uri_query=query, headers={"Authorization": header}, exclude_oauth_signature=True
-        )
-        base = signature.signature_base_string(
-            cast(Any, method.upper()),
-            signature.base_string_uri(url),
-            signature.normalize_parameters(cast(Any, collected)),
-        )
-        expected = str(
-            signature.sign_hmac_sha256_with_client(  # type: ignore[no-untyped-call]
-                base, _Secrets(credentials)
-            )
+        expected = tba_signature(
+            method, url, query, header, credentials.consumer_secret, credentials.token_secret
         )
         if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
             raise invalid_login()

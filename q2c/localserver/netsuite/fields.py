@@ -36,7 +36,8 @@ class RecordKind:
     search_type: str = ""
     """``recordtype`` in the transaction table and ``type`` in the deletion log."""
     sublist: str = ""
-    """``item`` (order, invoice, credit memo lines) or ``apply`` (payment applications)."""
+    """``item`` (order, invoice, credit memo lines), ``apply`` (payment applications) or
+    ``price`` (an item's pricing sublist)."""
     name_column: str = "id"
     tran_prefix: str = ""
     statuses: tuple[tuple[str, str], ...] = field(default_factory=tuple)
@@ -106,6 +107,7 @@ def _item(name: str, item_type: str, search_type: str) -> RecordKind:
         filter_value=item_type,
         search_type=search_type,
         name_column="itemid",
+        sublist="price",
         fields=(
             Field("itemId", "itemid", required=True, label="Item Name/Number"),
             Field("displayName", "displayname"),

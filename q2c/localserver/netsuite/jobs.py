@@ -37,9 +37,12 @@ def _iso(seconds: float | None) -> str | None:
 
 
 class Jobs:
-    def __init__(self, store: Store, base_url: Callable[[], str]) -> None:
+    def __init__(
+        self, store: Store, base_url: Callable[[], str], delay: Callable[[], float]
+    ) -> None:
         self.store = store
         self.base_url = base_url
+        self.delay = delay
         self._tasks: set[asyncio.Task[None]] = set()
         store.execute(
             "UPDATE ns_job SET progress = 'failed', result_status = 500, result_body = ?"
@@ -86,7 +89,7 @@ class Jobs:
         )
 
     async def _run(self, job_id: int, operation: Callable[[], Outcome]) -> None:
-        await asyncio.sleep(0)
+        await asyncio.sleep(self.delay())
         try:
             outcome = operation()
         except NetSuiteError as error:

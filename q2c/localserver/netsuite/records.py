@@ -25,6 +25,7 @@ REF_NAMES = {
     "subsidiary": "name",
     "term": "name",
     "transaction": "tranid",
+    "pricelevel": "name",
 }
 _REF_RECORD = {
     "customer": "customer",
@@ -38,6 +39,8 @@ are negative on orders and invoices, positive on credit memos); the record servi
 them positive."""
 _LINE_FIELDS = {"item", "quantity", "rate", "amount", "description", "line"}
 _APPLY_FIELDS = {"doc", "apply", "amount", "line"}
+_PRICE_FIELDS = {"currencyPage", "priceLevel", "quantity", "price"}
+BASE_PRICE_LEVEL = 1
 _IGNORED = {"links", "id"}
 
 
@@ -200,7 +203,12 @@ class RecordService:
                 404, "NONEXISTENT_ID", f"The sublist {name} does not exist on {kind.name}."
             )
         url = f"{self.record_url(kind.name, record_id)}/{name}"
-        items = self._apply_lines(record_id) if name == "apply" else self._item_lines(record_id)
+        if name == "apply":
+            items = self._apply_lines(record_id)
+        elif name == "price":
+            items = self._price_lines(record_id)
+        else:
+            items = self._item_lines(record_id)
         return {
             "links": [{"rel": "self", "href": url}],
             "count": len(items),
@@ -234,6 +242,22 @@ class RecordService:
                 line["description"] = str(row["memo"])
             lines.append(line)
         return lines
+
+    def _price_lines(self, item_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "links": [],
+                "currencyPage": self._ref("currency", row["currency"]),
+                "priceLevel": self._ref("pricelevel", row["pricelevel"]),
+                "quantity": {"value": _number(row["quantity"])},
+                "price": _number(row["unitprice"]),
+            }
+            for row in self.store.rows(
+                "SELECT * FROM pricing WHERE item = ? ORDER BY currency, pricelevel,"
+                " CAST(quantity AS REAL)",
+                (item_id,),
+            )
+        ]
 
     def _apply_lines(self, record_id: int) -> list[dict[str, Any]]:
         lines = []
@@ -431,6 +455,10 @@ class RecordService:
             f"INSERT INTO {self._table(kind)} ({names}) VALUES ({marks})",  # noqa: S608
             tuple(columns.values()),
         )
+        if kind.table == "item":
+            self._sync_base_price(record_id, columns)
+            if "price" in data:
+                self._write_sublist(kind, record_id, data, replace=True)
         if kind.table == "transaction":
             if not columns["tranid"]:
                 self.store.execute(
@@ -464,6 +492,8 @@ class RecordService:
             f"UPDATE {self._table(kind)} SET {assignments} WHERE id = ?",  # noqa: S608
             (*columns.values(), record_id),
         )
+        if kind.table == "item":
+            self._sync_base_price(record_id, columns)
         if kind.sublist and kind.sublist in data:
             self._write_sublist(kind, record_id, data, replace=kind.sublist in replace)
         elif kind.table == "transaction" and "exchangerate" in columns:
@@ -517,6 +547,69 @@ class RecordService:
             self._write_items(kind, record_id, data.get("item"), replace=replace)
         elif kind.sublist == "apply":
             self._write_applications(record_id, data.get("apply"), data)
+        elif kind.sublist == "price":
+            self._write_prices(record_id, data.get("price"), replace=replace)
+
+    def _sync_base_price(self, item_id: int, columns: Mapping[str, object]) -> None:
+        """``basePrice`` sets the base price level's price in the base currency."""
+        if "baseprice" not in columns:
+            return
+        self.store.execute(
+            "DELETE FROM pricing WHERE item = ? AND pricelevel = ? AND currency = 1"
+            " AND quantity = '0'",
+            (item_id, BASE_PRICE_LEVEL),
+        )
+        if columns["baseprice"] is not None:
+            self.store.execute(
+                "INSERT INTO pricing (item, pricelevel, currency, quantity, unitprice)"
+                " VALUES (?, ?, 1, '0', ?)",
+                (item_id, BASE_PRICE_LEVEL, columns["baseprice"]),
+            )
+
+    def _write_prices(self, item_id: int, value: object, *, replace: bool) -> None:
+        lines = self._sublist_items(value, "price")
+        if replace:
+            self.store.execute("DELETE FROM pricing WHERE item = ?", (item_id,))
+        for index, line in enumerate(lines):
+            path = f"price.items[{index}]"
+            unknown = set(line) - _PRICE_FIELDS - _IGNORED
+            if unknown:
+                raise errors.invalid_content(
+                    f"Invalid field {sorted(unknown)[0]} on the price sublist.", path
+                )
+            level = self._ref_id(
+                Field("priceLevel", "pricelevel", "ref", ref="pricelevel"),
+                line.get("priceLevel"),
+                f"{path}.priceLevel",
+            )
+            currency = (
+                self._ref_id(
+                    Field("currencyPage", "currency", "ref", ref="currency"),
+                    line["currencyPage"],
+                    f"{path}.currencyPage",
+                )
+                if "currencyPage" in line
+                else 1
+            )
+            quantity = line.get("quantity", {"value": 0})
+            raw_quantity = quantity.get("value", 0) if isinstance(quantity, Mapping) else quantity
+            amount = _text(_decimal(line.get("price"), f"{path}.price"))
+            at = _text(_decimal(raw_quantity, f"{path}.quantity"))
+            self.store.execute(
+                "INSERT INTO pricing (item, pricelevel, currency, quantity, unitprice)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item, pricelevel, currency, quantity)"
+                " DO UPDATE SET unitprice = excluded.unitprice",
+                (item_id, level, currency, at, amount),
+            )
+        base = self.store.row(
+            "SELECT unitprice FROM pricing WHERE item = ? AND pricelevel = ? AND currency = 1"
+            " AND quantity = '0'",
+            (item_id, BASE_PRICE_LEVEL),
+        )
+        self.store.execute(
+            "UPDATE item SET baseprice = ? WHERE id = ?",
+            (base["unitprice"] if base is not None else None, item_id),
+        )
 
     def _sublist_items(self, value: object, name: str) -> list[Mapping[str, Any]]:
         if value is None:
@@ -958,6 +1051,8 @@ class RecordService:
                             " nexttransactionlinelink WHERE previousdoc = ?)",
                             (self.store.stamp(), doc, doc),
                         )
+            if kind.table == "item":
+                self.store.execute("DELETE FROM pricing WHERE item = ?", (record_id,))
             self.store.execute(f"DELETE FROM {self._table(kind)} WHERE id = ?", (record_id,))  # noqa: S608
             self.store.execute(
                 "INSERT INTO deletedrecord (recordid, recordtypename, type, name, externalid,"

@@ -48,6 +48,7 @@ class Control:
     drop_next_writes: int = 0
     """Writes to apply and then answer by closing the connection (a lost answer)."""
     latency_seconds: float = 0.0
+    """Added to every API request (holding its concurrency slot) and to every async job."""
     in_flight: int = 0
     peak_in_flight: int = 0
     refused: int = 0
@@ -136,7 +137,9 @@ class NetSuiteServer:
         self.auth = Authenticator(self.credentials, load_certificate(self.state_dir), self.store)
         self.records = RecordService(self.store, lambda: self.credentials.base_url)
         self.suiteql = SuiteQL(self.store, lambda: self.control.max_query_rows)
-        self.jobs = Jobs(self.store, lambda: self.credentials.base_url)
+        self.jobs = Jobs(
+            self.store, lambda: self.credentials.base_url, lambda: self.control.latency_seconds
+        )
         self.app = self._app()
         self._runner: web.AppRunner | None = None
 
@@ -147,9 +150,7 @@ class NetSuiteServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        bound = server.sockets[0].getsockname()[1]
+        bound = int(self._runner.addresses[0][1])
         self.credentials = ensure_credentials(self.state_dir, f"http://127.0.0.1:{bound}")
         self.auth.credentials = self.credentials
         return self.credentials
@@ -233,8 +234,12 @@ class NetSuiteServer:
                 response = await handler(request)
             except NetSuiteError as error:
                 return error.response()
-            except web.HTTPException:
-                raise
+            except web.HTTPException as exc:
+                return NetSuiteError(
+                    exc.status,
+                    "NONEXISTENT_ID" if exc.status == 404 else "INVALID_REQUEST",
+                    f"{exc.reason}: {request.method} {request.path}.",
+                ).response()
             except Exception:
                 _log.exception("unexpected error on %s %s", request.method, request.path)
                 return UNEXPECTED.response()
@@ -245,6 +250,7 @@ class NetSuiteServer:
                 and request.transport is not None
             ):
                 control.drop_next_writes -= 1
+                # The write is committed; the client sees the connection end with no answer.
                 request.transport.abort()
                 raise asyncio.CancelledError
             return response

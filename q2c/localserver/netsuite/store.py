@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS item (
     isinactive TEXT NOT NULL DEFAULT 'F', createddate TEXT NOT NULL,
     lastmodifieddate TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pricelevel (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, isinactive TEXT NOT NULL DEFAULT 'F'
+);
+CREATE TABLE IF NOT EXISTS pricing (
+    item INTEGER NOT NULL, pricelevel INTEGER NOT NULL, currency INTEGER NOT NULL,
+    quantity TEXT NOT NULL DEFAULT '0', unitprice TEXT NOT NULL,
+    PRIMARY KEY (item, pricelevel, currency, quantity)
+);
 CREATE TABLE IF NOT EXISTS "transaction" (
     id INTEGER PRIMARY KEY, tranid TEXT NOT NULL, type TEXT NOT NULL, recordtype TEXT NOT NULL,
     entity INTEGER NOT NULL, trandate TEXT NOT NULL, duedate TEXT, status TEXT NOT NULL,
@@ -216,5 +224,9 @@ class Store:
                 "INSERT INTO term (id, name, daysuntilnetdue, lastmodifieddate)"
                 " VALUES (4, 'Due on receipt', 0, ?)",
                 (now,),
+            )
+            self.execute(
+                "INSERT INTO pricelevel (id, name) VALUES (1, 'Base Price'),"
+                " (2, 'Alternate Price 1'), (3, 'Alternate Price 2'), (5, 'Online Price')"
             )
             self.set_meta("seeded", "1")

@@ -39,6 +39,8 @@ TABLES = frozenset(
         "subsidiary",
         "currency",
         "term",
+        "pricelevel",
+        "pricing",
     }
 )
 MAX_LIMIT = 1000

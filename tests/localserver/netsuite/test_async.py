@@ -71,3 +71,16 @@ async def test_failed_async_write_keeps_its_error(client: TbaClient) -> None:
     result = await client.call("GET", f"{accepted.headers['Location']}/task/1/result")
     assert result.status == 400
     assert result.body["o:errorDetails"][0]["o:errorCode"] == "USER_ERROR"
+
+
+async def test_a_job_is_pending_until_it_has_run(client: TbaClient) -> None:
+    await client.control("latency", {"seconds": 1.0})
+    accepted = await _async_put(client, str(uuid.uuid4()), {"companyName": "Slow Co"})
+    await client.control("latency", {"seconds": 0})
+    pending = await client.call("GET", accepted.headers["Location"])
+    assert pending.body["completed"] is False
+    assert pending.body["progress"] == "pending"
+    unfinished = await client.call("GET", f"{accepted.headers['Location']}/task/1/result")
+    assert unfinished.status == 404
+    job = await _until_completed(client, accepted.headers["Location"])
+    assert job["progress"] == "succeeded"

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import jwt
 
+from q2c.localserver.netsuite.auth import tba_signature
 from q2c.localserver.netsuite.server import Running
 
 from .conftest import TbaClient
@@ -147,3 +148,28 @@ async def test_tba_signs_the_path_as_sent(client: TbaClient) -> None:
     read = await client.call("GET", f"{CUSTOMERS}/eid:WITH%20SPACE")
     assert read.status == 200, read.body
     assert read.body["externalId"] == "WITH SPACE"
+
+
+def test_the_signature_of_oracles_worked_example() -> None:
+    """The inputs and signature of the example in "The Signature for Web Services and
+    RESTlets" (NetSuite help, section_1534941088): the server computes the same."""
+    url = "https://123456.restlets.api.netsuite.com/app/site/hosting/restlet.nl"
+    query = "script=6&deploy=1&customParam=someValue&testParam=someOtherValue"
+    header = (
+        'OAuth realm="123456", '
+        'oauth_consumer_key="ef40afdd8abaac111b13825dd5e5e2ddddb44f86d5a0dd6dcf38c20aae6b67e4", '
+        'oauth_token="2b0ce516420110bcbd36b69e99196d1b7f6de3c6234c5afb799b73d87569f5cc", '
+        'oauth_signature_method="HMAC-SHA256", oauth_timestamp="1508242306", '
+        'oauth_nonce="fjaLirsIcCGVZWzBX0pg", oauth_version="1.0"'
+    )
+    assert (
+        tba_signature(
+            "POST",
+            url,
+            query,
+            header,
+            "d26ad321a4b2f23b0741c8d38392ce01c3e23e109df6c96eac6d099e9ab9e8b5",
+            "c29a677df7d5439a458c063654187e3d678d73aca8e3c9d8bea1478a3eb0d295",
+        )
+        == "+KK4SKNgz4ZiILGLwOMtfYlgcXSy1eis8ldE9X90azQ="
+    )

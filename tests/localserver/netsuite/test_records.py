@@ -75,6 +75,10 @@ async def test_validation_errors_are_the_documented_bodies(client: TbaClient) ->
     put_by_id = await client.call("PUT", f"{CUSTOMERS}/1", {"companyName": "X"})
     assert put_by_id.status == 405
 
+    no_route = await client.call("POST", f"{CUSTOMERS}/1/item/2/3")
+    assert no_route.status in (404, 405)
+    assert "o:errorDetails" in no_route.body
+
 
 async def test_sales_order_with_lines_and_expanded_sublist(client: TbaClient) -> None:
     customer = record_id(await client.call("POST", CUSTOMERS, {"companyName": "Acme"}))
@@ -153,3 +157,54 @@ async def test_contact_at_a_customer_and_item_sales_description(client: TbaClien
     ]
     contacts = await client.suiteql("SELECT firstname, company FROM contact")
     assert contacts.body["items"] == [{"links": [], "firstname": "Ada", "company": customer}]
+
+
+async def test_item_prices_through_the_pricing_sublist(client: TbaClient) -> None:
+    items = "/services/rest/record/v1/inventoryItem"
+    item = record_id(
+        await client.call(
+            "POST",
+            items,
+            {
+                "itemId": "GADGET",
+                "price": {
+                    "items": [
+                        {"priceLevel": {"id": "1"}, "currencyPage": {"id": "1"}, "price": 20},
+                        {"priceLevel": {"id": "1"}, "currencyPage": {"id": "2"}, "price": 18.5},
+                        {"priceLevel": {"id": "2"}, "price": 19, "quantity": {"value": 0}},
+                    ]
+                },
+            },
+        )
+    )
+    expanded = await client.call("GET", f"{items}/{item}?expandSubResources=true")
+    prices = {
+        (line["priceLevel"]["refName"], line["currencyPage"]["id"]): line["price"]
+        for line in expanded.body["price"]["items"]
+    }
+    assert prices == {
+        ("Base Price", "1"): 20.0,
+        ("Alternate Price 1", "1"): 19.0,
+        ("Base Price", "2"): 18.5,
+    }
+    assert expanded.body["basePrice"] == 20.0
+    rows = await client.suiteql(
+        "SELECT pricelevel, currency, unitprice FROM pricing WHERE pricelevel = 1 ORDER BY currency"
+    )
+    assert [(r["currency"], r["unitprice"]) for r in rows.body["items"]] == [
+        ("1", "20"),
+        ("2", "18.5"),
+    ]
+
+    await client.call(
+        "PATCH",
+        f"{items}/{item}",
+        {"price": {"items": [{"priceLevel": {"id": "1"}, "price": 22}]}},
+    )
+    order_line_default = (await client.call("GET", f"{items}/{item}")).body["basePrice"]
+    assert order_line_default == 22.0
+    bad_level = await client.call(
+        "PATCH", f"{items}/{item}", {"price": {"items": [{"priceLevel": {"id": "99"}, "price": 1}]}}
+    )
+    assert bad_level.status == 400
+    assert bad_level.body["o:errorDetails"][0]["o:errorCode"] == "INVALID_KEY_OR_REF"
