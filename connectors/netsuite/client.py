@@ -244,6 +244,16 @@ class NetSuiteClient(HttpClient):
         response = await self.request("POST", f"{RECORD}/{record_type}", json=dict(body))
         return self._created(response, record_type)
 
+    async def delete(self, record_type: str, record_id: str) -> bool:
+        """Delete a record; False when it was already gone."""
+        try:
+            await self.request("DELETE", f"{RECORD}/{record_type}/{record_id}")
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     async def update(self, record_type: str, record_id: str, body: Mapping[str, Any]) -> None:
         await self.request("PATCH", f"{RECORD}/{record_type}/{record_id}", json=dict(body))
 

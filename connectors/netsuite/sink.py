@@ -32,6 +32,8 @@ from schemas import (
     CreateSalesOrder,
     Customer,
     CustomerStatus,
+    DeleteMode,
+    DeleteRecord,
     EntityKind,
     ExternalIds,
     Item,
@@ -299,6 +301,43 @@ class NetSuiteSink(Sink):
             outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
         ids = ExternalIds(crm_id=item.ids.crm_id, erp_id=erp_id)
         return self.result(command, EntityKind.ITEM, outcome, ids)
+
+    # -- deletes ------------------------------------------------------------------------
+
+    async def _deletable(self, command: DeleteRecord) -> tuple[str, dict[str, Any] | None]:
+        """The record type and the record that stand for the command's record (None when
+        it is gone)."""
+        ids = command.record
+        if command.entity is EntityKind.CUSTOMER:
+            return "customer", await self.find_customer(ids)
+        if command.entity is EntityKind.CONTACT:
+            if ids.crm_id is None:
+                raise _skip("a contact without a CRM id has no external id in NetSuite")
+            key = external_key(ids.crm_id, "contact")
+            return "contact", await self.client.get_record("contact", f"eid:{key}")
+        if command.entity is EntityKind.ITEM:
+            found = await self.find_item(ids, None)
+            if found is None:
+                return self.item_type, None
+            record_type, record_id = found[1], found[0]
+            return record_type, await self.client.get_record(record_type, record_id)
+        raise _skip(f"q2c does not delete {command.entity} records in NetSuite")
+
+    @handles(DeleteRecord)
+    async def delete_record(self, command: DeleteRecord) -> CommandResult:
+        """Archives (``isInactive``) or deletes the customer, contact or item; a record
+        already gone, or already inactive, is UNCHANGED. NetSuite refuses to delete a record
+        others need (a customer with transactions): the refusal is the command's failure,
+        in NetSuite's words."""
+        record_type, current = await self._deletable(command)
+        outcome = Outcome.UNCHANGED
+        if current is not None and command.mode is DeleteMode.ARCHIVE:
+            if current.get("isInactive") is not True:
+                await self.client.update(record_type, str(current["id"]), {"isInactive": True})
+                outcome = Outcome.UPDATED
+        elif current is not None and await self.client.delete(record_type, str(current["id"])):
+            outcome = Outcome.UPDATED
+        return self.result(command, command.entity, outcome, command.record)
 
     # -- sales orders -------------------------------------------------------------------
 

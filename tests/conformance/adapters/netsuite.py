@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from connectors.netsuite import errors
 from connectors.netsuite.client import NetSuiteClient
 from connectors.netsuite.settings import NetSuiteSettings
 from connectors.netsuite.source import STREAMS
-from schemas import Command
+from schemas import Command, DeleteMode, DeleteRecord, EntityKind, idempotency_key
 from tests.conformance.adapter import Adapter, ErrorCase, Live
 from tests.integration.peers.test_tryton_sink import contact, customer, item, order
 from tests.plugins.netsuite import NetSuitePeer
@@ -92,6 +93,18 @@ class NetSuiteLive(Live):
             await self._once(parts, customer("ACC-CONF", "Initech"))
             await self._once(parts, item("CONF-DAY", "800"))
             return order("DEAL-CONF", "ACC-CONF", "CONF-DAY")
+        if subject == "delete_record":
+            assert parts.sink is not None
+            made = await parts.sink.apply(item("CONF-GONE", "10"))
+            assert made.ids is not None
+            return DeleteRecord(
+                idempotency_key=idempotency_key("delete", "CONF-GONE"),
+                target_system="netsuite",
+                issued_at=datetime.now(UTC),
+                entity=EntityKind.ITEM,
+                record=made.ids,
+                mode=DeleteMode.ARCHIVE,
+            )
         raise LookupError(f"the NetSuite adapter makes no {subject} command")
 
     async def close(self) -> None:
