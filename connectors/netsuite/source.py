@@ -246,7 +246,8 @@ class DeletedRecordStream(SuiteQLStream):
 
     name = table = "deletedrecord"
     replication_key = "deleteddate"
-    id_column = "recordid"
+    # The log's own row id: record ids repeat across record types (customer 1, item 1).
+    id_column = "id"
 
     def key_select(self) -> str:
         return f"SELECT d.*, {as_text('d.deleteddate')} AS {STAMP} FROM deletedrecord d"
@@ -277,7 +278,7 @@ class DeletedRecordStream(SuiteQLStream):
             stamp = parse_time(item.get(STAMP), self.zone)
             if stamp is None:
                 continue
-            rows.append({**item, "id": int(item["recordid"]), self.replication_key: stamp})
+            rows.append({**item, "id": int(item["id"]), self.replication_key: stamp})
         return rows
 
     async def changes(self, fresh: Sequence[Row]) -> list[RawChange]:
@@ -285,8 +286,8 @@ class DeletedRecordStream(SuiteQLStream):
         found: list[RawChange] = []
         for row in fresh:
             logged: Mapping[str, Any] = {
-                k: v for k, v in row.items() if k not in ("id", self.replication_key)
-            } | {self.replication_key: row[STAMP]}
+                k: v for k, v in row.items() if k != self.replication_key
+            } | {"id": str(row["id"]), self.replication_key: row[STAMP]}
             change = deleted_change(logged, self.zone, observed)
             if change is not None:
                 found.append(change)

@@ -192,3 +192,25 @@ async def test_an_async_create_repeated_with_its_key_finds_the_first_job(
         await client.close()
     assert again == first
     assert [row["id"] for row in rows] == [first]
+
+
+async def test_deletions_of_records_sharing_an_id_are_both_read(
+    netsuite_peer: NetSuitePeer,
+) -> None:
+    config = netsuite_peer.settings()
+    client = NetSuiteClient.of(config)
+    try:
+        customer_id = await client.create("customer", {"companyName": "Twin"})
+        item_id = await client.create("inventoryItem", {"itemId": "TWIN-1"})
+        assert customer_id == item_id  # internal ids count per record type
+        stream = DeletedRecordStream(client, zone=ZoneInfo(config.time_zone))
+        cursor = (await stream.read(None)).cursor
+        assert await client.delete("customer", customer_id)
+        assert await client.delete("inventoryItem", item_id)
+        batch = await stream.read(cursor)
+    finally:
+        await client.close()
+    assert sorted((c.object, c.record_id) for c in batch.changes) == [
+        ("customer", customer_id),
+        ("item", item_id),
+    ]
