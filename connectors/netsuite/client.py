@@ -9,7 +9,8 @@ Retry-After) is retried after a full-jitter backoff (the kit's retry policy), ea
 counted in ``q2c_api_retries_total``.
 
 Every request carries its own ``Authorization``: a TBA signature over its method and URL,
-or the current OAuth 2.0 bearer token (fetched again once when NetSuite refuses it).
+or the current OAuth 2.0 bearer token. A refused one (401) is made anew once (a new nonce,
+a new token) before the refusal counts.
 """
 
 from __future__ import annotations
@@ -129,12 +130,13 @@ class NetSuiteClient(HttpClient):
             except ConnectorError as exc:
                 return exc
             outcome = await super()._once(method, url, json, data, None, signed)
-            if (
-                self.tokens is not None
-                and isinstance(outcome, ConnectorError)
-                and outcome.status == 401
-            ):
-                self.tokens.forget()  # expired or revoked: one new token, one more try
+            if isinstance(outcome, ConnectorError) and outcome.status == 401:
+                # Once more with new credentials: an expired bearer token is fetched anew,
+                # and a TBA header is signed with a new nonce (aiohttp resends an
+                # idempotent request whose connection dropped with the same headers, and
+                # NetSuite refuses a nonce it has seen). Refused again, it is fatal.
+                if self.tokens is not None:
+                    self.tokens.forget()
                 try:
                     signed = {**headers, "Authorization": await self._authorization(method, url)}
                 except ConnectorError as exc:

@@ -214,3 +214,19 @@ async def test_deletions_of_records_sharing_an_id_are_both_read(
         ("customer", customer_id),
         ("item", item_id),
     ]
+
+
+@pytest.mark.parametrize("auth", ["tba", "m2m"])
+async def test_an_upsert_whose_answer_was_lost_lands_on_one_record(
+    netsuite_peer: NetSuitePeer, auth: str
+) -> None:
+    client = NetSuiteClient.of(netsuite_peer.settings(auth=auth))
+    try:
+        await client.suiteql("SELECT id FROM currency")  # a kept-alive connection to drop
+        await netsuite_peer.control("drop-next-write", {"count": 1})
+        made = await client.upsert("customer", "ACC-LOST", {"companyName": "Lost answer"})
+        rows = await client.suiteql_rows("SELECT id FROM customer WHERE externalid = 'ACC-LOST'")
+    finally:
+        await client.close()
+    assert [row["id"] for row in rows] == [made]
+    assert (await netsuite_peer.control("stats"))["drop_next_writes"] == 0
