@@ -90,7 +90,7 @@ class SuiteQLStream(ModifiedSinceStream):
         rows: list[Row] = []
         for begin, end in windows(start, self.clock(), self.window):
             rows += await self._keys(
-                start=begin if after is None else min(begin, after[0]),
+                start=begin,
                 end=end,
                 after=after,
                 limit=self.page_size - len(rows),
