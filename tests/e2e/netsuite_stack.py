@@ -107,7 +107,8 @@ async def netsuite_stack(
     worker.start()
     for connector in connectors.values():
         connector.start()
-    erp = NetSuiteClient.of(peer.settings())
+    # The test's own calls compete for the account's limit too: patient ones.
+    erp = NetSuiteClient.of(peer.settings(max_attempts=100))
     try:
         async with BottleCrmClient(org.settings()) as crm:
             yield NetSuiteStack(topics, bootstrap, worker, connectors, erp, peer, crm, tmp_path)
