@@ -14,6 +14,7 @@ SPECS: dict[str, str] = {
     "tryton": "connectors.tryton.spec",
     "bottlecrm": "connectors.bottlecrm.spec",
     "netsuite": "connectors.netsuite.spec",
+    "salesforce": "connectors.salesforce.spec",
 }
 
 # Kept for the callers that only need the names.
