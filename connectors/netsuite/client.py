@@ -6,7 +6,7 @@ every call holds a slot of one semaphore, and the time spent waiting for a slot 
 counted (``q2c_rate_limit_wait_seconds_total{system="netsuite"}``). An answer saying the
 account's limit was exceeded (429 ``CONCURRENCY_LIMIT_EXCEEDED``; NetSuite sends no
 Retry-After) is retried after a full-jitter backoff (the kit's retry policy), each retry
-counted in ``q2c_api_retries_total``.
+counted in ``q2c_api_retries_total`` and its wait in the same wait metrics.
 
 Every request carries its own ``Authorization``: a TBA signature over its method and URL,
 or the current OAuth 2.0 bearer token. A refused one (401) is made anew once (a new nonce,
@@ -19,18 +19,19 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from tenacity import AsyncRetrying, RetryCallState
 
 from connectors.base.errors import ConnectorError, ErrorKind
 from connectors.base.http import HttpClient, HttpResponse
 from connectors.base.retry import RetryPolicy
 from connectors.netsuite.auth import ASSERTION_TYPE, TOKEN_PATH, M2MTokens, TbaSigner
-from connectors.netsuite.errors import SYSTEM, error_code, interpret
+from connectors.netsuite.errors import CONCURRENCY_CODES, SYSTEM, error_code, interpret
 from connectors.netsuite.settings import NetSuiteSettings
 from q2c.core import metrics
 
@@ -54,6 +55,32 @@ def next_link(page: Mapping[str, Any]) -> str | None:
         if isinstance(link, Mapping) and link.get("rel") == "next" and link.get("href"):
             return str(link["href"])
     return None
+
+
+@dataclass(frozen=True)
+class GovernedRetry(RetryPolicy):
+    """The kit's full-jitter backoff, with each wait after the account's concurrency limit
+    refused a call counted as a governance wait (``q2c_rate_limit_waits_total`` and
+    ``q2c_rate_limit_wait_seconds_total``, system ``netsuite``)."""
+
+    def retrying(
+        self,
+        retriable: Callable[[BaseException], bool],
+        before_sleep: Callable[[RetryCallState], Awaitable[None] | None] | None = None,
+    ) -> AsyncRetrying:
+        def counted(state: RetryCallState) -> Awaitable[None] | None:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, ConnectorError) and refused_by_the_limit(error):
+                metrics.RATE_LIMIT_WAITS.labels(SYSTEM).inc()
+                metrics.RATE_LIMIT_WAIT_SECONDS.labels(SYSTEM).inc(state.upcoming_sleep)
+            return before_sleep(state) if before_sleep is not None else None
+
+        return super().retrying(retriable, counted)
+
+
+def refused_by_the_limit(error: ConnectorError) -> bool:
+    """A call the account's concurrency limit refused (429 or its error code)."""
+    return error.status == 429 or any(code in error.reason for code in CONCURRENCY_CODES)
 
 
 @dataclass
@@ -92,7 +119,7 @@ class NetSuiteClient(HttpClient):
             system=SYSTEM,
             base_url=config.base_url.rstrip("/"),
             timeout=config.timeout,
-            retry=RetryPolicy(max_attempts=config.max_attempts, base_delay=0.25, max_delay=30.0),
+            retry=GovernedRetry(max_attempts=config.max_attempts, base_delay=0.25, max_delay=30.0),
             interpret=interpret,
             secrets=secrets,
             signer=signer,

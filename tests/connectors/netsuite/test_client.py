@@ -62,8 +62,9 @@ async def test_calls_beyond_the_accounts_limit_back_off_and_all_succeed(
 ) -> None:
     await netsuite_peer.control("concurrency", {"limit": 1})
     await netsuite_peer.control("latency", {"seconds": 0.05})
-    greedy = NetSuiteClient.of(netsuite_peer.settings(concurrency=4, max_attempts=30))
+    greedy = NetSuiteClient.of(netsuite_peer.settings(concurrency=8, max_attempts=30))
     retries = _metric("q2c_api_retries_total")
+    backoff = _metric("q2c_rate_limit_wait_seconds_total")
     try:
         pages = await asyncio.gather(*(greedy.suiteql("SELECT id FROM currency") for _ in range(8)))
     finally:
@@ -72,6 +73,7 @@ async def test_calls_beyond_the_accounts_limit_back_off_and_all_succeed(
     stats = await netsuite_peer.control("stats")
     assert stats["refused"] > 0
     assert _metric("q2c_api_retries_total") > retries
+    assert _metric("q2c_rate_limit_wait_seconds_total") > backoff  # the backoffs, counted
 
     # Within its share (a concurrency of 1), q2c waits for its own slot instead.
     refused = stats["refused"]
