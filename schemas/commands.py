@@ -100,7 +100,7 @@ class CreateSalesOrder(Command):
 
     schema_subject: ClassVar[str] = "create_sales_order"
     addressed_to: ClassVar[frozenset[SystemRole]] = _ERP
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     reference: NonEmptyStr = Field(description="The CRM deal id; the sink looks it up first.")
     quote: Quote

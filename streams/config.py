@@ -25,6 +25,11 @@ class SyncConfig(BaseModel):
     recheck_interval: timedelta = Field(
         default=timedelta(seconds=5), description="How often parked deals are looked at again."
     )
+    ledger_interval: timedelta = Field(
+        default=timedelta(minutes=1),
+        gt=timedelta(0),
+        description="How often the ledgers are looked at for invoices that fell due.",
+    )
 
     def system(self, role: SystemRole) -> str:
         return self.crm_system if role is SystemRole.CRM else self.erp_system

@@ -192,6 +192,31 @@ def to_line(line: Mapping[str, Any], n: int, currency: str) -> DocumentLine:
     )
 
 
+DEAL_ATTRIBUTES = (
+    "name",
+    "opportunity_type",
+    "lead_source",
+    "source_detail",
+    "source_ref",
+    "probability",
+    "closed_on",
+    "stage_kind",
+)
+"""The deal's own attributes a quote carries for the order trigger's ``deal.NAME`` rules."""
+
+
+def _attributes(record: Mapping[str, Any]) -> dict[str, str]:
+    """The deal's scalar attributes of :data:`DEAL_ATTRIBUTES` that are set, as text."""
+    found: dict[str, str] = {}
+    for name in DEAL_ATTRIBUTES:
+        value = record.get(name)
+        if isinstance(value, bool):
+            found[name] = "true" if value else "false"
+        elif isinstance(value, str | int | float | Decimal) and str(value).strip():
+            found[name] = str(value).strip()
+    return found
+
+
 def to_quote(record: Mapping[str, Any], updated_at: datetime, default_currency: str) -> Quote:
     account = _id(record.get("account"))
     if account is None:
@@ -215,6 +240,7 @@ def to_quote(record: Mapping[str, Any], updated_at: datetime, default_currency: 
         lines=lines,
         total=Money(amount=total, currency=currency),
         updated_at=updated_at,
+        attributes=_attributes(record),
     )
 
 

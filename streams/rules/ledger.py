@@ -4,7 +4,9 @@ financial status of each deal's order.
 The ledger of one customer is folded from the ERP's invoice, credit memo and payment changes;
 :func:`account_balance` and :func:`deal_financials` read it. An invoice counts once it is
 posted (drafts and cancelled ones do not); the ERP's amount due already reflects payments
-and credit notes reconciled against it.
+and credit notes reconciled against it. An invoice is overdue from the day after its due
+date: the overdue balance changes as days pass, without any change in the ERP
+(:func:`fell_due_between` tells when).
 """
 
 from __future__ import annotations
@@ -110,6 +112,19 @@ def account_balance(ledger: CustomerLedger, currency: str, today: date) -> tuple
         if invoice.due_date is not None and invoice.due_date < today:
             overdue += invoice.amount_due
     return Money(amount=outstanding, currency=currency), Money(amount=overdue, currency=currency)
+
+
+def fell_due_between(ledger: CustomerLedger, since: date, today: date) -> bool:
+    """Whether an open invoice with an amount due fell due after the overdue balance was
+    computed on ``since`` and before ``today``: the overdue balance of ``today`` differs."""
+    return any(
+        invoice.state in _OPEN
+        and not invoice.credit
+        and invoice.amount_due != 0
+        and invoice.due_date is not None
+        and since <= invoice.due_date < today
+        for invoice in ledger.invoices.values()
+    )
 
 
 def primary_currency(ledger: CustomerLedger) -> str | None:

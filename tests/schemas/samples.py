@@ -9,7 +9,13 @@ from pydantic import JsonValue
 
 import schemas as s
 from schemas.changes import EntityChange, SystemRole
-from schemas.decisions import DeadLetterResolution, DealApproval, LetterAction, RecheckDeal
+from schemas.decisions import (
+    DeadLetterResolution,
+    DealApproval,
+    LetterAction,
+    RecheckDeal,
+    RecheckLedger,
+)
 
 AT = datetime(2026, 11, 26, 12, 30, 15, 250000, tzinfo=UTC)
 
@@ -239,6 +245,7 @@ def all_samples() -> list[s.Contract]:
         ),
         DealApproval(deal_crm_id="deal-42", approved=True, actor="finance@acme", at=AT),
         RecheckDeal(deal_crm_id="deal-42", at=AT),
+        RecheckLedger(customer_erp_id="42", at=AT),
         DeadLetterResolution(
             letter_id="0:12", action=LetterAction.RESOLVED, actor="ops@acme", note="fixed", at=AT
         ),

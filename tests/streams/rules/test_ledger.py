@@ -19,6 +19,7 @@ from streams.rules.ledger import (
     apply_invoice,
     apply_payment,
     deal_financials,
+    fell_due_between,
 )
 from tests.streams.factories import T0, eur
 
@@ -106,3 +107,20 @@ def test_credit_memos_are_kept_but_do_not_count_as_due() -> None:
     assert ledger.invoices["cm-1"].credit
     assert ledger.invoices["cm-1"].total == Decimal(-20)
     assert account_balance(ledger, "EUR", date(2026, 11, 26))[0].amount == Decimal(0)
+
+
+def test_an_invoice_falls_due_the_day_after_its_due_date() -> None:
+    ledger = apply_invoice(
+        CustomerLedger(customer="42"),
+        invoice("1", "120", "120", InvoiceState.POSTED, date(2026, 12, 10)),
+    )
+    ledger = apply_invoice(ledger, invoice("2", "30", "0", InvoiceState.PAID, date(2026, 12, 5)))
+    assert account_balance(ledger, "EUR", date(2026, 12, 10))[1].amount == 0
+    assert account_balance(ledger, "EUR", date(2026, 12, 11))[1].amount == Decimal(120)
+    # Computed on the 1st: still true on the 10th, no longer on the 11th.
+    assert not fell_due_between(ledger, date(2026, 12, 1), date(2026, 12, 10))
+    assert fell_due_between(ledger, date(2026, 12, 1), date(2026, 12, 11))
+    # Computed on the 11th: nothing falls due after it.
+    assert not fell_due_between(ledger, date(2026, 12, 11), date(2027, 1, 1))
+    # A paid invoice (nothing due) falling due changes nothing.
+    assert not fell_due_between(ledger, date(2026, 12, 5), date(2026, 12, 6))
