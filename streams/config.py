@@ -22,6 +22,13 @@ class SyncConfig(BaseModel):
     ownership: OwnershipConfig = OwnershipConfig()
     trigger: OrderTrigger = OrderTrigger()
     policy: OrderPolicy = OrderPolicy()
+    erp_customers_to_crm: bool = Field(
+        default=True,
+        description=(
+            "A customer created in the ERP is created in the CRM too (the ERP keeps its "
+            "finance fields); false: ERP-first customers stay in the ERP."
+        ),
+    )
     recheck_interval: timedelta = Field(
         default=timedelta(seconds=5), description="How often parked deals are looked at again."
     )

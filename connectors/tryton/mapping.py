@@ -142,7 +142,10 @@ def _mechanism(rows: Sequence[Mapping[str, Any]], *types: str) -> str | None:
     return None
 
 
-def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
+def to_customer(record: Mapping[str, Any], updated_at: datetime, currency: str = "USD") -> Customer:
+    """A party. Finance accepts a customer by giving it a credit limit
+    (``account_credit_limit``): until then it is not approved; the limit and what the ERP
+    counts against it (the party's receivable) are in the company's ``currency``."""
     name = str(record.get("name") or "").strip()
     if not name:
         raise MappingError("a party needs a name", field="name")
@@ -150,12 +153,17 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
     mechanisms = _rows(record, "contact_mechanisms")
     billing, shipping = _pick(addresses, "invoice"), _pick(addresses, "delivery")
     active = bool(record.get("active", True))
+    limit = record.get("credit_limit_amount")
+    used = record.get("credit_amount")
+    term = record.get("customer_payment_term.")
     return Customer(
         ids=ExternalIds(erp_id=str(record["id"]), crm_id=crm_id_of(record.get("identifiers"))),
         name=name,
         status=CustomerStatus.ACTIVE if active else CustomerStatus.INACTIVE,
-        # A party in the ERP is one finance can invoice.
-        approved=active,
+        approved=active and limit is not None,
+        credit_limit=None if limit is None else _money(limit, currency, "credit_limit_amount"),
+        credit_used=None if used is None else _money(used, currency, "credit_amount"),
+        payment_terms=str(term["name"]) if isinstance(term, Mapping) and term.get("name") else None,
         tax_id=_tax_id(record.get("identifiers")),
         email=_mechanism(mechanisms, "email"),
         phone=_mechanism(mechanisms, "phone", "mobile"),
@@ -360,7 +368,9 @@ class TrytonMapper(Mapper):
         # Deletions are reported for parties, products and sales only (see the source's
         # ``ModifiedStream.reports_deletes``).
         self.records = {
-            PARTY: RecordType(EntityKind.CUSTOMER, to_customer),
+            PARTY: RecordType(
+                EntityKind.CUSTOMER, lambda record, at: to_customer(record, at, currency)
+            ),
             PRODUCT: RecordType(EntityKind.ITEM, lambda record, at: to_item(record, at, currency)),
             SALE: RecordType(EntityKind.SALES_ORDER, to_sales_order),
             INVOICE: RecordType(EntityKind.INVOICE, to_customer_invoice, deletes=False),

@@ -45,10 +45,10 @@ async def account(stack: Stack, name: str, country: str) -> str:
     return created
 
 
-async def won(stack: Stack, account_id: str, product: Product, probability: int) -> str:
+async def won(stack: Stack, account_id: str, product: Product, probability: int, name: str) -> str:
     deal = await stack.crm.create_deal(
         DealInput(
-            name=f"{probability}%",
+            name=f"{name} at {probability}%",
             account=account_id,
             currency="USD",
             amount=Decimal(100),
@@ -66,14 +66,18 @@ async def won(stack: Stack, account_id: str, product: Product, probability: int)
 async def test_a_rule_over_deal_and_customer_fields_decides_which_deals_are_ordered(
     stack: Stack,
 ) -> None:
+    # The company's Tryton lists no countries yet: the customers' addresses need them.
+    await stack.erp.create(
+        "country.country", [{"name": "Germany", "code": "DE"}, {"name": "USA", "code": "US"}]
+    )
     await make_item(stack, "W-1", "100")
     widget = await crm_product(stack, "W-1")
     german = await account(stack, "Müller GmbH", "DE")
     american = await account(stack, "Acme Inc", "US")
 
-    unlikely = await won(stack, german, widget, 10)
-    abroad = await won(stack, american, widget, 80)
-    likely = await won(stack, german, widget, 80)
+    unlikely = await won(stack, german, widget, 10, "Müller pilot")
+    abroad = await won(stack, american, widget, 80, "Acme order")
+    likely = await won(stack, german, widget, 80, "Müller order")
 
     await sale_of(stack, likely, CONFIRMED)
     await deal_fields(stack, likely, q2c_sync_status="synced")

@@ -101,6 +101,37 @@ def test_a_new_crm_account_is_created_in_the_erp_and_its_echo_is_silent() -> Non
     assert echo.ids.erp_id == "42"
 
 
+def test_a_customer_made_in_the_erp_is_created_in_the_crm_when_configured() -> None:
+    first = customer(crm_id=None, erp_id="77", name="Wayne Enterprises", approved=True)
+    key = "customer:erp:77"
+    golden, step = on_master_change(None, change(first, ERP), key, CFG, NOW)
+    (emit,) = step.commands
+    assert emit.role is CRM
+    assert isinstance(emit.command, UpsertCustomer)
+    assert emit.command.target_system == "bottlecrm"
+    assert emit.command.customer.ids == ExternalIds(erp_id="77")
+    assert emit.command.customer.approved  # the ERP's finance fields go along
+    assert [c.ids for c in step.customers] == [ExternalIds(erp_id="77")]
+
+    result = CommandResult(
+        idempotency_key=emit.command.idempotency_key,
+        command="upsert_customer",
+        target_system="bottlecrm",
+        entity=EntityKind.CUSTOMER,
+        outcome=Outcome.CREATED,
+        ids=ExternalIds(crm_id="acc-9", erp_id="77"),
+        completed_at=NOW,
+    )
+    linked, _ = on_master_result(golden, result, key, CFG, NOW)
+    assert linked is not None
+    assert linked.ids == ExternalIds(crm_id="acc-9", erp_id="77")
+
+    # Not configured: an ERP-first customer stays in the ERP.
+    off = SyncConfig(erp_customers_to_crm=False)
+    _, step = on_master_change(None, change(first, ERP), key, off, NOW)
+    assert step.commands == []
+
+
 def test_an_erp_edit_of_a_crm_owned_field_is_audited_and_written_back() -> None:
     golden, _ = on_master_change(
         None, change(customer(erp_id="42"), CRM), "customer:acc-1", CFG, NOW

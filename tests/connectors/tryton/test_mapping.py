@@ -130,7 +130,31 @@ def test_party_becomes_customer_with_crm_id_from_untyped_identifier() -> None:
     assert (customer.billing_address.city, customer.billing_address.region) == ("Austin", "US-TX")
     assert customer.shipping_address is not None
     assert customer.shipping_address.country == "BE"
-    assert (customer.status, customer.approved) == (CustomerStatus.ACTIVE, True)
+    assert (customer.status, customer.approved) == (CustomerStatus.ACTIVE, False)
+    assert (customer.credit_limit, customer.available_credit) == (None, None)
+
+
+def test_a_credit_limit_is_finance_acceptance_with_credit_and_payment_terms() -> None:
+    accepted = {
+        **PARTY,
+        "credit_limit_amount": "5000.00",
+        "credit_amount": "1200.00",
+        "customer_payment_term.": {"id": 1, "name": "30 days"},
+    }
+    (result,) = TrytonMapper(currency="EUR").to_canonical(change("party.party", accepted))
+    customer = result.data
+    assert isinstance(customer, Customer)
+    assert customer.approved
+    assert customer.credit_limit == Money(amount=Decimal(5000), currency="EUR")
+    assert customer.credit_used == Money(amount=Decimal(1200), currency="EUR")
+    assert customer.available_credit == Money(amount=Decimal(3800), currency="EUR")
+    assert customer.payment_terms == "30 days"
+    # A limit of 0 is acceptance with no credit: every order is held.
+    refused = {**accepted, "credit_limit_amount": "0", "credit_amount": "0"}
+    (result,) = TrytonMapper(currency="EUR").to_canonical(change("party.party", refused))
+    assert isinstance(result.data, Customer)
+    assert result.data.approved
+    assert result.data.available_credit == Money(amount=Decimal(0), currency="EUR")
 
 
 def test_archived_party_is_inactive() -> None:
