@@ -329,12 +329,23 @@ def _negated(record: Mapping[str, Any], field: str, currency: str) -> Money:
 
 
 def to_credit_memo(record: Mapping[str, Any], updated_at: datetime) -> CreditMemo:
+    """A credit note: an invoice with a negative total, whose lines credit the lines of the
+    invoice it corrects (``origin_invoices``); its open credit is its amount to pay, negative
+    in Tryton until it is reconciled."""
     currency = _currency(record)
     minus = Decimal(-1)
+    credited = record.get("origin_invoices") or []
+    to_pay = record.get("amount_to_pay")
     return CreditMemo(
         ids=ExternalIds(erp_id=str(record["id"])),
         number=record.get("number") or None,
         customer=_customer_ids(record),
+        credited_invoice=ExternalIds(erp_id=str(credited[0])) if credited else None,
+        amount_open=(
+            None
+            if to_pay is None
+            else Money(amount=abs(_decimal(to_pay, "amount_to_pay")), currency=currency)
+        ),
         currency=currency,
         state=InvoiceState(record["state"]),
         issue_date=_date(record.get("invoice_date")),

@@ -151,6 +151,8 @@ class InvoiceStream(ModifiedStream):
         "lines",
         "sales",
         "lines_to_pay",
+        # A credit note's credited invoices (its lines' origins).
+        "origin_invoices",
     )
     related = (
         Expand("lines", "account.invoice.line", _LINE_FIELDS),

@@ -29,6 +29,7 @@ from streams.rules.ledger import (
     apply_payment,
     deal_financials,
     fell_due_between,
+    order_of,
     primary_currency,
 )
 
@@ -68,7 +69,7 @@ def _deal_of(order: SalesOrder) -> str | None:
 def _invoice_lines(order: SalesOrder, ledger: CustomerLedger) -> tuple[InvoiceLine, ...]:
     lines = []
     for summary in sorted(ledger.invoices.values(), key=lambda s: s.erp_id):
-        if summary.sales_order != order.ids.erp_id:
+        if order_of(summary, ledger) != order.ids.erp_id:
             continue
         lines.append(
             InvoiceLine(
@@ -170,9 +171,9 @@ def on_finance_change(
             state = state.model_copy(update={"account_crm_id": data.customer.crm_id})
     elif isinstance(data, Invoice | CreditMemo):
         state = state.model_copy(update={"ledger": apply_invoice(state.ledger, data)})
-        order_id = (
-            data.sales_order.erp_id if isinstance(data, Invoice) and data.sales_order else None
-        )
+        summary = state.ledger.invoices.get(data.ids.erp_id or "")
+        order_id = order_of(summary, state.ledger) if summary is not None else None
+        # An invoice arriving after a memo that credits it links the memo to its order too.
         affected = [o for oid, o in state.orders.items() if oid == order_id]
     elif isinstance(data, Payment):
         state = state.model_copy(update={"ledger": apply_payment(state.ledger, data)})

@@ -237,6 +237,14 @@ def test_invoice_and_credit_note() -> None:
     assert [(line.quantity, line.amount.amount) for line in memo.lines] == [
         (Decimal("0.4"), Decimal("200.00"))
     ]
+    assert memo.credited_invoice is None
+    assert memo.amount_open == Money(amount=Decimal("220.00"), currency="USD")
+    # Made by crediting an invoice: its lines' origins name the invoice it corrects.
+    (result,) = TrytonMapper().to_canonical(
+        change("account.invoice", {**credit, "origin_invoices": [15]})
+    )
+    assert isinstance(result.data, CreditMemo)
+    assert result.data.credited_invoice == ExternalIds(erp_id="15")
 
 
 def test_supplier_invoices_and_deletes_are_not_part_of_the_sync() -> None:
