@@ -106,6 +106,12 @@ ACCOUNT_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Account",
+        key="erp_balances",
+        label="Balances by currency",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
         key="erp_finance_status",
         label="Finance acceptance",
         field_type="text",

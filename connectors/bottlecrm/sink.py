@@ -79,12 +79,23 @@ def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
     }
 
 
+def balances_text(command: UpdateAccountBalance) -> str:
+    """The customer's balance in every currency, for people: "EUR 50.00 (overdue 0.00);
+    USD 200.00 (overdue 120.00)"."""
+    return "; ".join(
+        f"{b.outstanding.currency} {b.outstanding.amount} (overdue {b.overdue.amount})"
+        for b in command.balances
+    )
+
+
 def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
     values: dict[str, Any] = {
         "erp_outstanding_balance": command.outstanding.amount,
         "erp_overdue_balance": command.overdue.amount,
         "erp_last_payment_date": command.last_payment_date,
     }
+    if command.balances:
+        values["erp_balances"] = balances_text(command)
     if command.account.erp_id:
         values["erp_customer_code"] = command.account.erp_id
     return values

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas import UpdateAccountBalance, UpdateDealFinancialStatus
 from schemas.changes import EntityChange, SystemRole
+from schemas.commands import CurrencyBalance
 from schemas.commands import InvoiceSummary as InvoiceLine
 from schemas.entities import CreditMemo, ExternalIds, Invoice, Payment, SalesOrder
 from schemas.keys import customer_key, deal_key
@@ -27,6 +28,7 @@ from streams.rules.ledger import (
     account_balance,
     apply_invoice,
     apply_payment,
+    currencies,
     deal_financials,
     fell_due_between,
     order_of,
@@ -123,11 +125,15 @@ def _write_backs(
     if account and currency is not None:
         outstanding, overdue = account_balance(state.ledger, currency, now.date())
         state = state.model_copy(update={"balance_day": now.date()})
+        per_currency = [
+            account_balance(state.ledger, code, now.date()) for code in currencies(state.ledger)
+        ]
         body = {
             "account": ExternalIds(crm_id=account, erp_id=state.ledger.customer),
             "outstanding": outstanding,
             "overdue": overdue,
             "last_payment_date": state.ledger.last_payment,
+            "balances": tuple(CurrencyBalance(outstanding=o, overdue=d) for o, d in per_currency),
         }
         digest = _digest(body)
         if sent.get("account") != digest:

@@ -143,6 +143,11 @@ def fell_due_between(ledger: CustomerLedger, since: date, today: date) -> bool:
     )
 
 
+def currencies(ledger: CustomerLedger) -> list[str]:
+    """The currencies of the customer's posted invoices and credit memos, sorted."""
+    return sorted({i.currency for i in ledger.invoices.values() if i.state in _OPEN})
+
+
 def primary_currency(ledger: CustomerLedger) -> str | None:
     currencies = sorted({i.currency for i in ledger.invoices.values() if i.state in _OPEN})
     return currencies[0] if currencies else None

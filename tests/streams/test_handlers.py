@@ -35,6 +35,7 @@ from schemas.entities import (
     SalesOrderState,
 )
 from schemas.envelope import Operation
+from schemas.types import Money
 from streams.config import SyncConfig
 from streams.handlers.deals import (
     OrderState,
@@ -442,6 +443,37 @@ def test_the_overdue_balance_is_recomputed_as_due_dates_pass() -> None:
     # Rechecked again (a repeated nudge): nothing new to say.
     _, step = on_ledger_recheck(state, CFG, later + timedelta(hours=1))
     assert step.commands == []
+
+
+def test_balances_are_kept_and_shown_per_currency() -> None:
+    cust = ExternalIds(crm_id="acc-1", erp_id="42")
+
+    def bill(erp_id: str, money: Money) -> Invoice:
+        return Invoice(
+            ids=ExternalIds(erp_id=erp_id),
+            customer=cust,
+            currency=money.currency,
+            state=InvoiceState.POSTED,
+            due_date=NOW.date() - timedelta(days=1),
+            untaxed=money,
+            tax=money.model_copy(update={"amount": Decimal(0)}),
+            total=money,
+            amount_due=money,
+            updated_at=T0,
+        )
+
+    state = new_finance_state("42")
+    state, _ = on_finance_change(state, erp_change(bill("1", eur("80")), 1), "acc-1", CFG, NOW)
+    usd = Money(amount=Decimal(30), currency="USD")
+    _, step = on_finance_change(state, erp_change(bill("2", usd), 2), "acc-1", CFG, NOW)
+    (balance,) = [e.command for e in step.commands if isinstance(e.command, UpdateAccountBalance)]
+    assert [
+        (b.outstanding.currency, b.outstanding.amount, b.overdue.amount) for b in balance.balances
+    ] == [
+        ("EUR", Decimal(80), Decimal(80)),
+        ("USD", Decimal(30), Decimal(30)),
+    ]
+    assert balance.outstanding == eur("80")
 
 
 def test_a_ledger_without_a_crm_account_is_never_stale() -> None:

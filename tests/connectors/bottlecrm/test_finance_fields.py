@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from connectors.bottlecrm.fields import ACCOUNT_FIELDS
 from connectors.bottlecrm.mapping import BottleCrmMapper
-from connectors.bottlecrm.sink import finance_fields
+from connectors.bottlecrm.sink import account_fields, balances_text, finance_fields
 from connectors.bottlecrm.source import change_of
-from schemas import Customer, ExternalIds, Money, Operation
+from schemas import Customer, ExternalIds, Money, Operation, UpdateAccountBalance
+from schemas.commands import CurrencyBalance
 
 AT = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -63,3 +64,24 @@ def test_an_account_made_for_an_erp_customer_carries_its_erp_id() -> None:
     change = change_of("account", "a", Operation.UPDATE, record, AT, "scan@t", AT)
     (result,) = BottleCrmMapper().to_canonical(change)
     assert result.ids == ExternalIds(crm_id="a", erp_id="77")
+
+
+def test_balances_in_every_currency_are_one_text_field() -> None:
+    eur = Money(amount=Decimal("50.00"), currency="EUR")
+    command = UpdateAccountBalance(
+        idempotency_key="k",
+        target_system="bottlecrm",
+        issued_at=AT,
+        account=ExternalIds(crm_id="a", erp_id="7"),
+        outstanding=eur,
+        overdue=eur.model_copy(update={"amount": Decimal("0.00")}),
+        as_of=AT,
+        balances=(
+            CurrencyBalance(
+                outstanding=eur, overdue=eur.model_copy(update={"amount": Decimal("0.00")})
+            ),
+            CurrencyBalance(outstanding=usd("200.00"), overdue=usd("120.00")),
+        ),
+    )
+    assert balances_text(command) == "EUR 50.00 (overdue 0.00); USD 200.00 (overdue 120.00)"
+    assert account_fields(command)["erp_balances"] == balances_text(command)
