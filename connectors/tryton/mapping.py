@@ -374,13 +374,21 @@ class TrytonMapper(Mapper):
     system: ClassVar[str] = SYSTEM
     role: ClassVar[SystemRole] = SystemRole.ERP
 
-    def __init__(self, currency: str = "USD") -> None:
+    def __init__(self, currency: str = "USD", own_parties: frozenset[str] = frozenset()) -> None:
         self.currency = currency  # the company currency: products' list prices are in it
+        # The company's own party and its employees' are no customers (and must not reach
+        # the CRM as accounts).
+        self.own_parties = own_parties
         # Deletions are reported for parties, products and sales only (see the source's
         # ``ModifiedStream.reports_deletes``).
         self.records = {
             PARTY: RecordType(
-                EntityKind.CUSTOMER, lambda record, at: to_customer(record, at, currency)
+                EntityKind.CUSTOMER,
+                lambda record, at: (
+                    None
+                    if str(record.get("id")) in own_parties
+                    else to_customer(record, at, currency)
+                ),
             ),
             PRODUCT: RecordType(EntityKind.ITEM, lambda record, at: to_item(record, at, currency)),
             SALE: RecordType(EntityKind.SALES_ORDER, to_sales_order),

@@ -157,6 +157,13 @@ def test_a_credit_limit_is_finance_acceptance_with_credit_and_payment_terms() ->
     assert result.data.available_credit == Money(amount=Decimal(0), currency="EUR")
 
 
+def test_the_company_and_its_employees_are_no_customers() -> None:
+    mapper = TrytonMapper(own_parties=frozenset({"7"}))
+    assert mapper.to_canonical(change("party.party", PARTY)) == ()
+    (result,) = mapper.to_canonical(change("party.party", {**PARTY, "id": 8}))
+    assert isinstance(result.data, Customer)
+
+
 def test_archived_party_is_inactive() -> None:
     (result,) = TrytonMapper().to_canonical(change("party.party", {**PARTY, "active": False}))
     assert isinstance(result.data, Customer)
