@@ -153,15 +153,27 @@ def primary_currency(ledger: CustomerLedger) -> str | None:
     return currencies[0] if currencies else None
 
 
+def _refund_of_cancelled(summary: InvoiceSummary, ledger: CustomerLedger) -> bool:
+    """A credit memo that refunded its invoice whole: the ERP cancelled that invoice, so
+    neither counts."""
+    if not summary.credit or summary.credited_invoice is None:
+        return False
+    credited = ledger.invoices.get(summary.credited_invoice)
+    return credited is not None and credited.state is InvoiceState.CANCELLED
+
+
 def deal_financials(
     order: SalesOrder, ledger: CustomerLedger
 ) -> tuple[InvoiceStatus, Money, Money, Money]:
     """(invoice status, invoiced, paid, outstanding) of one order. Its credit memos count
-    against it: what they credit is not invoiced, and their open credit is not due."""
+    against it: what they credit is not invoiced, and their open credit is not due; a
+    refund of an invoice the ERP cancelled counts no more than that invoice."""
     invoiced = Decimal(0)
     due = Decimal(0)
     for invoice in ledger.invoices.values():
         if order_of(invoice, ledger) != order.ids.erp_id or invoice.state not in _OPEN:
+            continue
+        if _refund_of_cancelled(invoice, ledger):
             continue
         invoiced += invoice.total
         due += invoice.amount_due

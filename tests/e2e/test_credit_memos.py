@@ -54,3 +54,27 @@ async def test_a_credit_note_reduces_what_its_deal_shows_due(stack: Stack) -> No
     fields = await deal_fields(stack, deal, erp_amount_due="100.00", erp_invoiced_total="100.00")
     assert f"{posted['number']} (credit)" in fields["erp_invoice_numbers"]
     await account_fields(stack, account, erp_outstanding_balance="100.00")
+
+
+async def test_a_refund_cancels_what_its_deal_shows_invoiced(stack: Stack) -> None:
+    await make_item(stack, "W-1", "100")
+    widget = await crm_product(stack, "W-1")
+    account, party = await account_in_both(stack, "Cyberdyne")
+    deal = await won_deal(stack, account, [(widget, "1", "100")], "One widget")
+    sale = await sale_of(stack, deal, CONFIRMED)
+    (invoice,) = sale["invoices"] or (await sale_of(stack, deal, ("processing",)))["invoices"]
+    await stack.erp.button("account.invoice", "post", [invoice])
+    await deal_fields(stack, deal, erp_amount_due="100.00")
+
+    # Credited with refund: Tryton posts the credit note and cancels the invoice.
+    await stack.erp.run_wizard(
+        "account.invoice.credit",
+        model="account.invoice",
+        ids=[invoice],
+        steps=[WizardStep("start", "credit", {"with_refund": True})],
+    )
+    (cancelled,) = await stack.erp.read("account.invoice", [invoice], ["state"])
+    assert cancelled["state"] == "cancelled"
+    fields = await deal_fields(stack, deal, erp_amount_due="0", erp_invoiced_total="0")
+    assert "(credit)" in fields["erp_invoice_numbers"]
+    await account_fields(stack, account, erp_outstanding_balance="0")

@@ -149,6 +149,29 @@ def test_a_credit_memo_reduces_what_the_deal_of_the_invoice_it_credits_shows_due
     assert (status, paid.amount, due.amount) == (InvoiceStatus.PAID, Decimal(150), Decimal(0))
 
 
+def test_a_refund_of_a_cancelled_invoice_counts_no_more_than_the_invoice() -> None:
+    ledger = apply_invoice(
+        CustomerLedger(customer="42"),
+        invoice("1", "200", "0", InvoiceState.CANCELLED, date(2026, 12, 31)),
+    )
+    refund = CreditMemo(
+        ids=ExternalIds(erp_id="cm-3"),
+        customer=CUSTOMER,
+        credited_invoice=ExternalIds(erp_id="1"),
+        currency="EUR",
+        state=InvoiceState.PAID,
+        untaxed=eur("-200"),
+        tax=eur("0"),
+        total=eur("-200"),
+        amount_open=eur("0"),
+        updated_at=T0,
+    )
+    ledger = apply_invoice(ledger, refund)
+    status, invoiced, paid, due = deal_financials(ORDER, ledger)
+    assert (invoiced.amount, paid.amount, due.amount) == (Decimal(0), Decimal(0), Decimal(0))
+    assert status is ORDER.invoice_status
+
+
 def test_an_invoice_falls_due_the_day_after_its_due_date() -> None:
     ledger = apply_invoice(
         CustomerLedger(customer="42"),
