@@ -59,7 +59,7 @@ async def test_a_credit_note_reduces_what_its_deal_shows_due(stack: Stack) -> No
 async def test_a_refund_cancels_what_its_deal_shows_invoiced(stack: Stack) -> None:
     await make_item(stack, "W-1", "100")
     widget = await crm_product(stack, "W-1")
-    account, party = await account_in_both(stack, "Cyberdyne")
+    account, _ = await account_in_both(stack, "Cyberdyne")
     deal = await won_deal(stack, account, [(widget, "1", "100")], "One widget")
     sale = await sale_of(stack, deal, CONFIRMED)
     (invoice,) = sale["invoices"] or (await sale_of(stack, deal, ("processing",)))["invoices"]
