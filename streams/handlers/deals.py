@@ -149,7 +149,8 @@ def evaluate(
     if quote is None:
         return state, step
     customer = refs.customer(quote.customer)
-    if customer is not None and cfg.trigger.decide(quote, customer) is False:
+    decided = cfg.trigger.decide(quote, customer)
+    if decided is False:
         # A trigger rule on the customer's fields, decided now that the customer is known.
         return state.model_copy(update={"status": OrderStatus.NONE, "since": None}), step
     items: dict[str, Item] = {}
@@ -181,6 +182,10 @@ def evaluate(
         waiting = state.model_copy(
             update={"status": OrderStatus.WAITING, "since": state.since or now}
         )
+        if decided is None:
+            # Whether it becomes an order at all depends on its customer's fields: the
+            # deal is told nothing until that is decided.
+            return waiting, step
         return _report(waiting, verdict.message(), cfg, now, step), step
     if verdict.decision is Decision.NEEDS_APPROVAL:
         held = state.model_copy(update={"status": OrderStatus.APPROVAL, "since": None})

@@ -12,8 +12,9 @@ becomes an order when at least one rule holds. A condition names a field:
   ``currency``, ``payment_terms``, ``billing_address.country``, ...).
 
 A customer condition cannot be decided before the customer is known to the ERP:
-:meth:`OrderTrigger.decide` answers ``None`` then, and the deal waits for its customer like
-any other deal; it is decided again once the customer is there.
+:meth:`OrderTrigger.decide` answers ``None`` then, and the deal waits for its customer
+(without telling the CRM deal anything: it may never be an order); it is decided again once
+the customer is there.
 """
 
 from __future__ import annotations

@@ -239,6 +239,7 @@ def test_a_trigger_rule_on_the_customer_is_decided_once_the_customer_is_known() 
     won = change(deal, CRM)
     state, step = on_quote_change(OrderState(deal="deal-1"), won, views, cfg, NOW)
     assert state.status is OrderStatus.WAITING  # for its customer, like any deal
+    assert step.commands == []  # but it is told nothing: it may never be an order
     # The customer arrives, billed in dollars: the rule does not hold, no order.
     views.customers["acc-1"] = known.model_copy(update={"currency": "USD"})
     state, step = on_recheck(state, views, cfg, NOW)
