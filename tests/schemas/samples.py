@@ -9,6 +9,7 @@ from pydantic import JsonValue
 
 import schemas as s
 from schemas.changes import EntityChange, SystemRole
+from schemas.commands import CurrencyBalance
 from schemas.decisions import (
     DeadLetterResolution,
     DealApproval,
@@ -52,6 +53,7 @@ def quote(line_count: int = 5) -> s.Quote:
         lines=lines(line_count),
         total=eur(str(Decimal("44.78") * line_count)),
         updated_at=AT,
+        attributes={"lead_source": "PARTNER", "probability": "60"},
     )
 
 
@@ -64,6 +66,9 @@ def customer() -> s.Customer:
         currency="EUR",
         billing_address=s.Address(street="Hauptstr. 1", city="Berlin", country="DE"),
         updated_at=AT,
+        payment_terms="30 days",
+        credit_limit=eur("5000.00"),
+        credit_used=eur("106.58"),
     )
 
 
@@ -165,6 +170,7 @@ def all_samples() -> list[s.Contract]:
             tax=eur("-8.51"),
             total=eur("-53.29"),
             updated_at=AT,
+            amount_open=eur("53.29"),
         ),
         s.Payment(
             ids=s.ExternalIds(erp_id="pay-1"),
@@ -217,6 +223,7 @@ def all_samples() -> list[s.Contract]:
             as_of=AT,
             target_system="bottlecrm",
             issued_at=AT,
+            balances=(CurrencyBalance(outstanding=eur("6.58"), overdue=eur("0.00")),),
         ),
         s.ReportSyncStatus(
             idempotency_key=key,
