@@ -14,6 +14,7 @@ from schemas.changes import EntityChange
 from schemas.commands import (
     CommandResult,
     CreateSalesOrder,
+    DeleteRecord,
     ReportSyncStatus,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
@@ -92,6 +93,7 @@ MODELS: tuple[type[Contract], ...] = (
     UpsertCustomer,
     UpsertContact,
     UpsertItem,
+    DeleteRecord,
     CreateSalesOrder,
     UpdateDealFinancialStatus,
     UpdateAccountBalance,

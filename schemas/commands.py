@@ -106,6 +106,26 @@ class CreateSalesOrder(Command):
     quote: Quote
 
 
+class DeleteMode(StrEnum):
+    ARCHIVE = "archive"
+    """Keep the record, inactive: it can no longer be chosen (sold, billed, contacted)."""
+    DELETE = "delete"
+    """Remove the record; refused by the target when other records still need it."""
+
+
+class DeleteRecord(Command):
+    """The owning system deleted a customer, contact or item: archive or delete it in the
+    target, as the delete policy of its entity says."""
+
+    schema_subject: ClassVar[str] = "delete_record"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
+    schema_version: ClassVar[int] = 1
+
+    entity: EntityKind
+    record: ExternalIds = Field(description="The record's ids; the target's id may be unset.")
+    mode: DeleteMode
+
+
 class InvoiceSummary(Frozen):
     """One invoice or credit memo of a deal, as the CRM shows it."""
 

@@ -179,13 +179,15 @@ class AuditKind(StrEnum):
     APPROVAL_REQUESTED = "approval_requested"
     APPROVED = "approved"
     DECLINED = "declined"
+    DELETED = "deleted"
+    """A record was deleted in one system; ``rule`` says what the delete policy did."""
 
 
 class AuditRecord(Contract):
     """A decision the sync took about a record, kept for people to review."""
 
     schema_subject: ClassVar[str] = "audit_record"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     kind: AuditKind
     entity: EntityKind

@@ -51,7 +51,7 @@ from schemas import (
 from schemas.changes import EntityChange, SystemRole
 from schemas.decisions import DealApproval, RecheckDeal, RecheckLedger
 from schemas.entities import EntityKind
-from schemas.keys import deal_key, key_of_change, ledger_key
+from schemas.keys import customer_key, deal_key, item_key, key_of_change, ledger_key
 from streams.batch import Batch, Overlay, StateWrite
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step
@@ -70,7 +70,7 @@ from streams.handlers.finance import (
     on_finance_change,
     on_ledger_recheck,
 )
-from streams.handlers.master import MASTER, on_master_change, on_master_result
+from streams.handlers.master import DELETE_COMMAND, MASTER, on_master_change, on_master_result
 from streams.rules.golden import GoldenRecord
 from streams.views import JoinViews
 
@@ -259,7 +259,7 @@ class SyncApp:
         value = bytes(event.value or b"")
         try:
             message = CODEC.decode(value)
-            key = route_key(message, event.key)
+            key = self.views_key(message) or route_key(message, event.key)
             if key is None:
                 raise DecodeError(f"{message.schema_subject} names no record to route it to")
         except Exception as exc:  # pure decoding: a bad message, dead-lettered
@@ -282,6 +282,24 @@ class SyncApp:
             batch.overlay.put(table.name, table_key, state, event)
         batch.latencies.extend(self._confirmed)
         self._confirmed.clear()
+
+    def views_key(self, message: Contract) -> str | None:
+        """The key of a deleted customer or item, found in the join views: a delete carries
+        only the deleting system's id, while the record is kept under its SKU (an item) or
+        its CRM id (a customer); None when the views do not know it (or it is no delete)."""
+        if not isinstance(message, EntityChange) or message.data is not None:
+            return None
+        ids = message.ids
+        if message.entity is EntityKind.ITEM:
+            item = next(
+                (found for i in (ids.erp_id, ids.crm_id) if i and (found := self.views.item(i))),
+                None,
+            )
+            return item_key(item.sku) if item is not None else None
+        if message.entity is EntityKind.CUSTOMER and ids.crm_id is None:
+            known = self.views.customer(ids)
+            return customer_key(known.ids) if known is not None else None
+        return None
 
     async def checkpoint(self, batch: Batch[Any], ack: Callable[[Any], Awaitable[Any]]) -> None:
         """Outputs acknowledged → state stored → events acknowledged (offsets committable)."""
@@ -360,7 +378,7 @@ class SyncApp:
                 if latency is not None:
                     self._confirmed.append(latency)
             return step, [(self.orders, key, state)]
-        if result.command.startswith("upsert_"):
+        if result.command.startswith("upsert_") or result.command == DELETE_COMMAND:
             golden, step = on_master_result(
                 self._load(self.golden, key, GoldenRecord), result, key, self.cfg, now
             )
@@ -370,9 +388,11 @@ class SyncApp:
         return Step(), []
 
     def _order(self, key: str) -> OrderState:
-        return self._load(self.orders, key, OrderState) or OrderState(
-            deal=key.removeprefix("deal:")
-        )
+        deal = key.removeprefix("deal:")
+        if not key.startswith("deal:") or not deal:
+            # Routing keys deal messages by their deal; anything else is a stray message.
+            raise DecodeError(f"a deal message keyed {key!r} is not a message the sync handles")
+        return self._load(self.orders, key, OrderState) or OrderState(deal=deal)
 
     def _load(self, table: Any, key: str, model: type[M]) -> M | None:
         def stored() -> M | None:

@@ -1,6 +1,6 @@
 """The sync's business configuration: which systems play CRM and ERP, who owns which field,
-when a deal becomes an order, and the order policy. ``[sync]`` in the config file or
-``Q2C_SYNC__*`` variables (nested values as JSON)."""
+what a delete does in the other system, when a deal becomes an order, and the order policy.
+``[sync]`` in the config file or ``Q2C_SYNC__*`` variables (nested values as JSON)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.changes import SystemRole
+from streams.rules.deletes import DeletePolicy
 from streams.rules.ownership import OwnershipConfig
 from streams.rules.triggers import OrderTrigger
 from streams.rules.validation import OrderPolicy
@@ -20,6 +21,7 @@ class SyncConfig(BaseModel):
     crm_system: str = "bottlecrm"
     erp_system: str = "tryton"
     ownership: OwnershipConfig = OwnershipConfig()
+    deletes: DeletePolicy = DeletePolicy()
     trigger: OrderTrigger = OrderTrigger()
     policy: OrderPolicy = OrderPolicy()
     erp_customers_to_crm: bool = Field(

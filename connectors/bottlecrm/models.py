@@ -157,6 +157,7 @@ class ContactInput(Input):
     title: str | None = None
     account: str | None = None
     description: str | None = None
+    is_active: bool | None = None
 
 
 class DealInput(Input):

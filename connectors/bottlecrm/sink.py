@@ -9,7 +9,7 @@ natural key both systems share, before one is created.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
 from connectors.base import ConnectorError, ErrorKind, Sink
@@ -26,6 +26,8 @@ from connectors.bottlecrm.models import (
 from schemas import (
     CommandResult,
     Customer,
+    DeleteMode,
+    DeleteRecord,
     EntityKind,
     ExternalIds,
     Item,
@@ -281,3 +283,51 @@ class BottleCrmSink(Sink):
                 outcome = Outcome.UPDATED
         ids = ExternalIds(crm_id=product.id, erp_id=item.ids.erp_id)
         return self.result(command, EntityKind.ITEM, outcome, ids)
+
+    @handles(DeleteRecord)
+    async def delete_record(self, command: DeleteRecord) -> CommandResult:
+        """Archives (``is_active`` off) or deletes the account, contact or product; one
+        that is already gone, already inactive or was never in BottleCRM is UNCHANGED."""
+        obj = _DELETABLE.get(command.entity)
+        if obj is None:
+            raise _skip(f"q2c does not delete {command.entity} records in BottleCRM")
+        record_id = command.record.crm_id
+        if record_id is None:
+            return self.result(command, command.entity, Outcome.UNCHANGED, command.record)
+        try:
+            current = await self.client.record(obj, record_id)
+        except ConnectorError as exc:
+            if exc.status != 404:
+                raise
+            return self.result(command, command.entity, Outcome.UNCHANGED, command.record)
+        outcome = Outcome.UPDATED
+        if command.mode is DeleteMode.DELETE:
+            await _DELETE[obj](self.client, record_id)
+        elif current.get("is_active", True) is not False:
+            await _ARCHIVE[obj](self.client, record_id)
+        else:
+            outcome = Outcome.UNCHANGED
+        return self.result(command, command.entity, outcome, command.record)
+
+
+_DELETABLE: Mapping[EntityKind, ObjectName] = {
+    EntityKind.CUSTOMER: "account",
+    EntityKind.CONTACT: "contact",
+    EntityKind.ITEM: "product",
+}
+_DELETE: Mapping[ObjectName, Callable[[BottleCrmClient, str], Awaitable[None]]] = {
+    "account": BottleCrmClient.delete_account,
+    "contact": BottleCrmClient.delete_contact,
+    "product": BottleCrmClient.delete_product,
+}
+
+
+async def _archive_product(client: BottleCrmClient, product_id: str) -> None:
+    await client.update_product(product_id, ProductInput(is_active=False))
+
+
+_ARCHIVE: Mapping[ObjectName, Callable[[BottleCrmClient, str], Awaitable[None]]] = {
+    "account": lambda client, i: client.update_account(i, AccountInput(is_active=False)),
+    "contact": lambda client, i: client.update_contact(i, ContactInput(is_active=False)),
+    "product": _archive_product,
+}

@@ -29,6 +29,8 @@ from schemas import (
     CreateSalesOrder,
     Customer,
     CustomerStatus,
+    DeleteMode,
+    DeleteRecord,
     EntityKind,
     ExternalIds,
     Item,
@@ -370,6 +372,53 @@ class TrytonSink(Sink):
             raise ConnectorError(ErrorKind.FATAL, "the Tryton user has no company", system=SYSTEM)
         (row,) = await self.client.read("company.company", [int(company)], ["currency.code"])
         return str(row["currency."]["code"])
+
+    # -- deletes ------------------------------------------------------------------------
+
+    async def _deletable(self, command: DeleteRecord) -> tuple[str, list[int]]:
+        """The model and the records that stand for the command's record in Tryton: the
+        party, the contact's mechanisms, or the product's template; none when gone."""
+        ids = command.record
+        if command.entity is EntityKind.CUSTOMER:
+            party = await self.find_party(ids)
+            return "party.party", [] if party is None else [party]
+        if command.entity is EntityKind.CONTACT:
+            if ids.crm_id is None:
+                raise _skip("a contact without a CRM id has no contact mechanisms in Tryton")
+            found = await self.client.search(
+                "party.contact_mechanism",
+                [("comment", "=", contact_marker(ids.crm_id))],
+                context=_EVERYTHING,
+            )
+            return "party.contact_mechanism", list(found)
+        if command.entity is EntityKind.ITEM:
+            product = await self.find_product(ids, None)
+            if product is None:
+                return "product.template", []
+            (row,) = await self.client.read(
+                "product.product", [product], ["template"], context=_EVERYTHING
+            )
+            return "product.template", [int(row["template"])]
+        raise _skip(f"q2c does not delete {command.entity} records in Tryton")
+
+    @handles(DeleteRecord)
+    async def delete_record(self, command: DeleteRecord) -> CommandResult:
+        """Archives (``active`` off) or deletes the party, the contact's mechanisms or the
+        item's product template; a record already gone, or already archived, is UNCHANGED.
+        Tryton refuses to delete a record others need (a party with sales, a product on an
+        invoice): the refusal is the command's failure, in Tryton's words."""
+        model, records = await self._deletable(command)
+        outcome = Outcome.UNCHANGED
+        if records and command.mode is DeleteMode.ARCHIVE:
+            current = await self.client.read(model, records, ["active"], context=_EVERYTHING)
+            active = [int(row["id"]) for row in current if row["active"]]
+            if active:
+                await self.client.write(model, active, {"active": False}, context=_EVERYTHING)
+                outcome = Outcome.UPDATED
+        elif records:
+            await self.client.delete(model, records, context=_EVERYTHING)
+            outcome = Outcome.UPDATED
+        return self.result(command, command.entity, outcome, command.record)
 
     # -- sales orders -------------------------------------------------------------------
 

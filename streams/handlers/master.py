@@ -9,6 +9,7 @@ from schemas import (
     AuditKind,
     AuditRecord,
     CommandResult,
+    DeleteRecord,
     Outcome,
     ReportSyncStatus,
     SyncStatus,
@@ -20,10 +21,12 @@ from schemas.changes import EntityChange, SystemRole
 from schemas.entities import Contact, Customer, EntityKind, ExternalIds, Item
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step, command_fields, conflict_audit
+from streams.rules.deletes import decide_delete, retired
 from streams.rules.golden import GoldenRecord, Merge, MergeKind, merge, record_written
 from streams.rules.ownership import other
 
 MASTER = (EntityKind.CUSTOMER, EntityKind.CONTACT, EntityKind.ITEM)
+DELETE_COMMAND = DeleteRecord.schema_subject
 _MODELS: dict[EntityKind, type[Customer | Contact | Item]] = {
     EntityKind.CUSTOMER: Customer,
     EntityKind.CONTACT: Contact,
@@ -72,7 +75,25 @@ def on_master_change(
     updated = result.golden
     if result.kind is MergeKind.DUPLICATE:
         return updated, step
-    if result.kind is MergeKind.DELETED or not updated.fields:
+    if result.kind is MergeKind.DELETED:
+        return _on_delete(golden, updated, change, key, cfg, now)
+    if golden is not None and retired(
+        change.entity, change.origin_role, golden.deleted_in, cfg.ownership
+    ):
+        step.audits.append(
+            AuditRecord(
+                kind=AuditKind.DELETED,
+                entity=change.entity,
+                record=updated.ids,
+                rule="change to a deleted record",
+                reason=(
+                    f"changed in {change.origin_system} after its owner deleted it; not propagated"
+                ),
+                at=now,
+            )
+        )
+        return updated.model_copy(update={"deleted_in": golden.deleted_in}), step
+    if not updated.fields:
         return updated, step
     current = snapshot(updated, now)
     if result.kind is MergeKind.ECHO:
@@ -121,6 +142,53 @@ def on_master_change(
     return updated, step
 
 
+def _on_delete(
+    before: GoldenRecord | None,
+    updated: GoldenRecord,
+    change: EntityChange,
+    key: str,
+    cfg: SyncConfig,
+    now: datetime,
+) -> tuple[GoldenRecord, Step]:
+    """The delete policy: archive or delete in the other system, or only audit."""
+    step = Step()
+    already = before.deleted_in if before is not None else frozenset()
+    names = {role: cfg.system(role) for role in SystemRole}
+    decision = decide_delete(
+        change.entity, updated.ids, change.origin_role, already, cfg.ownership, cfg.deletes, names
+    )
+    if decision is None:
+        return updated, step
+    step.audits.append(
+        AuditRecord(
+            kind=AuditKind.DELETED,
+            entity=change.entity,
+            record=updated.ids,
+            rule=decision.rule,
+            reason=decision.reason,
+            at=now,
+        )
+    )
+    if decision.target is None or decision.mode is None:
+        return updated, step
+    ident = updated.ids.crm_id or updated.ids.erp_id or key
+    fields = command_fields(cfg, decision.target, now, "delete_record", ident, change.fingerprint)
+    command = DeleteRecord.model_validate(
+        {
+            **fields,
+            "caused_by": change.fingerprint,
+            "entity": change.entity,
+            "record": updated.ids,
+            "mode": decision.mode,
+        }
+    )
+    step.commands.append(Emit(decision.target, key, command))
+    # The other system's own delete (or the archived record leaving its lists) is then
+    # q2c's echo, not a delete to act on.
+    marked = updated.model_copy(update={"deleted_in": updated.deleted_in | {decision.target}})
+    return marked, step
+
+
 def on_master_result(
     golden: GoldenRecord | None, result: CommandResult, key: str, cfg: SyncConfig, now: datetime
 ) -> tuple[GoldenRecord | None, Step]:
@@ -138,7 +206,8 @@ def on_master_result(
                 at=now,
             )
         )
-        if ids is not None and ids.crm_id and result.entity is not EntityKind.ITEM:
+        reportable = result.entity is not EntityKind.ITEM and result.command != DELETE_COMMAND
+        if ids is not None and ids.crm_id and reportable:
             report = ReportSyncStatus.model_validate(
                 {
                     **command_fields(
@@ -152,7 +221,7 @@ def on_master_result(
             )
             step.commands.append(Emit(SystemRole.CRM, key, report))
         return golden, step
-    if golden is None or result.ids is None:
+    if golden is None or result.ids is None or result.command == DELETE_COMMAND:
         return golden, step
     ids = ExternalIds(
         crm_id=golden.ids.crm_id or result.ids.crm_id, erp_id=golden.ids.erp_id or result.ids.erp_id

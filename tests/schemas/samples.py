@@ -201,6 +201,13 @@ def all_samples() -> list[s.Contract]:
             item=s.Item(ids=s.ExternalIds(crm_id="prod-1"), sku="SKU-1", name="W", updated_at=AT),
             **issued,
         ),
+        s.DeleteRecord(
+            idempotency_key=key,
+            entity=s.EntityKind.ITEM,
+            record=s.ExternalIds(crm_id="prod-1", erp_id="7"),
+            mode=s.DeleteMode.ARCHIVE,
+            **issued,
+        ),
         s.CreateSalesOrder(idempotency_key=key, reference="deal-42", quote=quote(), **issued),
         s.UpdateDealFinancialStatus(
             idempotency_key=key,

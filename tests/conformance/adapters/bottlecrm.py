@@ -22,6 +22,9 @@ from schemas import (
     Command,
     Contact,
     Customer,
+    DeleteMode,
+    DeleteRecord,
+    EntityKind,
     ExternalIds,
     Money,
     SyncStatus,
@@ -107,6 +110,18 @@ class BottleCrmLive(Live):
                 target_system="bottlecrm",
                 issued_at=NOW,
                 contact=person,
+            )
+        if subject == "delete_record":
+            assert parts.sink is not None
+            made = await parts.sink.apply(upsert_item("CONF-GONE", "10", name="Retired day"))
+            assert made.ids is not None
+            return DeleteRecord(
+                idempotency_key=idempotency_key("delete", "CONF-GONE"),
+                target_system="bottlecrm",
+                issued_at=NOW,
+                entity=EntityKind.ITEM,
+                record=made.ids,
+                mode=DeleteMode.ARCHIVE,
             )
         raise LookupError(f"the BottleCRM adapter makes no {subject} command")
 

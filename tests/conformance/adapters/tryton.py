@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from connectors.base.runtime import ConnectorParts
 from connectors.tryton import TrytonClient, codec, errors
 from connectors.tryton.settings import TrytonSettings
 from connectors.tryton.source import STREAMS, PartyPartStream
-from schemas import Command
+from schemas import Command, DeleteMode, DeleteRecord, EntityKind, idempotency_key
 from tests.conformance.adapter import Adapter, ErrorCase, Live
 from tests.integration.peers.test_tryton_sink import contact, customer, item, order
 from tests.plugins.tryton import TrytonPeer
@@ -85,6 +86,17 @@ class TrytonLive(Live):
             await self._customer(parts, "ACC-CONF")
             await parts.sink.apply(item("CONF-DAY", "800"))
             return order("DEAL-CONF", "ACC-CONF", "CONF-DAY")
+        if subject == "delete_record":
+            made = await parts.sink.apply(item("CONF-GONE", "10"))
+            assert made.ids is not None
+            return DeleteRecord(
+                idempotency_key=idempotency_key("delete", "CONF-GONE"),
+                target_system="tryton",
+                issued_at=datetime.now(UTC),
+                entity=EntityKind.ITEM,
+                record=made.ids,
+                mode=DeleteMode.ARCHIVE,
+            )
         raise LookupError(f"the Tryton adapter makes no {subject} command")
 
     async def close(self) -> None:

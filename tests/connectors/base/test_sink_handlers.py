@@ -26,6 +26,7 @@ from schemas import (
     Command,
     CommandResult,
     Customer,
+    DeleteRecord,
     EntityKind,
     ExternalIds,
     Outcome,
@@ -68,7 +69,7 @@ def subjects(commands: Iterable[type[Command]]) -> set[str]:
 
 
 def test_the_commands_a_role_must_apply_come_from_the_commands_themselves() -> None:
-    both = subjects([UpsertCustomer, UpsertContact, UpsertItem])
+    both = subjects([UpsertCustomer, UpsertContact, UpsertItem, DeleteRecord])
     assert subjects(REQUIRED_COMMANDS[SystemRole.ERP]) == both | {"create_sales_order"}
     assert subjects(REQUIRED_COMMANDS[SystemRole.CRM]) == both | subjects(
         [UpdateDealFinancialStatus, UpdateAccountBalance, ReportSyncStatus]
@@ -93,7 +94,7 @@ def test_building_a_connector_whose_sink_misses_a_command_fails_with_the_missing
         ConnectorParts(system="memerp", mapper=ErpMapper(), sink=CustomersOnly())
     message = str(raised.value)
     assert "CustomersOnly (memerp, a ERP sink)" in message
-    assert "create_sales_order, upsert_contact, upsert_item" in message
+    assert "create_sales_order, delete_record, upsert_contact, upsert_item" in message
     assert "@handles" in message
     assert ConnectorParts(system="memerp", mapper=ErpMapper()).sink is None
 
