@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.base import Contract
 from schemas.changes import SystemRole
@@ -74,7 +74,7 @@ class UpsertCustomer(Command):
 
     schema_subject: ClassVar[str] = "upsert_customer"
     addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     customer: Customer
 
@@ -100,7 +100,7 @@ class CreateSalesOrder(Command):
 
     schema_subject: ClassVar[str] = "create_sales_order"
     addressed_to: ClassVar[frozenset[SystemRole]] = _ERP
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     reference: NonEmptyStr = Field(description="The CRM deal id; the sink looks it up first.")
     quote: Quote
@@ -158,18 +158,38 @@ class UpdateDealFinancialStatus(Command):
     last_payment_date: date | None = Field(default=None, description="Added in v2.")
 
 
+class CurrencyBalance(Frozen):
+    """A customer's balance in one currency."""
+
+    outstanding: Money
+    overdue: Money
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> CurrencyBalance:
+        if self.overdue.currency != self.outstanding.currency:
+            raise ValueError("outstanding and overdue are in different currencies")
+        return self
+
+
 class UpdateAccountBalance(Command):
     """Write a customer's outstanding and overdue balance back to the CRM."""
 
     schema_subject: ClassVar[str] = "update_account_balance"
     addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
 
     account: ExternalIds
     outstanding: Money
     overdue: Money
     as_of: UtcDateTime
     last_payment_date: date | None = Field(default=None, description="Added in v2.")
+    balances: tuple[CurrencyBalance, ...] = Field(
+        default=(),
+        description=(
+            "Added in v4: the balance in each currency the customer is invoiced in, by "
+            "currency code (outstanding and overdue are those of the first)."
+        ),
+    )
 
 
 class SyncStatus(StrEnum):

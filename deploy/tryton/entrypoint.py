@@ -24,6 +24,8 @@ MODULES = [
     "account_payment",
     "account_statement",
     "account_product",
+    "account_credit_limit",
+    "sale_credit_limit",
 ]
 
 

@@ -54,6 +54,9 @@ MODULES = (
     "account_payment",
     "account_statement",
     "account_product",
+    # Credit limits on parties, and a sale confirmed only within its party's limit.
+    "account_credit_limit",
+    "sale_credit_limit",
 )
 REQUIREMENTS = (
     f"trytond=={SERIES}.*",
@@ -64,6 +67,8 @@ REQUIREMENTS = (
     "trytond-account-payment",
     "trytond-account-statement",
     "trytond-account-product",
+    "trytond-account-credit-limit",
+    "trytond-sale-credit-limit",
     # trytond's PostgreSQL backend (its `postgresql` extra), with the driver's wheel.
     "psycopg[binary,pool]",
 )
