@@ -13,7 +13,7 @@ KUSTOMIZE := $(Q2C_CACHE)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 PROMTOOL_VERSION := v0.316.0
 PROMTOOL := $(Q2C_CACHE)/promtool-$(PROMTOOL_VERSION)/promtool
 
-.PHONY: install run down test lint unit bench clean tools kustomize-path promtool-path
+.PHONY: install run down test lint unit bench clean tools kustomize-path promtool-path protos
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,16 @@ test: lint tools
 
 bench: install
 	$(BIN)/python -m bench
+
+## Regenerate the Salesforce Pub/Sub API modules (and their typed stubs) from pubsub_api.proto.
+PUBSUB_PROTO := connectors/salesforce/pubsub/pubsub_api.proto
+PROTOS_OUT ?= .
+protos: $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -I . \
+		--python_out=$(PROTOS_OUT) --grpc_python_out=$(PROTOS_OUT) \
+		--plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy --mypy_out=$(PROTOS_OUT) \
+		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=$(PROTOS_OUT) \
+		$(PUBSUB_PROTO)
 
 ## Re-resolve requirements.lock after changing dependencies in pyproject.toml.
 lock: install

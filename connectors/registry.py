@@ -13,6 +13,8 @@ from schemas.redaction import add_secret_patterns
 SPECS: dict[str, str] = {
     "tryton": "connectors.tryton.spec",
     "bottlecrm": "connectors.bottlecrm.spec",
+    "netsuite": "connectors.netsuite.spec",
+    "salesforce": "connectors.salesforce.spec",
 }
 
 # Kept for the callers that only need the names.

@@ -22,7 +22,7 @@ from schemas.commands import (
     UpsertCustomer,
     UpsertItem,
 )
-from schemas.decisions import DeadLetterResolution, DealApproval, RecheckDeal
+from schemas.decisions import DeadLetterResolution, DealApproval, RecheckDeal, RecheckLedger
 from schemas.entities import (
     Contact,
     CreditMemo,
@@ -103,6 +103,7 @@ MODELS: tuple[type[Contract], ...] = (
     AuditRecord,
     DealApproval,
     RecheckDeal,
+    RecheckLedger,
     DeadLetterResolution,
 )
 

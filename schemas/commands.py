@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.base import Contract
 from schemas.changes import SystemRole
@@ -77,7 +77,7 @@ class UpsertCustomer(Command):
 
     schema_subject: ClassVar[str] = "upsert_customer"
     addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     customer: Customer
 
@@ -103,7 +103,7 @@ class CreateSalesOrder(Command):
 
     schema_subject: ClassVar[str] = "create_sales_order"
     addressed_to: ClassVar[frozenset[SystemRole]] = _ERP
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     reference: NonEmptyStr = Field(description="The CRM deal id; the sink looks it up first.")
     quote: Quote
@@ -210,6 +210,19 @@ class UpdateDealFinancialStatus(Command):
     )
 
 
+class CurrencyBalance(Frozen):
+    """A customer's balance in one currency."""
+
+    outstanding: Money
+    overdue: Money
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> CurrencyBalance:
+        if self.overdue.currency != self.outstanding.currency:
+            raise ValueError("outstanding and overdue are in different currencies")
+        return self
+
+
 class UpdateAccountBalance(Command):
     """Write a customer's outstanding and overdue balance back to the CRM."""
 
@@ -226,6 +239,13 @@ class UpdateAccountBalance(Command):
         default=None,
         description="The serialized units the customer received, with their warranty end "
         "dates; None from an ERP that does not report them (added in v4).",
+    )
+    balances: tuple[CurrencyBalance, ...] = Field(
+        default=(),
+        description=(
+            "Added in v4: the balance in each currency the customer is invoiced in, by "
+            "currency code (outstanding and overdue are those of the first)."
+        ),
     )
 
 

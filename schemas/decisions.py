@@ -1,6 +1,7 @@
 """Messages people and timers send into the sync: an approval (or refusal) of a deal held
-for a discount beyond policy, the nudge that re-examines a parked deal, and what an operator
-did with a dead letter."""
+for a discount beyond policy, the nudge that re-examines a parked deal, the nudge that
+recomputes a customer's balances as due dates pass, and what an operator did with a dead
+letter."""
 
 from __future__ import annotations
 
@@ -33,6 +34,17 @@ class RecheckDeal(Contract):
     schema_version: ClassVar[int] = 1
 
     deal_crm_id: NonEmptyStr
+    at: UtcDateTime
+
+
+class RecheckLedger(Contract):
+    """Recompute a customer's outstanding and overdue balances as of now: one of its invoices
+    fell due since they were last computed (sent by the worker's ledger timer)."""
+
+    schema_subject: ClassVar[str] = "recheck_ledger"
+    schema_version: ClassVar[int] = 1
+
+    customer_erp_id: NonEmptyStr = Field(description="The ERP id of the customer billed.")
     at: UtcDateTime
 
 

@@ -49,9 +49,9 @@ from schemas import (
     MessageOrigin,
 )
 from schemas.changes import EntityChange, SystemRole
-from schemas.decisions import DealApproval, RecheckDeal
+from schemas.decisions import DealApproval, RecheckDeal, RecheckLedger
 from schemas.entities import EntityKind
-from schemas.keys import customer_key, deal_key, item_key, key_of_change
+from schemas.keys import customer_key, deal_key, item_key, key_of_change, ledger_key
 from streams.batch import Batch, Overlay, StateWrite
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step
@@ -63,7 +63,13 @@ from streams.handlers.deals import (
     on_quote_change,
     on_recheck,
 )
-from streams.handlers.finance import FinanceState, new_finance_state, on_finance_change
+from streams.handlers.finance import (
+    FinanceState,
+    balance_stale,
+    new_finance_state,
+    on_finance_change,
+    on_ledger_recheck,
+)
 from streams.handlers.master import DELETE_COMMAND, MASTER, on_master_change, on_master_result
 from streams.rules.golden import GoldenRecord
 from streams.views import JoinViews
@@ -101,6 +107,8 @@ def route_key(message: Contract, kafka_key: bytes | None) -> str | None:
         return key_of_change(message)
     if isinstance(message, DealApproval | RecheckDeal):
         return deal_key(message.deal_crm_id)
+    if isinstance(message, RecheckLedger):
+        return ledger_key(message.customer_erp_id)
     if isinstance(message, CommandResult) and kafka_key:
         return _text_key(kafka_key)
     return None
@@ -136,9 +144,13 @@ class SyncApp:
         *,
         batch_events: int = BATCH_EVENTS,
         batch_seconds: float = BATCH_SECONDS,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.app = app
         self.cfg = cfg
+        offset = settings.worker.clock_offset
+        self.clock = clock or (lambda: datetime.now(UTC) + offset)
+        """The time the rules see: due dates, waits, write-backs' ``as_of``."""
         self.topics = Topics(settings.kafka.topic_prefix)
         partitions = settings.kafka.partitions
         self.inputs = app.topic(
@@ -189,6 +201,7 @@ class SyncApp:
         app.agent(self.inputs, name="q2c.sync", supervisor_strategy=CrashingSupervisor)(self.sync)
         app.task(self.follow_views)
         app.task(self.recheck_loop)
+        app.task(self.ledger_loop)
 
     # -- the agent ------------------------------------------------------------------------
     # Events are acknowledged by hand, once what they produced was sent and their state
@@ -230,7 +243,7 @@ class SyncApp:
                     upcoming = None
                 _current_event.set(weakref.ref(event))
                 batch.add(event, loop.time())
-                await self.take(event, batch, datetime.now(UTC))
+                await self.take(event, batch, self.clock())
                 idle = queue is None or queue.empty()
                 if idle or batch.full() or batch.remaining(loop.time()) == 0.0:
                     await self.checkpoint(batch, events.ack)
@@ -346,6 +359,12 @@ class SyncApp:
         if isinstance(message, RecheckDeal):
             state, step = on_recheck(self._order(key), self.views, cfg, now)
             return step, [(self.orders, key, state)]
+        if isinstance(message, RecheckLedger):
+            ledger = self._load(self.finance, key, FinanceState)
+            if ledger is None:
+                return Step(), []
+            ledger, step = on_ledger_recheck(ledger, cfg, now)
+            return step, [(self.finance, key, ledger)]
         if isinstance(message, CommandResult):
             return self._result(key, message, now)
         raise DecodeError(f"{message.schema_subject} is not a message the sync handles")
@@ -369,9 +388,11 @@ class SyncApp:
         return Step(), []
 
     def _order(self, key: str) -> OrderState:
-        return self._load(self.orders, key, OrderState) or OrderState(
-            deal=key.removeprefix("deal:")
-        )
+        deal = key.removeprefix("deal:")
+        if not key.startswith("deal:") or not deal:
+            # Routing keys deal messages by their deal; anything else is a stray message.
+            raise DecodeError(f"a deal message keyed {key!r} is not a message the sync handles")
+        return self._load(self.orders, key, OrderState) or OrderState(deal=deal)
 
     def _load(self, table: Any, key: str, model: type[M]) -> M | None:
         def stored() -> M | None:
@@ -485,6 +506,22 @@ class SyncApp:
                     await self._send(self.control, deal_key(state.deal), CODEC.encode(nudge))
             for status, count in statuses.items():
                 metrics.DEALS.labels(status).set(count)
+
+    async def ledger_loop(self) -> None:
+        """Overdue balances change as due dates pass, with no change in the ERP to say so:
+        every interval, each customer (of this worker's partitions) whose invoice fell due
+        since its balance was computed is sent a :class:`RecheckLedger`, which the agent
+        handles in the customer's partition like any ledger change."""
+        await self.views.ready.wait()
+        while True:
+            await asyncio.sleep(self.cfg.ledger_interval.total_seconds())
+            now = self.clock()
+            for raw in list(self.finance.values()):
+                state = FinanceState.model_validate_json(raw)
+                if balance_stale(state, now.date()):
+                    nudge = RecheckLedger(customer_erp_id=state.ledger.customer, at=now)
+                    key = ledger_key(state.ledger.customer)
+                    await self._send(self.control, key, CODEC.encode(nudge))
 
 
 DEAL_STATUS = {

@@ -24,8 +24,20 @@ class SyncConfig(BaseModel):
     deletes: DeletePolicy = DeletePolicy()
     trigger: OrderTrigger = OrderTrigger()
     policy: OrderPolicy = OrderPolicy()
+    erp_customers_to_crm: bool = Field(
+        default=True,
+        description=(
+            "A customer created in the ERP is created in the CRM too (the ERP keeps its "
+            "finance fields); false: ERP-first customers stay in the ERP."
+        ),
+    )
     recheck_interval: timedelta = Field(
         default=timedelta(seconds=5), description="How often parked deals are looked at again."
+    )
+    ledger_interval: timedelta = Field(
+        default=timedelta(minutes=1),
+        gt=timedelta(0),
+        description="How often the ledgers are looked at for invoices that fell due.",
     )
 
     def system(self, role: SystemRole) -> str:

@@ -21,6 +21,7 @@ cursor: it repeats changes, never skips one.)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +87,7 @@ class CursorStore:
         self._unreadable: dict[bytes | None, tuple[ConsumerRecord[bytes, bytes], DecodeError]] = {}
         self._cursors: dict[str, str] = {}
         self._producer: AIOKafkaProducer | None = None
+        self._saving = asyncio.Lock()
 
     async def start(self) -> None:
         await ensure_compacted(self._client_kwargs, self.topic)
@@ -168,6 +170,12 @@ class CursorStore:
         if self._cursors.get(key) == cursor:
             return
         value = orjson.dumps({"cursor": cursor, "saved_at": datetime.now(UTC).isoformat()})
+        async with self._saving:  # one transaction at a time on the producer
+            await self._save(key, value)
+        self._cursors[key] = cursor
+
+    async def _save(self, key: str, value: bytes) -> None:
+        assert self._producer is not None
         if self.owner is None:
             await self._producer.send_and_wait(self.topic, key=key.encode(), value=value)
         else:
@@ -176,4 +184,3 @@ class CursorStore:
                     await self._producer.send(self.topic, key=key.encode(), value=value)
             except (ProducerFenced, InvalidProducerEpoch) as exc:
                 raise CursorsTakenOver(self.owner) from exc
-        self._cursors[key] = cursor

@@ -48,6 +48,9 @@ class Stream(ABC):
 
     system: ClassVar[str]
     name: ClassVar[str]
+    follows: ClassVar[bool] = False
+    """True for a stream whose ``read`` waits for changes itself (an event subscription's
+    fetch): the runner reads it again as soon as it answers, not every poll interval."""
 
     @property
     def cursor_key(self) -> str:
@@ -89,10 +92,22 @@ class SourceRunner:
         return batch.more
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Poll the polled streams every interval and read each following stream again as
+        soon as it answers, until ``stop``; a FATAL error of any stream ends them all."""
+        polled = [stream for stream in self.streams if not stream.follows]
+        async with asyncio.TaskGroup() as group:
+            if polled:
+                group.create_task(self._loop(polled, stop, self.poll_interval))
+            for stream in self.streams:
+                if stream.follows:
+                    # Its read waits for events itself: no pause between reads.
+                    group.create_task(self._loop([stream], stop, 0.0))
+
+    async def _loop(self, streams: Sequence[Stream], stop: asyncio.Event, interval: float) -> None:
         while not stop.is_set():
             busy = False
-            wait = self.poll_interval
-            for stream in self.streams:
+            wait = interval
+            for stream in streams:
                 if stop.is_set():
                     break
                 try:
@@ -107,6 +122,8 @@ class SourceRunner:
                     metrics.SOURCE_POLL_FAILURES.labels(stream.system, stream.name).inc()
                     wait = max(wait, self.retry.delay(attempt, exc.retry_after))
                     log.warning("polling %s failed: %s", stream.cursor_key, exc.describe())
-            if not busy:
+            if not busy and wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=wait)
+            elif not busy:
+                await asyncio.sleep(0)  # let the other loops run between reads

@@ -172,6 +172,42 @@ ACCOUNT_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Account",
+        key="erp_balances",
+        label="Balances by currency",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_finance_status",
+        label="Finance acceptance",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_credit_limit",
+        label="Credit limit",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_available_credit",
+        label="Available credit",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_credit_hold",
+        label="Credit hold",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
+        key="erp_payment_terms",
+        label="Payment terms",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
         key="q2c_sync_status",
         label="ERP sync status",
         field_type="dropdown",

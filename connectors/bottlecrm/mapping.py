@@ -39,6 +39,11 @@ PRODUCT = "product"
 
 # What BottleCRM stores of an item, whose canonical model has more (units, tiers, ...).
 HELD_ITEM = frozenset({"sku", "name", "description", "active", "prices"})
+# What an account holds of a customer: the ERP's finance facts (acceptance, credit, payment
+# terms) are only shown on it, in custom fields q2c writes, so an account never speaks for them.
+HELD_CUSTOMER = frozenset(
+    {"name", "status", "email", "phone", "website", "currency", "billing_address"}
+)
 
 _QUOTE_STATUS: Mapping[str, QuoteStatus] = {
     "PROSPECTING": QuoteStatus.DRAFT,
@@ -114,8 +119,11 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
         region=_text(record, "state"),
         country=country.upper() if country else None,
     )
+    custom = record.get("custom_fields")
+    code = custom.get("erp_customer_code") if isinstance(custom, Mapping) else None
     return Customer(
-        ids=ExternalIds(crm_id=_record_id(record)),
+        # An account q2c made for an ERP-first customer carries that customer's ERP id.
+        ids=ExternalIds(crm_id=_record_id(record), erp_id=str(code) if code else None),
         name=name,
         status=CustomerStatus.ACTIVE if record.get("is_active", True) else CustomerStatus.INACTIVE,
         email=_text(record, "email"),
@@ -192,6 +200,31 @@ def to_line(line: Mapping[str, Any], n: int, currency: str) -> DocumentLine:
     )
 
 
+DEAL_ATTRIBUTES = (
+    "name",
+    "opportunity_type",
+    "lead_source",
+    "source_detail",
+    "source_ref",
+    "probability",
+    "closed_on",
+    "stage_kind",
+)
+"""The deal's own attributes a quote carries for the order trigger's ``deal.NAME`` rules."""
+
+
+def _attributes(record: Mapping[str, Any]) -> dict[str, str]:
+    """The deal's scalar attributes of :data:`DEAL_ATTRIBUTES` that are set, as text."""
+    found: dict[str, str] = {}
+    for name in DEAL_ATTRIBUTES:
+        value = record.get(name)
+        if isinstance(value, bool):
+            found[name] = "true" if value else "false"
+        elif isinstance(value, str | int | float | Decimal) and str(value).strip():
+            found[name] = str(value).strip()
+    return found
+
+
 def to_quote(record: Mapping[str, Any], updated_at: datetime, default_currency: str) -> Quote:
     account = _id(record.get("account"))
     if account is None:
@@ -215,6 +248,7 @@ def to_quote(record: Mapping[str, Any], updated_at: datetime, default_currency: 
         lines=lines,
         total=Money(amount=total, currency=currency),
         updated_at=updated_at,
+        attributes=_attributes(record),
     )
 
 
@@ -226,7 +260,7 @@ class BottleCrmMapper(Mapper):
         self.default_currency = default_currency
         currency = default_currency
         self.records = {
-            ACCOUNT: RecordType(EntityKind.CUSTOMER, to_customer, reports=True),
+            ACCOUNT: RecordType(EntityKind.CUSTOMER, to_customer, reports=True, held=HELD_CUSTOMER),
             CONTACT: RecordType(EntityKind.CONTACT, to_contact),
             DEAL: RecordType(
                 EntityKind.QUOTE, lambda record, at: to_quote(record, at, currency), reports=True

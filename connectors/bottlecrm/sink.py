@@ -27,6 +27,7 @@ from connectors.bottlecrm.models import (
 )
 from schemas import (
     CommandResult,
+    Customer,
     DeleteMode,
     DeleteRecord,
     EntityKind,
@@ -211,6 +212,15 @@ def next_warranty_end(units: tuple[SerialNumber, ...], today: date) -> date | No
     return min(ends) if ends else None
 
 
+def balances_text(command: UpdateAccountBalance) -> str:
+    """The customer's balance in every currency, for people: "EUR 50.00 (overdue 0.00);
+    USD 200.00 (overdue 120.00)"."""
+    return "; ".join(
+        f"{b.outstanding.currency} {b.outstanding.amount} (overdue {b.overdue.amount})"
+        for b in command.balances
+    )
+
+
 def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
     values: dict[str, Any] = {
         "erp_outstanding_balance": command.outstanding.amount,
@@ -222,9 +232,27 @@ def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
         values["erp_next_warranty_end"] = next_warranty_end(
             command.serial_numbers, command.as_of.date()
         )
+    if command.balances:
+        values["erp_balances"] = balances_text(command)
     if command.account.erp_id:
         values["erp_customer_code"] = command.account.erp_id
     return values
+
+
+def finance_fields(customer: Customer) -> dict[str, Any]:
+    """What the ERP says of a customer's finances, for the account's custom fields:
+    acceptance, credit limit, available credit, credit hold and payment terms."""
+    available = customer.available_credit
+    hold = "no"
+    if available is not None and available.amount <= 0:
+        hold = "on hold: no credit available"
+    return {
+        "erp_finance_status": "accepted" if customer.approved else "awaiting acceptance",
+        "erp_credit_limit": customer.credit_limit.amount if customer.credit_limit else None,
+        "erp_available_credit": available.amount if available is not None else None,
+        "erp_credit_hold": hold,
+        "erp_payment_terms": customer.payment_terms,
+    }
 
 
 def differences(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -315,9 +343,10 @@ class BottleCrmSink(Sink):
         erp_id = customer.ids.erp_id
         wanted = account_input(customer)
         account_id = customer.ids.crm_id or await self._account_by_erp_id(erp_id, customer.name)
+        # The ERP's view of the customer's finances, once the ERP knows the customer.
+        finance = {"erp_customer_code": erp_id, **finance_fields(customer)} if erp_id else {}
         if account_id is None:
-            code = {"erp_customer_code": erp_id} if erp_id else None
-            account_id = await self.client.create_account(wanted, custom_fields=code)
+            account_id = await self.client.create_account(wanted, custom_fields=finance or None)
             outcome = Outcome.CREATED
         else:
             current = await self.client.record("account", account_id)
@@ -325,8 +354,8 @@ class BottleCrmSink(Sink):
             if changes:
                 await self.client.update_account(account_id, AccountInput(**changes))
             coded = Outcome.UNCHANGED
-            if erp_id:  # the code is how an ERP-first customer is found again
-                coded = await self.set_fields("Account", account_id, {"erp_customer_code": erp_id})
+            if finance:  # the code is how an ERP-first customer is found again
+                coded = await self.set_fields("Account", account_id, finance)
             updated = changes or coded is Outcome.UPDATED
             outcome = Outcome.UPDATED if updated else Outcome.UNCHANGED
         ids = ExternalIds(crm_id=account_id, erp_id=erp_id)

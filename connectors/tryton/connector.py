@@ -29,6 +29,7 @@ async def connect(config: TrytonSettings) -> ConnectorParts:
     )
     try:
         currency = config.currency or await sink.company_currency()
+        own_parties = await sink.own_parties()
     except BaseException:
         await client.close()
         raise
@@ -38,7 +39,7 @@ async def connect(config: TrytonSettings) -> ConnectorParts:
     )
     return ConnectorParts(
         system=SYSTEM,
-        mapper=TrytonMapper(currency=currency),
+        mapper=TrytonMapper(currency=currency, own_parties=own_parties),
         streams=[
             stream(client, overlap=overlap, page_size=config.page_size, delete_scan=delete_scan)
             for stream in STREAMS

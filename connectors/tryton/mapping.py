@@ -161,7 +161,10 @@ def _mechanism(rows: Sequence[Mapping[str, Any]], *types: str) -> str | None:
     return None
 
 
-def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
+def to_customer(record: Mapping[str, Any], updated_at: datetime, currency: str = "USD") -> Customer:
+    """A party. Finance accepts a customer by giving it a credit limit
+    (``account_credit_limit``): until then it is not approved; the limit and what the ERP
+    counts against it (the party's receivable) are in the company's ``currency``."""
     name = str(record.get("name") or "").strip()
     if not name:
         raise MappingError("a party needs a name", field="name")
@@ -169,12 +172,17 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime) -> Customer:
     mechanisms = _rows(record, "contact_mechanisms")
     billing, shipping = _pick(addresses, "invoice"), _pick(addresses, "delivery")
     active = bool(record.get("active", True))
+    limit = record.get("credit_limit_amount")
+    used = record.get("credit_amount")
+    term = record.get("customer_payment_term.")
     return Customer(
         ids=ExternalIds(erp_id=str(record["id"]), crm_id=crm_id_of(record.get("identifiers"))),
         name=name,
         status=CustomerStatus.ACTIVE if active else CustomerStatus.INACTIVE,
-        # A party in the ERP is one finance can invoice.
-        approved=active,
+        approved=active and limit is not None,
+        credit_limit=None if limit is None else _money(limit, currency, "credit_limit_amount"),
+        credit_used=None if used is None else _money(used, currency, "credit_amount"),
+        payment_terms=str(term["name"]) if isinstance(term, Mapping) and term.get("name") else None,
         tax_id=_tax_id(record.get("identifiers")),
         email=_mechanism(mechanisms, "email"),
         phone=_mechanism(mechanisms, "phone", "mobile"),
@@ -442,14 +450,25 @@ def _negated(record: Mapping[str, Any], field: str, currency: str) -> Money:
 
 
 def to_credit_memo(record: Mapping[str, Any], updated_at: datetime) -> CreditMemo:
+    """A credit note: an invoice with a negative total, whose lines credit the lines of the
+    invoice it corrects (``origin_invoices``); its open credit is its amount to pay, negative
+    in Tryton until it is reconciled."""
     currency = _currency(record)
     minus = Decimal(-1)
     sales = record.get("sales") or []
+    credited = record.get("origin_invoices") or []
+    to_pay = record.get("amount_to_pay")
     return CreditMemo(
         ids=ExternalIds(erp_id=str(record["id"])),
         number=record.get("number") or None,
         customer=_customer_ids(record),
         sales_order=ExternalIds(erp_id=str(sales[0])) if sales else None,
+        credited_invoice=ExternalIds(erp_id=str(credited[0])) if credited else None,
+        amount_open=(
+            None
+            if to_pay is None
+            else Money(amount=abs(_decimal(to_pay, "amount_to_pay")), currency=currency)
+        ),
         currency=currency,
         state=InvoiceState(record["state"]),
         issue_date=_date(record.get("invoice_date")),
@@ -478,12 +497,22 @@ class TrytonMapper(Mapper):
     system: ClassVar[str] = SYSTEM
     role: ClassVar[SystemRole] = SystemRole.ERP
 
-    def __init__(self, currency: str = "USD") -> None:
+    def __init__(self, currency: str = "USD", own_parties: frozenset[str] = frozenset()) -> None:
         self.currency = currency  # the company currency: products' list prices are in it
+        # The company's own party and its employees' are no customers (and must not reach
+        # the CRM as accounts).
+        self.own_parties = own_parties
         # Deletions are reported for parties, products and sales only (see the source's
         # ``ModifiedStream.reports_deletes``).
         self.records = {
-            PARTY: RecordType(EntityKind.CUSTOMER, to_customer),
+            PARTY: RecordType(
+                EntityKind.CUSTOMER,
+                lambda record, at: (
+                    None
+                    if str(record.get("id")) in own_parties
+                    else to_customer(record, at, currency)
+                ),
+            ),
             PRODUCT: RecordType(EntityKind.ITEM, lambda record, at: to_item(record, at, currency)),
             SALE: RecordType(EntityKind.SALES_ORDER, to_sales_order),
             INVOICE: RecordType(EntityKind.INVOICE, to_customer_invoice, deletes=False),

@@ -353,6 +353,18 @@ class TrytonSink(Sink):
         """The code of the currency the company keeps its books (and list prices) in."""
         return await self._company_currency()
 
+    async def own_parties(self) -> frozenset[str]:
+        """The ids of the company's own party and of its employees' parties."""
+        await self.client.connect()
+        company = self.client.context.get("company")
+        if company is None:
+            raise ConnectorError(ErrorKind.FATAL, "the Tryton user has no company", system=SYSTEM)
+        (row,) = await self.client.read("company.company", [int(company)], ["party"])
+        employees = await self.client.search_read(
+            "company.employee", [("company", "=", int(company))], ["party"]
+        )
+        return frozenset(str(p) for p in (row["party"], *(e["party"] for e in employees)) if p)
+
     async def _company_currency(self) -> str:
         await self.client.connect()
         company = self.client.context.get("company")

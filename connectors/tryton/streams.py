@@ -25,7 +25,19 @@ _LINE_FIELDS = (
 class PartyStream(ModifiedStream):
     name = model = "party.party"
     reports_deletes = True
-    fields = ("name", "code", "active", "identifiers", "addresses", "contact_mechanisms", "lang")
+    fields = (
+        "name",
+        "code",
+        "active",
+        "identifiers",
+        "addresses",
+        "contact_mechanisms",
+        "lang",
+        # account_credit_limit: finance's acceptance (a limit set) and what counts against it.
+        "credit_limit_amount",
+        "credit_amount",
+        "customer_payment_term.name",
+    )
     related = (
         PartyIdentifiers(into="identifiers"),
         Expand(
@@ -188,6 +200,8 @@ class InvoiceStream(ModifiedStream):
         "lines",
         "sales",
         "lines_to_pay",
+        # A credit note's credited invoices (its lines' origins).
+        "origin_invoices",
     )
     related = (
         Expand("lines", "account.invoice.line", _LINE_FIELDS),

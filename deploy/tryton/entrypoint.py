@@ -27,6 +27,8 @@ MODULES = [
     "stock_lot",
     "product_attribute",
     "sale_subscription",
+    "account_credit_limit",
+    "sale_credit_limit",
 ]
 
 

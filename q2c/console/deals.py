@@ -43,10 +43,11 @@ def deal_rows(crm: Snapshot, erp: Snapshot, trigger: OrderTrigger) -> list[DealR
         if deal:
             shown = f"{order.number or order.ids.erp_id or '?'} ({order.state})"
             orders.setdefault(deal, []).append(shown)
+    customers = {c.ids.crm_id: c for c in erp.customers if c.ids.crm_id}
     rows = []
     for quote in crm.quotes:
         deal = quote.ids.crm_id
-        if not deal or not trigger.fires(quote):
+        if not deal or not trigger.fires(quote, customers.get(quote.customer.crm_id or "")):
             continue
         mark = crm.marks.get(deal)
         rows.append(

@@ -13,6 +13,7 @@ import os
 import ssl
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -180,6 +181,13 @@ class WorkerSettings(BaseModel):
         description=(
             "Seconds between the worker's reconciles of both systems (0 = none): each is the "
             "console's last report and sets the q2c_reconcile_* metrics."
+        ),
+    )
+    clock_offset: timedelta = Field(
+        default=timedelta(0),
+        description=(
+            "Added to the clock the sync's rules read (due dates, waits): rehearses what a "
+            "later day does to overdue balances. 0 in production."
         ),
     )
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from connectors import registry
 from connectors.base.errors import ConnectorError
 from q2c.core.settings import Settings
-from q2c.devstack import bottlecrm, kafka, procs, tryton, tryton_postgres
+from q2c.devstack import bottlecrm, kafka, netsuite, procs, salesforce, tryton, tryton_postgres
 from q2c.devstack.component import Component, Entry, Report, StackFiles
 from q2c.devstack.errors import DevStackError
 from q2c.devstack.supervised import (
@@ -39,6 +39,7 @@ __all__ = [
     "KafkaComponent",
     "PeerComponent",
     "PostgresComponent",
+    "SalesforceComponent",
     "StackFiles",
     "TrytonComponent",
     "WorkerComponent",
@@ -131,6 +132,50 @@ class TrytonComponent(PeerComponent):
         return tryton.describe(entry)
 
 
+class NetSuiteComponent(PeerComponent):
+    """The local NetSuite server (q2c.devstack.netsuite), checked by the connector's own
+    set-up (`q2c connector setup netsuite`)."""
+
+    name = "netsuite"
+
+    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        entry = netsuite.start_stack_entry(files.state_dir, files.logs / "netsuite.log")
+        try:
+            set_up(self.name, entry)
+        except Exception:
+            procs.stop_pid(int(entry["pid"]))
+            raise
+        return entry
+
+    def healthy(self, entry: Entry) -> bool:
+        return netsuite.healthy(entry)
+
+    def describe(self, entry: Entry) -> Iterator[str]:
+        return netsuite.describe(entry)
+
+
+class SalesforceComponent(PeerComponent):
+    """The local Salesforce server (q2c.localserver.salesforce) with the custom fields q2c
+    writes, made by the connector's own set-up (`q2c connector setup salesforce`)."""
+
+    name = "salesforce"
+
+    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        entry = salesforce.start(files.state_dir / "salesforce", files.logs / "salesforce.log")
+        try:
+            set_up(self.name, entry)
+        except Exception:
+            procs.stop_pid(int(entry["pid"]))
+            raise
+        return entry
+
+    def healthy(self, entry: Entry) -> bool:
+        return salesforce.healthy(entry)
+
+    def describe(self, entry: Entry) -> Iterator[str]:
+        return salesforce.describe(entry)
+
+
 def set_up(system: str, entry: Entry) -> list[str]:
     """The system's own set-up (its spec's ``provision``) on what the stack recorded for
     its local server, and on nothing else: never on Q2C_<SYSTEM>__* of the shell."""
@@ -146,6 +191,8 @@ def set_up(system: str, entry: Entry) -> list[str]:
 PEERS: dict[str, PeerComponent] = {
     "bottlecrm": BottleCrmComponent(),
     "tryton": TrytonComponent(),
+    "netsuite": NetSuiteComponent(),
+    "salesforce": SalesforceComponent(),
 }
 """The local server of each system that has one, by system name."""
 

@@ -79,14 +79,20 @@ class WorkerComponent(SupervisedComponent):
 
     def prepare(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
         port = worker_port(settings)
+        crm, erp = settings.dev.systems()
         return {
             "url": f"http://127.0.0.1:{port}",
             "log": str(files.logs / "worker.log"),
             "admin_token": admin_token(files),
+            "crm": crm,
+            "erp": erp,
         }
 
     def program(self, files: StackFiles, stack: dict[str, Entry], entry: Entry) -> Program:
         env = _q2c_env(files, stack)
+        # The sync's CRM and ERP are the systems the stack runs (`q2c dev up --crm/--erp`).
+        env["Q2C_SYNC__CRM_SYSTEM"] = str(entry.get("crm", "bottlecrm"))
+        env["Q2C_SYNC__ERP_SYSTEM"] = str(entry.get("erp", "tryton"))
         env["Q2C_WORKER__WEB_PORT"] = str(entry["url"]).rsplit(":", 1)[1]
         env["Q2C_WORKER__DATA_DIR"] = str(files.state_dir / "worker")
         env["Q2C_WORKER__ADMIN_TOKEN"] = str(entry["admin_token"])

@@ -59,6 +59,9 @@ MODULES = (
     "product_attribute",
     # Subscriptions and their renewal dates.
     "sale_subscription",
+    # Credit limits on parties, and a sale confirmed only within its party's limit.
+    "account_credit_limit",
+    "sale_credit_limit",
 )
 REQUIREMENTS = (
     f"trytond=={SERIES}.*",
@@ -72,6 +75,8 @@ REQUIREMENTS = (
     "trytond-stock-lot",
     "trytond-product-attribute",
     "trytond-sale-subscription",
+    "trytond-account-credit-limit",
+    "trytond-sale-credit-limit",
     # trytond's PostgreSQL backend (its `postgresql` extra), with the driver's wheel.
     "psycopg[binary,pool]",
 )

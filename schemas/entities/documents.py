@@ -59,7 +59,7 @@ class Quote(Contract):
     """A quote (a CRM deal with line items, or an ERP quotation)."""
 
     schema_subject: ClassVar[str] = "quote"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     ids: ExternalIds
     number: str | None = None
@@ -71,6 +71,13 @@ class Quote(Contract):
     lines: tuple[DocumentLine, ...] = ()
     total: Money
     updated_at: UtcDateTime
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Other attributes of the CRM deal (its type, lead source, probability, ...), as "
+            "text: what the order trigger's deal.NAME conditions read."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Quote:
@@ -271,10 +278,18 @@ class CreditMemo(Contract):
     tax: Money
     total: Money
     updated_at: UtcDateTime
+    amount_open: Money | None = Field(
+        default=None,
+        description=(
+            "The credit not yet set against invoices or refunded (0 once it is); None: the "
+            "ERP does not say."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CreditMemo:
-        _check_currency(self.currency, (self.untaxed, self.tax, self.total), "credit memo")
+        amounts = (self.untaxed, self.tax, self.total, self.amount_open)
+        _check_currency(self.currency, amounts, "credit memo")
         _check_lines(self.currency, self.lines)
         return self
 

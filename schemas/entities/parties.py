@@ -9,7 +9,15 @@ from pydantic import Field
 
 from schemas.base import Contract
 from schemas.entities.identity import ExternalIds
-from schemas.types import CountryCode, CurrencyCode, Email, Frozen, NonEmptyStr, UtcDateTime
+from schemas.types import (
+    CountryCode,
+    CurrencyCode,
+    Email,
+    Frozen,
+    Money,
+    NonEmptyStr,
+    UtcDateTime,
+)
 
 
 class Address(Frozen):
@@ -31,7 +39,7 @@ class Customer(Contract):
     """A customer account, as q2c understands it in both systems."""
 
     schema_subject: ClassVar[str] = "customer"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     ids: ExternalIds
     name: NonEmptyStr
@@ -48,6 +56,22 @@ class Customer(Contract):
     billing_address: Address | None = None
     shipping_address: Address | None = None
     updated_at: UtcDateTime
+    credit_limit: Money | None = Field(
+        default=None,
+        description="The credit finance allows the customer in the ERP; None: none set.",
+    )
+    credit_used: Money | None = Field(
+        default=None,
+        description="What the ERP counts against the credit limit (the customer's receivable).",
+    )
+
+    @property
+    def available_credit(self) -> Money | None:
+        """The credit limit less what is used (negative: over the limit); None: no limit."""
+        if self.credit_limit is None:
+            return None
+        used = self.credit_used.amount if self.credit_used is not None else 0
+        return Money(amount=self.credit_limit.amount - used, currency=self.credit_limit.currency)
 
 
 class Contact(Contract):

@@ -149,6 +149,10 @@ def evaluate(
     if quote is None:
         return state, step
     customer = refs.customer(quote.customer)
+    decided = cfg.trigger.decide(quote, customer)
+    if decided is False:
+        # A trigger rule on the customer's fields, decided now that the customer is known.
+        return state.model_copy(update={"status": OrderStatus.NONE, "since": None}), step
     items: dict[str, Item] = {}
     for line in quote.lines:
         key = _item_key(line)
@@ -178,6 +182,10 @@ def evaluate(
         waiting = state.model_copy(
             update={"status": OrderStatus.WAITING, "since": state.since or now}
         )
+        if decided is None:
+            # Whether it becomes an order at all depends on its customer's fields: the
+            # deal is told nothing until that is decided.
+            return waiting, step
         return _report(waiting, verdict.message(), cfg, now, step), step
     if verdict.decision is Decision.NEEDS_APPROVAL:
         held = state.model_copy(update={"status": OrderStatus.APPROVAL, "since": None})
@@ -202,7 +210,7 @@ def on_quote_change(
     if change.operation is Operation.DELETE or not isinstance(change.data, Quote):
         return OrderState(deal=state.deal, fingerprint=change.fingerprint), Step()
     state = state.model_copy(update={"quote": change.data, "fingerprint": change.fingerprint})
-    if not cfg.trigger.fires(change.data):
+    if cfg.trigger.decide(change.data, refs.customer(change.data.customer)) is False:
         if state.status is OrderStatus.NONE:
             return state, Step()
         # The deal left the winning stage: nothing waits for it any more.

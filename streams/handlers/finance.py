@@ -2,18 +2,23 @@
 is told of them: each deal's order number, state, invoices, amounts, shipments, returns and
 subscriptions, and the account's outstanding and overdue balance and the serial numbers it
 received, with their warranty end dates. A write-back is sent only when what it says
-changed."""
+changed.
+
+The overdue balance also changes as due dates pass: the worker's ledger timer asks
+:func:`balance_stale` of each customer, and :func:`on_ledger_recheck` recomputes the
+balance of one whose invoice fell due since."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
 from schemas import UpdateAccountBalance, UpdateDealFinancialStatus
 from schemas.changes import EntityChange, SystemRole
+from schemas.commands import CurrencyBalance
 from schemas.commands import InvoiceSummary as InvoiceLine
 from schemas.entities import CreditMemo, ExternalIds, Invoice, Payment, SalesOrder
 from schemas.keys import customer_key, deal_key
@@ -25,7 +30,10 @@ from streams.rules.ledger import (
     account_balance,
     apply_invoice,
     apply_payment,
+    currencies,
     deal_financials,
+    fell_due_between,
+    order_of,
     primary_currency,
 )
 from streams.rules.returns import originals, returns_of
@@ -41,6 +49,8 @@ class FinanceState(BaseModel):
     fingerprints: dict[str, str] = {}
     sent: dict[str, str] = {}
     """Digest of the last write-back per CRM record (so an unchanged one is not re-sent)."""
+    balance_day: date | None = None
+    """The day the account's overdue balance was last computed for."""
 
 
 def _digest(body: dict[str, object]) -> str:
@@ -65,7 +75,7 @@ def _deal_of(order: SalesOrder) -> str | None:
 def _invoice_lines(order: SalesOrder, ledger: CustomerLedger) -> tuple[InvoiceLine, ...]:
     lines = []
     for summary in sorted(ledger.invoices.values(), key=lambda s: s.erp_id):
-        if summary.sales_order != order.ids.erp_id:
+        if order_of(summary, ledger) != order.ids.erp_id:
             continue
         lines.append(
             InvoiceLine(
@@ -124,31 +134,33 @@ def _write_backs(
         # Units shipped before anything is invoiced: the balance is nothing yet, in the
         # orders' currency.
         currency = min(order.currency for order in state.orders.values())
-    if state.account_crm_id and currency is not None:
+    account = state.account_crm_id
+    if account and currency is not None:
         outstanding, overdue = account_balance(state.ledger, currency, now.date())
+        state = state.model_copy(update={"balance_day": now.date()})
+        per_currency = [
+            account_balance(state.ledger, code, now.date()) for code in currencies(state.ledger)
+        ]
         body = {
-            "account": ExternalIds(crm_id=state.account_crm_id, erp_id=state.ledger.customer),
+            "account": ExternalIds(crm_id=account, erp_id=state.ledger.customer),
             "outstanding": outstanding,
             "overdue": overdue,
             "last_payment_date": state.ledger.last_payment,
             "serial_numbers": serials,
+            "balances": tuple(CurrencyBalance(outstanding=o, overdue=d) for o, d in per_currency),
         }
         digest = _digest(body)
         if sent.get("account") != digest:
             sent["account"] = digest
             balance = UpdateAccountBalance.model_validate(
                 {
-                    **command_fields(
-                        cfg, SystemRole.CRM, now, "account_balance", state.account_crm_id, digest
-                    ),
+                    **command_fields(cfg, SystemRole.CRM, now, "account_balance", account, digest),
                     **body,
                     "as_of": now,
                 }
             )
             step.commands.append(
-                Emit(
-                    SystemRole.CRM, customer_key(ExternalIds(crm_id=state.account_crm_id)), balance
-                )
+                Emit(SystemRole.CRM, customer_key(ExternalIds(crm_id=account)), balance)
             )
     return state.model_copy(update={"sent": sent}), step
 
@@ -179,7 +191,11 @@ def on_finance_change(
             state = state.model_copy(update={"account_crm_id": data.customer.crm_id})
     elif isinstance(data, Invoice | CreditMemo):
         state = state.model_copy(update={"ledger": apply_invoice(state.ledger, data)})
-        order_id = data.sales_order.erp_id if data.sales_order else None
+        summary = state.ledger.invoices.get(data.ids.erp_id or "")
+        order_id = order_of(summary, state.ledger) if summary is not None else None
+        if order_id is None and data.sales_order is not None:
+            order_id = data.sales_order.erp_id  # a credit note of the sale it came from
+        # An invoice arriving after a memo that credits it links the memo to its order too.
         affected = [o for oid, o in state.orders.items() if oid == order_id]
     elif isinstance(data, Payment):
         state = state.model_copy(update={"ledger": apply_payment(state.ledger, data)})
@@ -188,6 +204,23 @@ def on_finance_change(
         return state, Step()
     # A return has no deal of its own: it is told on the deal of the order it returns.
     return _write_backs(state, originals(affected, state.orders), cfg, now)
+
+
+def balance_stale(state: FinanceState, today: date) -> bool:
+    """Whether the account's overdue balance, last computed on ``state.balance_day``, is no
+    longer true ``today`` (an invoice fell due in between)."""
+    if state.account_crm_id is None or primary_currency(state.ledger) is None:
+        return False
+    if state.balance_day is None:
+        return True
+    return fell_due_between(state.ledger, state.balance_day, today)
+
+
+def on_ledger_recheck(
+    state: FinanceState, cfg: SyncConfig, now: datetime
+) -> tuple[FinanceState, Step]:
+    """Recompute the account's balances as of ``now``; written back only if they changed."""
+    return _write_backs(state, [], cfg, now)
 
 
 def new_finance_state(customer_erp_id: str) -> FinanceState:

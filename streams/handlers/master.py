@@ -104,7 +104,16 @@ def on_master_change(
     origin = change.origin_role
     target = other(origin)
     creator = cfg.ownership.entities.get(change.entity)
-    created_by_origin = creator is None or creator.default is origin
+    created_by_origin = (
+        creator is None
+        or creator.default is origin
+        # A customer made first in the ERP reaches the CRM too, when so configured.
+        or (
+            change.entity is EntityKind.CUSTOMER
+            and origin is SystemRole.ERP
+            and cfg.erp_customers_to_crm
+        )
+    )
     target_has_it = (
         updated.ids.crm_id if target is SystemRole.CRM else updated.ids.erp_id
     ) is not None

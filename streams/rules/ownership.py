@@ -48,6 +48,8 @@ def _default_entities() -> dict[EntityKind, EntityOwnership]:
                 "status": ERP,
                 "currency": ERP,
                 "tax_id": ERP,
+                "credit_limit": ERP,
+                "credit_used": ERP,
             },
         ),
         EntityKind.CONTACT: EntityOwnership(default=CRM),

@@ -201,9 +201,10 @@ def _orders(
         if deal:
             orders[deal].append(order)
 
+    customers = {c.ids.crm_id: c for c in erp.customers if c.ids.crm_id}
     for deal_id, quote in sorted(deals.items()):
         matching = orders.get(deal_id, [])
-        if not trigger.fires(quote):
+        if not trigger.fires(quote, customers.get(quote.customer.crm_id or "")):
             if matching:
                 found.append(
                     Discrepancy(

@@ -5,8 +5,10 @@
 - READY: the customer is known and accepted, every item exists and is saleable, prices match
   the price book or the discount is within policy (or was approved), quantities, currency
   and totals are consistent;
-- WAITING: the customer or an item is not known in the ERP yet: the quote is parked and
-  completed when they arrive (or rejected once it has waited longer than policy allows);
+- WAITING: the customer or an item is not known in the ERP yet, the customer awaits finance
+  acceptance, or the order is over the customer's available credit (on credit hold): the
+  quote is parked and completed when that changes (or rejected once it has waited longer
+  than policy allows);
 - NEEDS_APPROVAL: a discount beyond policy; it goes through once approved;
 - REJECTED: it can never go through as it is; the reasons are shown on the CRM deal.
 """
@@ -125,6 +127,23 @@ def _check_line(
     return rejects, approvals
 
 
+def credit_hold(quote: Quote, customer: Customer) -> str | None:
+    """Why the order is held for credit: its total is over the customer's available credit
+    (the ERP's credit limit less what it counts against it). None when it is within it, when
+    the customer has no limit, or when the limit is in another currency than the deal (the
+    ERP checks it again when it confirms the sale)."""
+    available = customer.available_credit
+    limit = customer.credit_limit
+    if available is None or limit is None or available.currency != quote.currency:
+        return None
+    if quote.total.amount <= available.amount:
+        return None
+    return (
+        f"on credit hold: the order's {quote.total.amount} {quote.currency} is over the "
+        f"customer's available credit {available.amount} (credit limit {limit.amount})"
+    )
+
+
 def validate_order(
     quote: Quote,
     customer: Customer | None,
@@ -172,6 +191,8 @@ def validate_order(
         return Verdict(Decision.REJECTED, (f"the customer is {customer.status} in the ERP",))
     elif policy.require_customer_approval and not customer.approved:
         waits.append("the customer awaits finance acceptance in the ERP")
+    elif (held := credit_hold(quote, customer)) is not None:
+        waits.append(held)
     if missing:
         waits.append("waiting for item(s) " + ", ".join(missing) + " to exist in the ERP")
     if waits:

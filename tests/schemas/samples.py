@@ -9,7 +9,14 @@ from pydantic import JsonValue
 
 import schemas as s
 from schemas.changes import EntityChange, SystemRole
-from schemas.decisions import DeadLetterResolution, DealApproval, LetterAction, RecheckDeal
+from schemas.commands import CurrencyBalance
+from schemas.decisions import (
+    DeadLetterResolution,
+    DealApproval,
+    LetterAction,
+    RecheckDeal,
+    RecheckLedger,
+)
 
 AT = datetime(2026, 11, 26, 12, 30, 15, 250000, tzinfo=UTC)
 
@@ -46,6 +53,7 @@ def quote(line_count: int = 5) -> s.Quote:
         lines=lines(line_count),
         total=eur(str(Decimal("44.78") * line_count)),
         updated_at=AT,
+        attributes={"lead_source": "PARTNER", "probability": "60"},
     )
 
 
@@ -58,6 +66,9 @@ def customer() -> s.Customer:
         currency="EUR",
         billing_address=s.Address(street="Hauptstr. 1", city="Berlin", country="DE"),
         updated_at=AT,
+        payment_terms="30 days",
+        credit_limit=eur("5000.00"),
+        credit_used=eur("106.58"),
     )
 
 
@@ -172,6 +183,7 @@ def all_samples() -> list[s.Contract]:
             tax=eur("-8.51"),
             total=eur("-53.29"),
             updated_at=AT,
+            amount_open=eur("53.29"),
         ),
         s.Payment(
             ids=s.ExternalIds(erp_id="pay-1"),
@@ -202,6 +214,13 @@ def all_samples() -> list[s.Contract]:
             item=s.Item(ids=s.ExternalIds(crm_id="prod-1"), sku="SKU-1", name="W", updated_at=AT),
             **issued,
         ),
+        s.DeleteRecord(
+            idempotency_key=key,
+            entity=s.EntityKind.ITEM,
+            record=s.ExternalIds(crm_id="prod-1", erp_id="7"),
+            mode=s.DeleteMode.ARCHIVE,
+            **issued,
+        ),
         s.CreateSalesOrder(idempotency_key=key, reference="deal-42", quote=quote(), **issued),
         s.UpdateDealFinancialStatus(
             idempotency_key=key,
@@ -224,6 +243,7 @@ def all_samples() -> list[s.Contract]:
             as_of=AT,
             target_system="bottlecrm",
             issued_at=AT,
+            balances=(CurrencyBalance(outstanding=eur("6.58"), overdue=eur("0.00")),),
         ),
         s.ReportSyncStatus(
             idempotency_key=key,
@@ -252,6 +272,7 @@ def all_samples() -> list[s.Contract]:
         ),
         DealApproval(deal_crm_id="deal-42", approved=True, actor="finance@acme", at=AT),
         RecheckDeal(deal_crm_id="deal-42", at=AT),
+        RecheckLedger(customer_erp_id="42", at=AT),
         DeadLetterResolution(
             letter_id="0:12", action=LetterAction.RESOLVED, actor="ops@acme", note="fixed", at=AT
         ),

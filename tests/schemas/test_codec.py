@@ -73,7 +73,7 @@ def _body(**changes: object) -> bytes:
         ),
         (b'{"schema": "quote", "schema_version": 0}', "missing schema version", "schema_version"),
         (b'{"schema": "order", "schema_version": 1}', "unknown schema 'order'", "schema"),
-        (b'{"schema": "quote", "schema_version": 2}', "newer than the v1", ""),
+        (b'{"schema": "quote", "schema_version": 3}', "newer than the v2", ""),
         (_body(currency="euro"), "String should match pattern", "currency"),
         (_body(colour="red"), "Extra inputs are not permitted", "colour"),
         (_body(total=None), "Input should be a valid dictionary", "total"),
@@ -95,9 +95,9 @@ def test_validation_errors_name_subject_version_and_field() -> None:
     with pytest.raises(s.DecodeError) as caught:
         s.decode(orjson.dumps(data))
     error = caught.value
-    assert (error.subject, error.version) == ("quote", 1)
+    assert (error.subject, error.version) == ("quote", 2)
     assert error.path == "lines[1].unit_price.amount"
-    assert str(error).startswith("quote v1 field 'lines[1].unit_price.amount': ")
+    assert str(error).startswith("quote v2 field 'lines[1].unit_price.amount': ")
     assert "not a float" in error.reason
 
 

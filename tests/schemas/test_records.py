@@ -28,7 +28,7 @@ def test_a_dead_letter_keeps_text_payloads_as_text() -> None:
     assert letter.payload_base64 is None
     assert letter.payload() == payload
     assert letter.error_class == "DecodeError"
-    assert letter.reason == "quote v9: written with v9, newer than the v1 this reader knows"
+    assert letter.reason == "quote v9: written with v9, newer than the v2 this reader knows"
     assert letter.key_text == "deal-42"
     assert letter.attempts == 1
     assert letter.first_failure_at == letter.last_failure_at == AT

@@ -35,6 +35,7 @@ from schemas.entities import (
     SalesOrderState,
 )
 from schemas.envelope import Operation
+from schemas.types import Money
 from streams.config import SyncConfig
 from streams.handlers.deals import (
     OrderState,
@@ -44,7 +45,12 @@ from streams.handlers.deals import (
     on_quote_change,
     on_recheck,
 )
-from streams.handlers.finance import new_finance_state, on_finance_change
+from streams.handlers.finance import (
+    balance_stale,
+    new_finance_state,
+    on_finance_change,
+    on_ledger_recheck,
+)
 from streams.handlers.master import on_master_change, on_master_result
 from tests.streams.factories import T0, change, customer, eur, item, line, quote
 
@@ -94,6 +100,37 @@ def test_a_new_crm_account_is_created_in_the_erp_and_its_echo_is_silent() -> Non
     assert step.commands == []
     assert step.audits == []
     assert echo.ids.erp_id == "42"
+
+
+def test_a_customer_made_in_the_erp_is_created_in_the_crm_when_configured() -> None:
+    first = customer(crm_id=None, erp_id="77", name="Wayne Enterprises", approved=True)
+    key = "customer:erp:77"
+    golden, step = on_master_change(None, change(first, ERP), key, CFG, NOW)
+    (emit,) = step.commands
+    assert emit.role is CRM
+    assert isinstance(emit.command, UpsertCustomer)
+    assert emit.command.target_system == "bottlecrm"
+    assert emit.command.customer.ids == ExternalIds(erp_id="77")
+    assert emit.command.customer.approved  # the ERP's finance fields go along
+    assert [c.ids for c in step.customers] == [ExternalIds(erp_id="77")]
+
+    result = CommandResult(
+        idempotency_key=emit.command.idempotency_key,
+        command="upsert_customer",
+        target_system="bottlecrm",
+        entity=EntityKind.CUSTOMER,
+        outcome=Outcome.CREATED,
+        ids=ExternalIds(crm_id="acc-9", erp_id="77"),
+        completed_at=NOW,
+    )
+    linked, _ = on_master_result(golden, result, key, CFG, NOW)
+    assert linked is not None
+    assert linked.ids == ExternalIds(crm_id="acc-9", erp_id="77")
+
+    # Not configured: an ERP-first customer stays in the ERP.
+    off = SyncConfig(erp_customers_to_crm=False)
+    _, step = on_master_change(None, change(first, ERP), key, off, NOW)
+    assert step.commands == []
 
 
 def test_an_erp_edit_of_a_crm_owned_field_is_audited_and_written_back() -> None:
@@ -190,6 +227,31 @@ def test_a_won_deal_becomes_one_order_with_erp_ids() -> None:
     (emit,) = step.commands
     assert isinstance(emit.command, ReportSyncStatus)
     assert emit.command.status is SyncStatus.SYNCED
+
+
+def test_a_trigger_rule_on_the_customer_is_decided_once_the_customer_is_known() -> None:
+    cfg = SyncConfig.model_validate(
+        {"trigger": {"rules": [{"when": [{"field": "customer.currency", "value": "EUR"}]}]}}
+    )
+    views = known_views()
+    known = views.customers.pop("acc-1")
+    deal = quote(line(1, "W-1", "1", "100.00"))
+    won = change(deal, CRM)
+    state, step = on_quote_change(OrderState(deal="deal-1"), won, views, cfg, NOW)
+    assert state.status is OrderStatus.WAITING  # for its customer, like any deal
+    assert step.commands == []  # but it is told nothing: it may never be an order
+    # The customer arrives, billed in dollars: the rule does not hold, no order.
+    views.customers["acc-1"] = known.model_copy(update={"currency": "USD"})
+    state, step = on_recheck(state, views, cfg, NOW)
+    assert state.status is OrderStatus.NONE
+    assert step.commands == []
+    # In euros, the same deal is ordered.
+    views.customers["acc-1"] = known.model_copy(update={"currency": "EUR"})
+    state, step = on_quote_change(
+        OrderState(deal="deal-1"), change(deal, CRM, minutes=1), views, cfg, NOW
+    )
+    assert state.status is OrderStatus.ORDERING
+    assert [type(e.command) for e in step.commands] == [CreateSalesOrder]
 
 
 def test_a_deal_waits_for_its_item_then_goes_through() -> None:
@@ -341,6 +403,83 @@ def test_orders_invoices_and_payments_are_written_back_to_the_deal_and_account()
     # The same payment delivered twice changes nothing and sends nothing.
     _, step = on_finance_change(state, erp_change(payment, 4), None, CFG, NOW)
     assert step.commands == []
+
+
+def test_the_overdue_balance_is_recomputed_as_due_dates_pass() -> None:
+    cust = ExternalIds(crm_id="acc-1", erp_id="42")
+    due = NOW.date() + timedelta(days=3)
+    invoice = Invoice(
+        ids=ExternalIds(erp_id="inv-1"),
+        number="INV1",
+        customer=cust,
+        currency="EUR",
+        state=InvoiceState.POSTED,
+        due_date=due,
+        untaxed=eur("80"),
+        tax=eur("0"),
+        total=eur("80"),
+        amount_due=eur("80"),
+        updated_at=T0,
+    )
+    state, step = on_finance_change(
+        new_finance_state("42"), erp_change(invoice, 1), "acc-1", CFG, NOW
+    )
+    (balance,) = [e.command for e in step.commands if isinstance(e.command, UpdateAccountBalance)]
+    assert (balance.outstanding.amount, balance.overdue.amount) == (Decimal(80), Decimal(0))
+    assert state.balance_day == NOW.date()
+
+    # Until the due date has passed, nothing is stale and a recheck sends nothing.
+    on_due_date = NOW + timedelta(days=3)
+    assert not balance_stale(state, on_due_date.date())
+    state, step = on_ledger_recheck(state, CFG, on_due_date)
+    assert step.commands == []
+
+    later = NOW + timedelta(days=4)
+    assert balance_stale(state, later.date())
+    state, step = on_ledger_recheck(state, CFG, later)
+    (balance,) = [e.command for e in step.commands if isinstance(e.command, UpdateAccountBalance)]
+    assert (balance.outstanding.amount, balance.overdue.amount) == (Decimal(80), Decimal(80))
+    assert balance.as_of == later
+    assert not balance_stale(state, (later + timedelta(days=30)).date())
+    # Rechecked again (a repeated nudge): nothing new to say.
+    _, step = on_ledger_recheck(state, CFG, later + timedelta(hours=1))
+    assert step.commands == []
+
+
+def test_balances_are_kept_and_shown_per_currency() -> None:
+    cust = ExternalIds(crm_id="acc-1", erp_id="42")
+
+    def bill(erp_id: str, money: Money) -> Invoice:
+        return Invoice(
+            ids=ExternalIds(erp_id=erp_id),
+            customer=cust,
+            currency=money.currency,
+            state=InvoiceState.POSTED,
+            due_date=NOW.date() - timedelta(days=1),
+            untaxed=money,
+            tax=money.model_copy(update={"amount": Decimal(0)}),
+            total=money,
+            amount_due=money,
+            updated_at=T0,
+        )
+
+    state = new_finance_state("42")
+    state, _ = on_finance_change(state, erp_change(bill("1", eur("80")), 1), "acc-1", CFG, NOW)
+    usd = Money(amount=Decimal(30), currency="USD")
+    _, step = on_finance_change(state, erp_change(bill("2", usd), 2), "acc-1", CFG, NOW)
+    (balance,) = [e.command for e in step.commands if isinstance(e.command, UpdateAccountBalance)]
+    assert [
+        (b.outstanding.currency, b.outstanding.amount, b.overdue.amount) for b in balance.balances
+    ] == [
+        ("EUR", Decimal(80), Decimal(80)),
+        ("USD", Decimal(30), Decimal(30)),
+    ]
+    assert balance.outstanding == eur("80")
+
+
+def test_a_ledger_without_a_crm_account_is_never_stale() -> None:
+    state = new_finance_state("42")
+    assert not balance_stale(state, NOW.date() + timedelta(days=90))
 
 
 def test_a_product_only_the_crm_has_is_not_an_erp_item() -> None:

@@ -68,12 +68,17 @@ def test_connector_list_shows_every_system_with_its_role() -> None:
     assert rows == [[spec.name, spec.role.value.upper()] for spec in registry.specs()]
     assert ["bottlecrm", "CRM"] in rows
     assert ["tryton", "ERP"] in rows
+    assert ["netsuite", "ERP"] in rows
+    assert ["salesforce", "CRM"] in rows
 
 
 def test_setup_of_an_unknown_system_names_the_known_ones() -> None:
     outcome = CliRunner().invoke(cli, ["connector", "setup", "nosuch"])
     assert outcome.exit_code != 0
-    assert "no connector for 'nosuch'; known: bottlecrm, tryton" in outcome.output
+    assert (
+        "no connector for 'nosuch'; known: bottlecrm, netsuite, salesforce, tryton"
+        in outcome.output
+    )
 
 
 def test_rotating_a_secret_needs_a_file_to_keep_it() -> None:
@@ -117,10 +122,10 @@ def test_the_local_stack_and_the_test_plugins_take_the_systems_from_the_specs() 
     assert tuple(registry.systems()) == SYSTEMS
     assert set(LOCAL_SYSTEMS) <= set(registry.systems())
     connectors = [c.system for c in COMPONENTS if isinstance(c, ConnectorComponent)]
-    assert connectors == LOCAL_SYSTEMS == ["bottlecrm", "tryton"]
+    assert connectors == LOCAL_SYSTEMS == ["bottlecrm", "netsuite", "salesforce", "tryton"]
     peers = [c.name for c in COMPONENTS]
     # Tryton's PostgreSQL (started only when Tryton runs on it) comes before the peers.
-    assert peers[:4] == ["kafka", "postgres", "bottlecrm", "tryton"]
+    assert peers[:6] == ["kafka", "postgres", "bottlecrm", "netsuite", "salesforce", "tryton"]
 
 
 def test_the_local_stack_runs_the_chosen_crm_and_erp_only() -> None:
@@ -132,7 +137,21 @@ def test_the_local_stack_runs_the_chosen_crm_and_erp_only() -> None:
     elsewhere = Settings(dev=DevSettings(crm="bottlecrm", erp="nothing"))
     assert "tryton" not in [c.name for c in COMPONENTS if c.wanted(elsewhere)]
     assert "connector-tryton" not in [c.name for c in COMPONENTS if c.wanted(elsewhere)]
-    with pytest.raises(DevStackError, match="no local erp 'nothing'; the stack runs: tryton"):
+    with pytest.raises(
+        DevStackError, match="no local erp 'nothing'; the stack runs: netsuite, tryton"
+    ):
         check_systems(elsewhere)
+    on_salesforce = Settings(dev=DevSettings(crm="salesforce", erp="tryton"))
+    check_systems(on_salesforce)
+    wanted = [c.name for c in COMPONENTS if c.wanted(on_salesforce)]
+    assert "salesforce" in wanted
+    assert "connector-salesforce" in wanted
+    assert "bottlecrm" not in wanted
     with pytest.raises(DevStackError, match="tryton is not a crm"):
         check_systems(Settings(dev=DevSettings(crm="tryton", erp="tryton")))
+    on_netsuite = Settings(dev=DevSettings(crm="bottlecrm", erp="netsuite"))
+    check_systems(on_netsuite)
+    wanted = [c.name for c in COMPONENTS if c.wanted(on_netsuite)]
+    assert "netsuite" in wanted
+    assert "connector-netsuite" in wanted
+    assert "tryton" not in wanted

@@ -39,6 +39,6 @@ def test_an_unknown_object_names_the_ones_the_system_has() -> None:
 
 
 def test_an_unknown_system_names_the_known_ones() -> None:
-    result = CliRunner().invoke(cli, ["resync", "salesforce", "deal", "7"])
+    result = CliRunner().invoke(cli, ["resync", "nosuch", "deal", "7"])
     assert result.exit_code == 1
-    assert "no connector for 'salesforce'" in result.output
+    assert "no connector for 'nosuch'" in result.output

@@ -40,7 +40,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -271,6 +271,8 @@ def resync_step(cursor: EventCursor, polled: str | None, more: bool) -> EventCur
 
 class EventStream(Stream):
     """Changes of one or more objects from an event channel; see the module docstring."""
+
+    follows: ClassVar[bool] = True
 
     def __init__(
         self,

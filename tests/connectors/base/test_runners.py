@@ -25,6 +25,7 @@ from connectors.base import (
     Stream,
 )
 from q2c.core.topics import Topics
+from q2c.devstack.procs import first_result
 from schemas import (
     CODEC,
     Command,
@@ -243,3 +244,56 @@ async def test_sink_retries_transient_failures_absorbs_duplicates_and_dead_lette
         assert await consumer.committed(tp) == 4
     finally:
         await consumer.stop()
+
+
+class FollowingStream(ListStream):
+    """A stream that waits for its records itself, as an event subscription's fetch does:
+    each read hands on what arrived and waits a little when nothing did."""
+
+    name: ClassVar[str] = "contact"
+    follows: ClassVar[bool] = True
+
+    def __init__(self, records: list[dict[str, str]]) -> None:
+        super().__init__(records, page=1)
+        self.reads = 0
+
+    async def read(self, cursor: str | None) -> Batch:
+        self.reads += 1
+        batch = await super().read(cursor)
+        if not batch.changes:
+            await asyncio.sleep(0.05)  # an empty fetch waits for events
+        return batch
+
+
+async def test_a_following_stream_is_read_as_it_answers_while_polled_ones_wait(
+    kafka_bootstrap: str, topics: Topics
+) -> None:
+    kwargs = {"bootstrap_servers": kafka_bootstrap}
+    publisher = Publisher(kwargs, topics)
+    cursors = CursorStore(topics.cursors, kwargs)
+    await publisher.start()
+    await cursors.start()
+    polled = ListStream([{"id": "acc-0", "name": "Polled"}])
+    following = FollowingStream([])
+    # An hour between polls: only the following stream's own pace brings its records.
+    runner = SourceRunner([polled, following], publisher, cursors, poll_interval=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await read_topic(kafka_bootstrap, topics.raw("memory"), 1)
+        following.records += [{"id": f"con-{i}", "name": f"Contact {i}"} for i in range(3)]
+        values = await read_topic(kafka_bootstrap, topics.raw("memory"), 4)
+        ids = {CODEC.decode_as(v, RawChange).record_id for v in values}
+        assert ids == {"acc-0", "con-0", "con-1", "con-2"}
+
+        async def stored() -> bool | None:  # the cursor is stored after the publish
+            return True if cursors.get("memory/contact") == "3" else None
+
+        await first_result(stored, 30, interval=0.05)
+        assert following.reads > 3
+        assert cursors.get("memory/account") == "1"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await cursors.stop()
+        await publisher.stop()

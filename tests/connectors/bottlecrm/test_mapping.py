@@ -154,6 +154,11 @@ def test_deal_is_a_quote_with_its_lines_in_order() -> None:
         Decimal("10.00"),
         Decimal("90.00"),
     )
+    # The deal's own attributes, for the order trigger's deal.NAME rules; unset ones left out.
+    assert quote.attributes == {"name": "Acme deal"}
+    tagged = entity("deal", {**DEAL, "lead_source": "PARTNER", "probability": 60, "source_ref": ""})
+    assert isinstance(tagged, Quote)
+    assert tagged.attributes == {"name": "Acme deal", "lead_source": "PARTNER", "probability": "60"}
 
 
 @pytest.mark.parametrize(

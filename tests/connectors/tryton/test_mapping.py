@@ -130,7 +130,38 @@ def test_party_becomes_customer_with_crm_id_from_untyped_identifier() -> None:
     assert (customer.billing_address.city, customer.billing_address.region) == ("Austin", "US-TX")
     assert customer.shipping_address is not None
     assert customer.shipping_address.country == "BE"
-    assert (customer.status, customer.approved) == (CustomerStatus.ACTIVE, True)
+    assert (customer.status, customer.approved) == (CustomerStatus.ACTIVE, False)
+    assert (customer.credit_limit, customer.available_credit) == (None, None)
+
+
+def test_a_credit_limit_is_finance_acceptance_with_credit_and_payment_terms() -> None:
+    accepted = {
+        **PARTY,
+        "credit_limit_amount": "5000.00",
+        "credit_amount": "1200.00",
+        "customer_payment_term.": {"id": 1, "name": "30 days"},
+    }
+    (result,) = TrytonMapper(currency="EUR").to_canonical(change("party.party", accepted))
+    customer = result.data
+    assert isinstance(customer, Customer)
+    assert customer.approved
+    assert customer.credit_limit == Money(amount=Decimal(5000), currency="EUR")
+    assert customer.credit_used == Money(amount=Decimal(1200), currency="EUR")
+    assert customer.available_credit == Money(amount=Decimal(3800), currency="EUR")
+    assert customer.payment_terms == "30 days"
+    # A limit of 0 is acceptance with no credit: every order is held.
+    refused = {**accepted, "credit_limit_amount": "0", "credit_amount": "0"}
+    (result,) = TrytonMapper(currency="EUR").to_canonical(change("party.party", refused))
+    assert isinstance(result.data, Customer)
+    assert result.data.approved
+    assert result.data.available_credit == Money(amount=Decimal(0), currency="EUR")
+
+
+def test_the_company_and_its_employees_are_no_customers() -> None:
+    mapper = TrytonMapper(own_parties=frozenset({"7"}))
+    assert mapper.to_canonical(change("party.party", PARTY)) == ()
+    (result,) = mapper.to_canonical(change("party.party", {**PARTY, "id": 8}))
+    assert isinstance(result.data, Customer)
 
 
 def test_archived_party_is_inactive() -> None:
@@ -213,6 +244,14 @@ def test_invoice_and_credit_note() -> None:
     assert [(line.quantity, line.amount.amount) for line in memo.lines] == [
         (Decimal("0.4"), Decimal("200.00"))
     ]
+    assert memo.credited_invoice is None
+    assert memo.amount_open == Money(amount=Decimal("220.00"), currency="USD")
+    # Made by crediting an invoice: its lines' origins name the invoice it corrects.
+    (result,) = TrytonMapper().to_canonical(
+        change("account.invoice", {**credit, "origin_invoices": [15]})
+    )
+    assert isinstance(result.data, CreditMemo)
+    assert result.data.credited_invoice == ExternalIds(erp_id="15")
 
 
 def test_supplier_invoices_and_deletes_are_not_part_of_the_sync() -> None:

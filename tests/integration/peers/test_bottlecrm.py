@@ -204,6 +204,12 @@ async def test_custom_fields_written_and_read_back(
         "erp_last_payment_date": "2026-11-01",
         "erp_serial_numbers": "SN-0001 S-1, shipped 2026-11-02, warranty until 2027-11-02",
         "erp_next_warranty_end": "2027-11-02",
+        "erp_balances": "USD 980.10 (overdue 120.00)",
+        "erp_finance_status": "accepted",
+        "erp_credit_limit": Decimal("5000.00"),
+        "erp_available_credit": Decimal("4019.90"),
+        "erp_credit_hold": "no",
+        "erp_payment_terms": "30 days",
         "q2c_sync_status": "rejected",
         "q2c_sync_reason": "credit limit exceeded",
     }
@@ -212,6 +218,8 @@ async def test_custom_fields_written_and_read_back(
     account = await crm.get_account(account_id)
     assert account.custom_fields["q2c_sync_reason"] == "credit limit exceeded"
     assert account.custom_fields["erp_outstanding_balance"] == pytest.approx(980.10)
+    assert account.custom_fields["erp_credit_limit"] == pytest.approx(5000)
+    assert account.custom_fields["erp_finance_status"] == "accepted"
 
 
 async def test_unknown_custom_field_is_detected(bottlecrm_client: BottleCrmClient) -> None:

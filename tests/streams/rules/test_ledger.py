@@ -19,6 +19,8 @@ from streams.rules.ledger import (
     apply_invoice,
     apply_payment,
     deal_financials,
+    fell_due_between,
+    order_of,
 )
 from tests.streams.factories import T0, eur
 
@@ -106,3 +108,82 @@ def test_credit_memos_are_kept_but_do_not_count_as_due() -> None:
     assert ledger.invoices["cm-1"].credit
     assert ledger.invoices["cm-1"].total == Decimal(-20)
     assert account_balance(ledger, "EUR", date(2026, 11, 26))[0].amount == Decimal(0)
+
+
+def test_a_credit_memo_reduces_what_the_deal_of_the_invoice_it_credits_shows_due() -> None:
+    memo = CreditMemo(
+        ids=ExternalIds(erp_id="cm-2"),
+        number="CN-2",
+        customer=CUSTOMER,
+        credited_invoice=ExternalIds(erp_id="1"),
+        currency="EUR",
+        state=InvoiceState.POSTED,
+        untaxed=eur("-50"),
+        tax=eur("0"),
+        total=eur("-50"),
+        amount_open=eur("50"),
+        updated_at=T0,
+    )
+    # The memo may arrive before the invoice it credits: linked once both are known.
+    ledger = apply_invoice(CustomerLedger(customer="42"), memo)
+    assert order_of(ledger.invoices["cm-2"], ledger) is None
+    ledger = apply_invoice(
+        ledger, invoice("1", "200", "200", InvoiceState.POSTED, date(2026, 12, 31))
+    )
+    assert order_of(ledger.invoices["cm-2"], ledger) == "so-1"
+    status, invoiced, paid, due = deal_financials(ORDER, ledger)
+    assert (invoiced.amount, paid.amount, due.amount) == (Decimal(150), Decimal(0), Decimal(150))
+    assert status is InvoiceStatus.AWAITING_PAYMENT
+    assert account_balance(ledger, "EUR", date(2026, 11, 26))[0].amount == Decimal(150)
+    # Set against the invoice in the ERP: the memo has no open credit, the invoice 150 due.
+    used = memo.model_copy(update={"amount_open": eur("0")})
+    ledger = apply_invoice(
+        apply_invoice(ledger, used),
+        invoice("1", "200", "150", InvoiceState.POSTED, date(2026, 12, 31)),
+    )
+    _, invoiced, paid, due = deal_financials(ORDER, ledger)
+    assert (invoiced.amount, paid.amount, due.amount) == (Decimal(150), Decimal(0), Decimal(150))
+    # The customer pays the rest: paid.
+    ledger = apply_invoice(ledger, invoice("1", "200", "0", InvoiceState.PAID, date(2026, 12, 31)))
+    status, _, paid, due = deal_financials(ORDER, ledger)
+    assert (status, paid.amount, due.amount) == (InvoiceStatus.PAID, Decimal(150), Decimal(0))
+
+
+def test_a_refund_of_a_cancelled_invoice_counts_no_more_than_the_invoice() -> None:
+    ledger = apply_invoice(
+        CustomerLedger(customer="42"),
+        invoice("1", "200", "0", InvoiceState.CANCELLED, date(2026, 12, 31)),
+    )
+    refund = CreditMemo(
+        ids=ExternalIds(erp_id="cm-3"),
+        customer=CUSTOMER,
+        credited_invoice=ExternalIds(erp_id="1"),
+        currency="EUR",
+        state=InvoiceState.PAID,
+        untaxed=eur("-200"),
+        tax=eur("0"),
+        total=eur("-200"),
+        amount_open=eur("0"),
+        updated_at=T0,
+    )
+    ledger = apply_invoice(ledger, refund)
+    status, invoiced, paid, due = deal_financials(ORDER, ledger)
+    assert (invoiced.amount, paid.amount, due.amount) == (Decimal(0), Decimal(0), Decimal(0))
+    assert status is ORDER.invoice_status
+
+
+def test_an_invoice_falls_due_the_day_after_its_due_date() -> None:
+    ledger = apply_invoice(
+        CustomerLedger(customer="42"),
+        invoice("1", "120", "120", InvoiceState.POSTED, date(2026, 12, 10)),
+    )
+    ledger = apply_invoice(ledger, invoice("2", "30", "0", InvoiceState.PAID, date(2026, 12, 5)))
+    assert account_balance(ledger, "EUR", date(2026, 12, 10))[1].amount == 0
+    assert account_balance(ledger, "EUR", date(2026, 12, 11))[1].amount == Decimal(120)
+    # Computed on the 1st: still true on the 10th, no longer on the 11th.
+    assert not fell_due_between(ledger, date(2026, 12, 1), date(2026, 12, 10))
+    assert fell_due_between(ledger, date(2026, 12, 1), date(2026, 12, 11))
+    # Computed on the 11th: nothing falls due after it.
+    assert not fell_due_between(ledger, date(2026, 12, 11), date(2027, 1, 1))
+    # A paid invoice (nothing due) falling due changes nothing.
+    assert not fell_due_between(ledger, date(2026, 12, 5), date(2026, 12, 6))

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.entities import CustomerStatus, PriceBookPrice
+from schemas.types import Money
 from streams.rules.triggers import OrderTrigger
-from streams.rules.validation import Decision, OrderPolicy, validate_order
+from streams.rules.validation import Decision, OrderPolicy, credit_hold, validate_order
 from tests.streams.factories import T0, customer, eur, item, line, quote
 
 POLICY = OrderPolicy()
@@ -102,3 +103,30 @@ def test_the_verdict_on_a_discount_follows_the_policy_boundary(qty: int, discoun
         assert decision is Decision.READY
     else:
         assert decision is Decision.NEEDS_APPROVAL
+
+
+def test_finance_acceptance_and_the_available_credit_hold_an_order() -> None:
+    won = quote(line(1, "W-1", "3", "100.00"))
+    strict = OrderPolicy(require_customer_approval=True)
+    unaccepted = validate_order(won, KNOWN, ITEMS, strict)
+    assert unaccepted.decision is Decision.WAITING
+    assert "awaits finance acceptance" in unaccepted.message()
+    assert validate_order(won, KNOWN, ITEMS, POLICY).decision is Decision.READY
+
+    limited = KNOWN.model_copy(
+        update={"approved": True, "credit_limit": eur("1000"), "credit_used": eur("800")}
+    )
+    held = validate_order(won, limited, ITEMS, strict)
+    assert held.decision is Decision.WAITING
+    assert held.message() == (
+        "on credit hold: the order's 300.00 EUR is over the customer's available credit "
+        "200 (credit limit 1000)"
+    )
+    assert credit_hold(won, limited) is not None
+    enough = limited.model_copy(update={"credit_used": eur("700")})
+    assert validate_order(won, enough, ITEMS, strict).decision is Decision.READY
+    # A limit in another currency than the deal's is left to the ERP's own check.
+    dollars = limited.model_copy(
+        update={"credit_limit": Money(amount=Decimal(1), currency="USD"), "credit_used": None}
+    )
+    assert credit_hold(won, dollars) is None

@@ -1,0 +1,1 @@
+"""NetSuite, the ERP: SuiteQL change tracking, REST record writes, TBA and OAuth 2.0 M2M."""

@@ -1,0 +1,353 @@
+"""Quote to cash with Salesforce as the CRM and Tryton as the ERP, on the local Salesforce
+server (its own process, as `q2c dev up --crm salesforce` runs it), the real Tryton and the
+real broker: an item made in Tryton becomes a Product2 with a standard price book entry; an
+account and an opportunity with line items closed won become one confirmed Tryton sale;
+the invoice posted and paid in Tryton shows on the opportunity and the account; and
+faults of the org (5xx, slow answers, the allowance spent) on the way change none of it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.spec import SPEC
+from connectors.salesforce.wire import soql_literal
+from connectors.tryton.client import TrytonClient, WizardStep
+from q2c.core.topics import Topics
+from q2c.devstack.procs import first_result, free_port, tail
+from tests.e2e.conftest import ConnectorProcess
+from tests.plugins.salesforce import SalesforceProcess
+from tests.plugins.tryton import TrytonPeer
+from tests.plugins.worker import REPO, WorkerProcess
+from tests.streams.kafka_io import Collector
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+CONFIRMED = ("confirmed", "processing")
+
+
+@dataclass
+class SalesforceStack:
+    topics: Topics
+    bootstrap: str
+    worker: WorkerProcess
+    connectors: dict[str, ConnectorProcess]
+    erp: TrytonClient
+    crm: SalesforceClient
+    server: SalesforceProcess
+    records: dict[str, Any]
+    env: dict[str, str]
+
+    def q2c(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a `q2c` command against this stack."""
+        return subprocess.run(
+            [sys.executable, "-m", "q2c", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def diagnostics(self) -> str:
+        parts = [f"--- worker\n{tail(self.worker.log, 40)}"]
+        parts += [f"--- {n}\n{tail(c.log, 40)}" for n, c in self.connectors.items()]
+        return "\n".join(parts)
+
+    async def eventually(
+        self, probe: Callable[[], Awaitable[T | None]], what: str, within: float = 240.0
+    ) -> T:
+        try:
+            return await first_result(probe, within)
+        except TimeoutError:
+            raise AssertionError(f"never happened: {what}\n{self.diagnostics()}") from None
+
+    async def one(self, soql: str) -> dict[str, Any] | None:
+        rows = await self.crm.query(soql)
+        return rows[0] if rows else None
+
+
+@pytest.fixture
+async def sf_stack(
+    kafka_bootstrap: str,
+    tryton_db: TrytonPeer,
+    salesforce_process: SalesforceProcess,
+    tmp_path: Path,
+) -> AsyncIterator[SalesforceStack]:
+    run = uuid.uuid4().hex[:8]
+    prefix = f"e2esf{run}"
+    erp = tryton_db.settings()
+    crm = salesforce_process.defaults
+    env = {
+        **os.environ,
+        "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,
+        "Q2C_KAFKA__TOPIC_PREFIX": prefix,
+        "Q2C_KAFKA__PARTITIONS": "1",
+        "Q2C_DEV__STATE_DIR": str(tmp_path / "state"),
+        "Q2C_WORKER__APP_ID": f"q2c-{run}",
+        "Q2C_WORKER__DATA_DIR": str(tmp_path / "worker"),
+        "Q2C_WORKER__WEB_PORT": str(free_port()),
+        "Q2C_WORKER__ADMIN_TOKEN": secrets.token_urlsafe(24),
+        "Q2C_TELEMETRY__LOG_FORMAT": "text",
+        "Q2C_SYNC__CRM_SYSTEM": "salesforce",
+        "Q2C_TRYTON__URL": erp.url,
+        "Q2C_TRYTON__DATABASE": erp.database,
+        "Q2C_TRYTON__USER": erp.user,
+        "Q2C_TRYTON__PASSWORD": erp.password.get_secret_value(),
+        "Q2C_TRYTON__POLL_INTERVAL": "1",
+        **{f"Q2C_SALESFORCE__{key.upper()}": str(value) for key, value in crm.items()},
+        "Q2C_SALESFORCE__POLL_INTERVAL": "1",
+        "Q2C_SALESFORCE__DELETE_INTERVAL": "5",
+        "Q2C_SALESFORCE__TIMEOUT": "5",
+    }
+    worker = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
+    connectors = {
+        system: ConnectorProcess(
+            system,
+            {**env, "Q2C_CONNECTOR__WEB_PORT": str(free_port())},
+            tmp_path / f"connector-{system}.log",
+        )
+        for system in ("tryton", "salesforce")
+    }
+    await asyncio.to_thread(worker.start)
+    for connector in connectors.values():
+        connector.start()
+    client = SalesforceClient(SPEC.configured(crm))
+    try:
+        async with TrytonClient(erp) as erp_client:
+            yield SalesforceStack(
+                Topics(prefix),
+                kafka_bootstrap,
+                worker,
+                connectors,
+                erp_client,
+                client,
+                salesforce_process,
+                tryton_db.records,
+                env,
+            )
+    finally:
+        await client.close()
+        for connector in connectors.values():
+            await asyncio.to_thread(connector.stop)
+        await asyncio.to_thread(worker.stop)
+
+
+async def make_item(stack: SalesforceStack, sku: str, price: str) -> None:
+    await stack.erp.create(
+        "product.template",
+        [
+            {
+                "name": f"Item {sku}",
+                "type": "service",
+                "salable": True,
+                "list_price": Decimal(price),
+                "default_uom": stack.records["unit"],
+                "sale_uom": stack.records["unit"],
+                "account_category": stack.records["account_category"],
+                "products": [("create", [{"suffix_code": sku}])],
+            }
+        ],
+    )
+
+
+def where(select: str, **equal: str) -> str:
+    """``SELECT <select> WHERE`` each field equals its value."""
+    tests = " AND ".join(f"{field} = {soql_literal(value)}" for field, value in equal.items())
+    return " ".join(("SELECT", select, "WHERE", tests))
+
+
+async def standard_entry(stack: SalesforceStack, sku: str) -> dict[str, Any]:
+    """The product of ``sku`` priced in the standard price book, once it is there."""
+
+    async def probe() -> dict[str, Any] | None:
+        product = await stack.one(where("Id FROM Product2", ProductCode=sku))
+        if product is None:
+            return None
+        fields = "Id, Product2Id, UnitPrice, IsActive FROM PricebookEntry"
+        return await stack.one(where(fields, Product2Id=str(product["Id"])))
+
+    return await stack.eventually(probe, f"Product2 {sku} with a standard price book entry")
+
+
+async def fields_of(
+    stack: SalesforceStack, obj: str, record_id: str, **expected: str
+) -> dict[str, Any]:
+    """The record once each of ``expected`` holds ("*": any value)."""
+    seen: dict[str, Any] = {}
+
+    def same(value: Any, wanted: str) -> bool:
+        if value is None or value == "":
+            return False
+        if wanted == "*":
+            return True
+        if "|" in wanted:
+            return any(same(value, one) for one in wanted.split("|"))
+        try:
+            return Decimal(str(value)) == Decimal(wanted)
+        except ArithmeticError:
+            return str(value) == wanted
+
+    async def probe() -> dict[str, Any] | None:
+        record = await stack.crm.record(obj, record_id)
+        seen.clear()
+        seen.update(record or {})
+        return dict(seen) if all(same(seen.get(k), v) for k, v in expected.items()) else None
+
+    try:
+        return await stack.eventually(probe, f"{obj} {record_id} with {expected}")
+    except AssertionError as exc:
+        wanted = {k: seen.get(k) for k in expected}
+        raise AssertionError(f"the {obj} holds {wanted}\n{exc}") from None
+
+
+async def sale_of(stack: SalesforceStack, deal: str, states: tuple[str, ...]) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        rows = await stack.erp.search_read(
+            "sale.sale",
+            [("reference", "=", deal)],
+            ["state", "party", "lines", "total_amount", "invoices", "number"],
+        )
+        if len(rows) > 1:
+            raise AssertionError(f"{len(rows)} sales for opportunity {deal}")
+        return rows[0] if rows and rows[0]["state"] in states else None
+
+    return await stack.eventually(probe, f"a {'/'.join(states)} sale for opportunity {deal}")
+
+
+async def won_opportunity(stack: SalesforceStack, account: str, entry: dict[str, Any]) -> str:
+    book = await stack.one("SELECT Id FROM Pricebook2 WHERE IsStandard = true")
+    assert book is not None
+    opportunity = await stack.crm.create(
+        "Opportunity",
+        {
+            "Name": "Acme widgets",
+            "AccountId": account,
+            "StageName": "Prospecting",
+            "CloseDate": dt.date.today().isoformat(),
+            "Pricebook2Id": book["Id"],
+        },
+    )
+    await stack.crm.create(
+        "OpportunityLineItem",
+        {
+            "OpportunityId": opportunity,
+            "PricebookEntryId": entry["Id"],
+            "Quantity": 2,
+            "UnitPrice": 100,
+        },
+    )
+    await stack.crm.update("Opportunity", opportunity, {"StageName": "Closed Won"})
+    return opportunity
+
+
+async def test_quote_to_cash_with_salesforce_as_the_crm(sf_stack: SalesforceStack) -> None:
+    stack = sf_stack
+    await make_item(stack, "W-1", "100")
+    entry = await standard_entry(stack, "W-1")
+    assert Decimal(str(entry["UnitPrice"])) == Decimal("100")
+    assert entry["IsActive"] is True
+
+    account = await stack.crm.create("Account", {"Name": "Acme Corp", "Phone": "+1 555 0100"})
+
+    async def party() -> int | None:
+        rows = await stack.erp.search("party.party", [("identifiers.code", "=", account)])
+        return rows[0] if rows else None
+
+    party_id = await stack.eventually(party, "the account as a Tryton party")
+
+    # The org has a bad day while the deal closes: failures and slow answers are retried.
+    await stack.server.control("faults", {"count": 3, "status": 503})
+    await stack.server.control("delays", {"count": 2, "seconds": 7})
+    opportunity = await won_opportunity(stack, account, entry)
+
+    sale = await sale_of(stack, opportunity, CONFIRMED)
+    assert sale["party"] == party_id
+    assert sale["total_amount"] == Decimal("200.00")
+    lines = await stack.erp.read("sale.line", sale["lines"], ["quantity", "unit_price"])
+    assert [(line["quantity"], line["unit_price"]) for line in lines] == [(2.0, Decimal("100"))]
+    written = await fields_of(
+        stack,
+        "Opportunity",
+        opportunity,
+        Q2C_Sync_Status__c="synced",
+        ERP_Order_Number__c="*",
+        ERP_Order_State__c="confirmed|processing",
+    )
+    assert written["ERP_Order_Number__c"] == sale["number"]
+
+    # The allowance spent for a while: the org answers REQUEST_LIMIT_EXCEEDED, then recovers.
+    await stack.server.control("limits", {"remaining": 0})
+    (invoice,) = (
+        sale["invoices"] or (await sale_of(stack, opportunity, ("processing",)))["invoices"]
+    )
+    await stack.erp.button("account.invoice", "post", [invoice])
+    log = stack.connectors["salesforce"].log
+
+    async def refused() -> bool | None:
+        return "REQUEST_LIMIT_EXCEEDED" in log.read_text(errors="replace") or None
+
+    await stack.eventually(refused, "the connector refused for the spent allowance")
+    await stack.server.control("limits", {"remaining": 50_000})
+    await fields_of(stack, "Opportunity", opportunity, ERP_Amount_Due__c="200.00")
+    await fields_of(stack, "Account", account, ERP_Outstanding_Balance__c="200.00")
+    await stack.erp.run_wizard(
+        "account.invoice.pay",
+        model="account.invoice",
+        ids=[invoice],
+        steps=[
+            WizardStep(
+                "start",
+                "choice",
+                {
+                    "amount": Decimal("200.00"),
+                    "payment_method": stack.records["invoice_payment_method"],
+                    "date": dt.date.today(),
+                    "description": f"Wire {opportunity}",
+                },
+            )
+        ],
+    )
+    today = dt.date.today().isoformat()
+    paid = await fields_of(
+        stack, "Opportunity", opportunity, ERP_Amount_Due__c="0", ERP_Last_Payment_Date__c=today
+    )
+    assert paid["ERP_Invoice_Status__c"] == "paid"
+    balance = await fields_of(
+        stack, "Account", account, ERP_Outstanding_Balance__c="0", ERP_Last_Payment_Date__c=today
+    )
+    assert Decimal(str(balance["ERP_Overdue_Balance__c"])) == 0
+
+    # Quiet: once written back, Salesforce's echoes of q2c's writes send no more commands.
+    async with Collector(
+        stack.bootstrap, stack.topics.commands("tryton"), stack.topics.commands("salesforce")
+    ) as out:
+        for _ in range(40):
+            await out.poll()
+        settled = len(out.messages)
+        for _ in range(60):
+            await out.poll()
+        assert len(out.messages) == settled, [
+            m.schema_subject for _, _, m in out.messages[settled:]
+        ]
+    assert len(await stack.erp.search("sale.sale", [("reference", "=", opportunity)])) == 1
+    products = await stack.crm.query("SELECT Id FROM Product2 WHERE ProductCode = 'W-1'")
+    assert len(products) == 1
+    checked = await asyncio.to_thread(stack.q2c, "reconcile")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "no discrepancy" in checked.stdout, checked.stdout

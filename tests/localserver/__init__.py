@@ -1,0 +1,1 @@
+"""Tests of the local servers of the SaaS systems."""

@@ -1,0 +1,1 @@
+"""Tests of the local Salesforce server: real HTTP against it, one module per area."""
