@@ -164,11 +164,7 @@ def to_item(record: Mapping[str, Any], updated_at: datetime, currency: str) -> I
     sku = _text(record, "itemid")
     if sku is None:
         raise MappingError("an item needs an itemid (its SKU) to be synced", field="itemid")
-    price = None
-    for name in ("baseprice", "price", "rate"):
-        if record.get(name) not in (None, ""):
-            price = _decimal(record, name)
-            break
+    prices = _base_prices(record, currency)
     inactive = parse_bool(record.get("isinactive"))
     return Item(
         ids=ExternalIds(erp_id=str(record["id"]), crm_id=None),
@@ -177,13 +173,29 @@ def to_item(record: Mapping[str, Any], updated_at: datetime, currency: str) -> I
         description=_text(record, "salesdescription", "description"),
         saleable=not inactive,
         active=not inactive,
-        prices=(
-            (PriceBookPrice(unit_price=Money(amount=price, currency=currency)),)
-            if price is not None
-            else ()
-        ),
+        prices=prices,
         updated_at=updated_at,
     )
+
+
+def _base_prices(record: Mapping[str, Any], currency: str) -> tuple[PriceBookPrice, ...]:
+    """The item's base price level prices (``baseprices``: currency symbol and unit price
+    each), else a ``price``/``rate`` column in ``currency``."""
+    listed = record.get("baseprices")
+    if isinstance(listed, list) and listed:
+        prices = []
+        for n, entry in enumerate(listed):
+            if not isinstance(entry, Mapping) or not entry.get("currency"):
+                raise MappingError("a base price needs its currency", field=f"baseprices[{n}]")
+            amount = _decimal(entry, "unitprice")
+            code = str(entry["currency"]).upper()
+            prices.append(PriceBookPrice(unit_price=Money(amount=amount, currency=code)))
+        return tuple(prices)
+    for name in ("price", "rate"):
+        if record.get(name) not in (None, ""):
+            amount = _decimal(record, name)
+            return (PriceBookPrice(unit_price=Money(amount=amount, currency=currency)),)
+    return ()
 
 
 def _lines(record: Mapping[str, Any], currency: str) -> tuple[DocumentLine, ...]:

@@ -118,7 +118,11 @@ def customer_body(customer: Customer) -> dict[str, Any]:
     return body
 
 
-def item_body(item: Item, currency: str) -> dict[str, Any]:
+BASE_PRICE_LEVEL = "1"
+"""NetSuite's "Base Price" price level."""
+
+
+def item_body(item: Item) -> dict[str, Any]:
     body: dict[str, Any] = {
         "itemId": item.sku,
         "displayName": item.name,
@@ -126,10 +130,22 @@ def item_body(item: Item, currency: str) -> dict[str, Any]:
     }
     if item.description:
         body["salesDescription"] = item.description
-    price = item.price(currency)
-    if price is not None:
-        body["basePrice"] = float(price.amount)
     return body
+
+
+def price_sublist(amount: Decimal, currency_id: str) -> dict[str, Any]:
+    """The base price level's price in the currency ``currency_id``, as the item record's
+    pricing sublist takes it (the lowest quantity tier)."""
+    return {
+        "items": [
+            {
+                "priceLevel": {"id": BASE_PRICE_LEVEL},
+                "currencyPage": {"id": currency_id},
+                "quantity": {"value": 0},
+                "price": float(amount),
+            }
+        ]
+    }
 
 
 class NetSuiteSink(Sink):
@@ -169,6 +185,16 @@ class NetSuiteSink(Sink):
         if found is None:
             raise _skip(f"NetSuite has no currency {code}")
         return found
+
+    async def base_price(self, item_id: str) -> Decimal | None:
+        """The item's base price level price in the default currency (lowest tier)."""
+        rows = await self.client.suiteql_rows(
+            "SELECT unitprice FROM pricing"
+            f" WHERE item = {internal_id(item_id, 'item')} AND pricelevel = {BASE_PRICE_LEVEL}"
+            f" AND currency = {internal_id(self.currency_id, 'currency')} ORDER BY quantity"
+        )
+        value = rows[0].get("unitprice") if rows else None
+        return Decimal(str(value)) if value not in (None, "") else None
 
     async def base_currency(self) -> str:
         """The ISO code of the default currency (items' base prices are in it)."""
@@ -283,19 +309,23 @@ class NetSuiteSink(Sink):
     @handles(UpsertItem)
     async def upsert_item(self, command: UpsertItem) -> CommandResult:
         item = command.item
-        currency = await self.base_currency()
-        wanted = item_body(item, currency)
+        price = item.price(await self.base_currency())
+        wanted = item_body(item)
         found = await self.find_item(item.ids, item.sku)
         if found is None:
             key = external_key(item.sku, "item")
             # An item's subsidiaries (a multiselect) are left to the account's item form.
             body = {**wanted, "externalId": key}
+            if price is not None:
+                body["price"] = price_sublist(price.amount, self.currency_id)
             erp_id = await self.client.upsert(self.item_type, key, body)
             outcome = Outcome.CREATED
         else:
             erp_id, record_type = found
             current = await self.client.get_record(record_type, erp_id) or {}
             changed = differs(current, wanted)
+            if price is not None and await self.base_price(erp_id) != price.amount:
+                changed["price"] = price_sublist(price.amount, self.currency_id)
             if changed:
                 await self.client.update(record_type, erp_id, changed)
             outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED

@@ -163,14 +163,34 @@ class CustomerStream(SuiteQLStream):
         )
 
 
+BASE_PRICE_LEVEL = 1
+"""NetSuite's "Base Price" price level."""
+
+
 class ItemStream(SuiteQLStream):
     name = table = ITEM
 
     async def records(self, ids: Sequence[Any]) -> list[dict[str, Any]]:
-        return await self.client.suiteql_rows(
+        """The items, each with ``baseprices``: its base price level's price in each
+        currency (the lowest quantity tier), from the ``pricing`` table."""
+        items = await self.client.suiteql_rows(
             f"SELECT i.*, {as_text('i.lastmodifieddate')} AS {STAMP}, "
             f"{as_text('i.createddate')} AS {CREATED} FROM item i WHERE i.id IN ({id_list(ids)})"
         )
+        prices = await self.client.suiteql_rows(
+            "SELECT p.item, p.quantity, p.unitprice, cu.symbol AS currencysymbol FROM pricing p"
+            " JOIN currency cu ON cu.id = p.currency"
+            f" WHERE p.pricelevel = {BASE_PRICE_LEVEL} AND p.item IN ({id_list(ids)})"
+            " ORDER BY p.item, p.currency, p.quantity"
+        )
+        base: dict[str, dict[str, str]] = {}
+        for row in prices:  # the lowest tier first
+            per_item = base.setdefault(str(row.get("item")), {})
+            per_item.setdefault(str(row.get("currencysymbol")), str(row.get("unitprice")))
+        for item in items:
+            found = base.get(str(item.get("id")), {})
+            item["baseprices"] = [{"currency": c, "unitprice": p} for c, p in found.items()]
+        return items
 
 
 class TransactionStream(SuiteQLStream):

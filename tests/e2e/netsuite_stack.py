@@ -178,11 +178,17 @@ def _same(value: Any, expected: str) -> bool:
 async def deal_fields(stack: NetSuiteStack, deal: str, **expected: str) -> dict[str, Any]:
     """The deal's custom fields once they hold ``expected`` ("*": any value)."""
 
+    seen: dict[str, Any] = {}
+
     async def probe() -> dict[str, Any] | None:
-        seen = (await stack.crm.get_deal(deal)).custom_fields
+        seen.clear()
+        seen.update((await stack.crm.get_deal(deal)).custom_fields)
         return dict(seen) if all(_same(seen.get(k), v) for k, v in expected.items()) else None
 
-    return await stack.eventually(probe, f"deal {deal} custom fields {expected}")
+    try:
+        return await stack.eventually(probe, f"deal {deal} custom fields {expected}")
+    except AssertionError as exc:
+        raise AssertionError(f"the deal's custom fields: {seen}\n{exc}") from None
 
 
 async def account_fields(stack: NetSuiteStack, account: str, **expected: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,7 +43,9 @@ async def stack(
         yield made
 
 
-async def test_quote_to_cash_with_netsuite(stack: NetSuiteStack) -> None:
+async def test_quote_to_cash_with_netsuite(
+    stack: NetSuiteStack, netsuite_peer: NetSuitePeer
+) -> None:
     await make_item(stack, "NS-W-1", "100")
     product = await crm_product(stack, "NS-W-1")
     assert product.price == Decimal("100")
@@ -82,7 +85,8 @@ async def test_quote_to_cash_with_netsuite(stack: NetSuiteStack) -> None:
     )
     await deal_fields(stack, deal, erp_amount_due="50.00")
     memo = await stack.erp.transform("invoice", invoice, "creditMemo", {"memo": "Goodwill"})
-    today = dt.date.today().isoformat()
+    # The payment is dated today where the account is (its time zone), not in UTC.
+    today = dt.datetime.now(ZoneInfo(netsuite_peer.entry["time_zone"])).date().isoformat()
     await deal_fields(stack, deal, erp_amount_due="0.00", erp_last_payment_date=today)
     await account_fields(stack, account, erp_outstanding_balance="0")
 

@@ -93,7 +93,10 @@ def test_an_item_with_its_base_price() -> None:
             "itemid": "SKU-7",
             "displayname": "Support plan",
             "itemtype": "Service",
-            "baseprice": "120.5",
+            "baseprices": [
+                {"currency": "USD", "unitprice": "120.5"},
+                {"currency": "EUR", "unitprice": "110"},
+            ],
             "isinactive": "F",
             "lastmodifiedtime": "2026-12-01 09:30:15",
         },
@@ -101,6 +104,7 @@ def test_an_item_with_its_base_price() -> None:
     assert isinstance(item, Item)
     assert item.sku == "SKU-7"
     assert item.price("USD") == Money(amount=Decimal("120.5"), currency="USD")
+    assert item.price("EUR") == Money(amount=Decimal("110"), currency="EUR")
 
 
 def test_an_item_without_itemid_cannot_sync() -> None:
