@@ -84,16 +84,34 @@ class PeerComponent(Component):
     """The local server of one system; `q2c dev up` starts it when the stack runs that
     system (``dev.crm`` / ``dev.erp``)."""
 
+    set_up_on_start: bool = True
+    """Whether its connector's own set-up runs on the server once it started."""
+
     def wanted(self, settings: Settings) -> bool:
         return self.name in settings.dev.systems()
+
+    def launch(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        """Start the server; its stack.json entry."""
+        raise NotImplementedError
+
+    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        entry = self.launch(settings, files, stack)
+        if self.set_up_on_start:
+            try:
+                set_up(self.name, entry)
+            except Exception:
+                procs.stop_pid(int(entry["pid"]))
+                raise
+        return entry
 
 
 class BottleCrmComponent(PeerComponent):
     """The BottleCRM CRM server, with an org and a token for q2c (q2c.devstack.bottlecrm)."""
 
     name = "bottlecrm"
+    set_up_on_start = False  # set up where it starts (q2c.devstack.bottlecrm)
 
-    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+    def launch(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
         return bottlecrm.start_stack_entry(
             settings.dev.cache_dir, files.state_dir, files.logs / "bottlecrm.log"
         )
@@ -111,18 +129,13 @@ class TrytonComponent(PeerComponent):
 
     name = "tryton"
 
-    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+    def launch(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
         if settings.dev.tryton_db == tryton_postgres.KIND:
             entry = tryton_postgres.start_stack_entry(
                 settings.dev.cache_dir, files.state_dir, stack.get("postgres")
             )
         else:
             entry = tryton.start_stack_entry(settings.dev.cache_dir, files.state_dir)
-        try:
-            set_up(self.name, entry)
-        except Exception:
-            procs.stop_pid(int(entry["pid"]))
-            raise
         return entry
 
     def healthy(self, entry: Entry) -> bool:
@@ -138,14 +151,8 @@ class NetSuiteComponent(PeerComponent):
 
     name = "netsuite"
 
-    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
-        entry = netsuite.start_stack_entry(files.state_dir, files.logs / "netsuite.log")
-        try:
-            set_up(self.name, entry)
-        except Exception:
-            procs.stop_pid(int(entry["pid"]))
-            raise
-        return entry
+    def launch(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        return netsuite.start_stack_entry(files.state_dir, files.logs / "netsuite.log")
 
     def healthy(self, entry: Entry) -> bool:
         return netsuite.healthy(entry)
@@ -160,14 +167,8 @@ class SalesforceComponent(PeerComponent):
 
     name = "salesforce"
 
-    def start(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
-        entry = salesforce.start(files.state_dir / "salesforce", files.logs / "salesforce.log")
-        try:
-            set_up(self.name, entry)
-        except Exception:
-            procs.stop_pid(int(entry["pid"]))
-            raise
-        return entry
+    def launch(self, settings: Settings, files: StackFiles, stack: dict[str, Entry]) -> Entry:
+        return salesforce.start(files.state_dir / "salesforce", files.logs / "salesforce.log")
 
     def healthy(self, entry: Entry) -> bool:
         return salesforce.healthy(entry)
