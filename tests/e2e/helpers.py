@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 
+from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
 from schemas import CODEC, DecodeError, Item
 from tests.e2e.conftest import Stack
+
+T = TypeVar("T")
+
+
+class CrmStack(Protocol):
+    """A stack whose CRM is BottleCRM, whatever its ERP: what the CRM-side steps need."""
+
+    crm: BottleCrmClient
+
+    async def eventually(
+        self, probe: Callable[[], Awaitable[T | None]], what: str, within: float = 180.0
+    ) -> T: ...
 
 
 async def make_item(
@@ -43,7 +57,7 @@ async def make_item(
     return int(template)
 
 
-async def crm_product(stack: Stack, sku: str) -> Product:
+async def crm_product(stack: CrmStack, sku: str) -> Product:
     async def probe() -> Product | None:
         return await stack.crm.find_product_by_sku(sku)
 
@@ -123,7 +137,7 @@ def _same(value: Any, expected: str) -> bool:
         return str(value) == expected
 
 
-async def deal_fields(stack: Stack, deal: str, **expected: str) -> dict[str, Any]:
+async def deal_fields(stack: CrmStack, deal: str, **expected: str) -> dict[str, Any]:
     """The deal's custom fields once they hold ``expected`` ("*": any value)."""
     seen: dict[str, Any] = {}
 
@@ -139,7 +153,7 @@ async def deal_fields(stack: Stack, deal: str, **expected: str) -> dict[str, Any
         raise AssertionError(f"the deal's custom fields: {seen}\n{exc}") from None
 
 
-async def account_fields(stack: Stack, account: str, **expected: str) -> dict[str, Any]:
+async def account_fields(stack: CrmStack, account: str, **expected: str) -> dict[str, Any]:
     """The account's custom fields once they hold ``expected`` ("*": any value)."""
     seen: dict[str, Any] = {}
 

@@ -123,15 +123,13 @@ async def make_item(stack: NetSuiteStack, sku: str, price: str) -> str:
     """An inventory item made in NetSuite, as finance would."""
     return await stack.erp.create(
         "inventoryItem",
-        {"itemId": sku, "displayName": f"Item {sku}", "basePrice": float(Decimal(price))},
+        {
+            "itemId": sku,
+            "displayName": f"Item {sku}",
+            # The base price level's price, through the item's pricing sublist.
+            "price": {"items": [{"priceLevel": {"id": "1"}, "price": float(Decimal(price))}]},
+        },
     )
-
-
-async def crm_product(stack: NetSuiteStack, sku: str) -> Product:
-    async def probe() -> Product | None:
-        return await stack.crm.find_product_by_sku(sku)
-
-    return await stack.eventually(probe, f"product {sku} in BottleCRM")
 
 
 async def account_in_both(stack: NetSuiteStack, name: str) -> tuple[str, str]:
@@ -160,45 +158,6 @@ async def order_of(stack: NetSuiteStack, deal: str) -> dict[str, Any]:
         return rows[0] if rows else None
 
     return await stack.eventually(probe, f"a sales order for deal {deal}")
-
-
-def _same(value: Any, expected: str) -> bool:
-    if value is None or value == "":
-        return False
-    if expected == "*":
-        return True
-    if "|" in expected:
-        return any(_same(value, one) for one in expected.split("|"))
-    try:
-        return Decimal(str(value)) == Decimal(expected)
-    except ArithmeticError:
-        return str(value) == expected
-
-
-async def deal_fields(stack: NetSuiteStack, deal: str, **expected: str) -> dict[str, Any]:
-    """The deal's custom fields once they hold ``expected`` ("*": any value)."""
-
-    seen: dict[str, Any] = {}
-
-    async def probe() -> dict[str, Any] | None:
-        seen.clear()
-        seen.update((await stack.crm.get_deal(deal)).custom_fields)
-        return dict(seen) if all(_same(seen.get(k), v) for k, v in expected.items()) else None
-
-    try:
-        return await stack.eventually(probe, f"deal {deal} custom fields {expected}")
-    except AssertionError as exc:
-        raise AssertionError(f"the deal's custom fields: {seen}\n{exc}") from None
-
-
-async def account_fields(stack: NetSuiteStack, account: str, **expected: str) -> dict[str, Any]:
-    """The account's custom fields once they hold ``expected``."""
-
-    async def probe() -> dict[str, Any] | None:
-        seen = (await stack.crm.get_account(account)).custom_fields
-        return dict(seen) if all(_same(seen.get(k), v) for k, v in expected.items()) else None
-
-    return await stack.eventually(probe, f"account {account} custom fields {expected}")
 
 
 async def won_deal(

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from q2c.devstack.bottlecrm import OrgAccess
+from tests.e2e.helpers import crm_product
 from tests.e2e.netsuite_stack import (
     NetSuiteStack,
     account_in_both,
-    crm_product,
     make_item,
     netsuite_stack,
 )

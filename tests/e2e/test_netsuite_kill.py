@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from q2c.devstack.bottlecrm import OrgAccess
+from tests.e2e.helpers import crm_product, deal_fields
 from tests.e2e.netsuite_stack import (
     NetSuiteStack,
     account_in_both,
-    crm_product,
-    deal_fields,
     make_item,
     netsuite_stack,
     order_of,

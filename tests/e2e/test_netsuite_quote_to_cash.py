@@ -18,12 +18,10 @@ from connectors.bottlecrm.models import DealInput, LineItemInput
 from q2c.devstack.bottlecrm import OrgAccess
 from schemas import CreditMemo, Payment
 from schemas.changes import EntityChange
+from tests.e2e.helpers import account_fields, crm_product, deal_fields
 from tests.e2e.netsuite_stack import (
     NetSuiteStack,
-    account_fields,
     account_in_both,
-    crm_product,
-    deal_fields,
     make_item,
     netsuite_stack,
     order_of,
