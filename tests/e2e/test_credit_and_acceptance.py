@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     account_in_both,
     crm_product,
     deal_fields,
+    item_known_to_the_sync,
     make_item,
     sale_of,
     won_deal,
@@ -31,6 +32,8 @@ async def test_a_new_customer_waits_for_finance_and_orders_stay_within_its_credi
 ) -> None:
     await make_item(stack, "W-1", "100")
     widget = await crm_product(stack, "W-1")
+    # The deal must wait for finance, not for the sync to learn of its item.
+    await item_known_to_the_sync(stack, "W-1")
     account, party = await account_in_both(stack, "Stark Industries")
 
     first = await won_deal(stack, account, [(widget, "3", "100")], "First order")
