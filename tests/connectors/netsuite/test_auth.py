@@ -52,6 +52,21 @@ def test_the_signature_of_oracles_worked_example() -> None:
     assert params["oauth_signature"] == quote(EXAMPLE_SIGNATURE, safe="")
 
 
+# "The Authorization Headers" (section_1534941295) prints the header of the same example as
+# a REST web services call: GET on an employee record, realm 123456, and this signature
+# (shown there percent-encoded, as the header carries it).
+REST_EXAMPLE_URL = "https://123456.suitetalk.api.netsuite.com/services/rest/record/v1/employee/40"
+REST_EXAMPLE_SIGNATURE = "B5OIWznZ2YP0OB7VrJrGkYsTh%2B8H%2B5T9Hag%2Bo92q0zY%3D"
+
+
+def test_the_printed_rest_web_services_header_of_oracles_example() -> None:
+    header = EXAMPLE.authorization("GET", REST_EXAMPLE_URL, nonce=NONCE, timestamp=TIMESTAMP)
+    params = _params(header)
+    assert params["realm"] == "123456"
+    assert params["oauth_consumer_key"] == EXAMPLE.consumer_key
+    assert params["oauth_signature"] == REST_EXAMPLE_SIGNATURE
+
+
 def test_the_signature_is_the_documented_base_string_signed_with_both_secrets() -> None:
     # The RESTlet Base String (section_1534939551): method, URL without its query, and the
     # query and oauth_* parameters sorted and percent-encoded; realm is not signed.
