@@ -12,6 +12,7 @@ from schemas.codec import CODEC, MessageCodec, decode, encode
 from schemas.commands import (
     Command,
     CommandResult,
+    CreateRenewalDeal,
     CreateSalesOrder,
     DeleteMode,
     DeleteRecord,
@@ -51,6 +52,7 @@ from schemas.entities import (
     ShipmentState,
     ShipmentStatus,
     Subscription,
+    SubscriptionLine,
     SubscriptionState,
 )
 from schemas.envelope import (
@@ -83,6 +85,7 @@ __all__ = [
     "Compatibility",
     "Contact",
     "Contract",
+    "CreateRenewalDeal",
     "CreateSalesOrder",
     "CreditMemo",
     "CrossReference",
@@ -124,6 +127,7 @@ __all__ = [
     "ShipmentState",
     "ShipmentStatus",
     "Subscription",
+    "SubscriptionLine",
     "SubscriptionState",
     "SyncStatus",
     "UpcasterRegistry",

@@ -13,6 +13,7 @@ from schemas.base import Contract
 from schemas.changes import EntityChange
 from schemas.commands import (
     CommandResult,
+    CreateRenewalDeal,
     CreateSalesOrder,
     DeleteRecord,
     ReportSyncStatus,
@@ -95,6 +96,7 @@ MODELS: tuple[type[Contract], ...] = (
     UpsertItem,
     DeleteRecord,
     CreateSalesOrder,
+    CreateRenewalDeal,
     UpdateDealFinancialStatus,
     UpdateAccountBalance,
     ReportSyncStatus,

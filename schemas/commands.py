@@ -30,8 +30,9 @@ from schemas.entities import (
     Shipment,
     ShipmentStatus,
     Subscription,
+    SubscriptionLine,
 )
-from schemas.types import ExactDecimal, Frozen, Money, NonEmptyStr, UtcDateTime
+from schemas.types import CurrencyCode, ExactDecimal, Frozen, Money, NonEmptyStr, UtcDateTime
 
 IdempotencyKey = NonEmptyStr
 
@@ -181,7 +182,7 @@ class UpdateDealFinancialStatus(Command):
 
     schema_subject: ClassVar[str] = "update_deal_financial_status"
     addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
-    schema_version: ClassVar[int] = 4
+    schema_version: ClassVar[int] = 5
 
     deal: ExternalIds
     order_number: str | None = None
@@ -208,6 +209,41 @@ class UpdateDealFinancialStatus(Command):
         default=(),
         description="Subscriptions sold on the deal, with their renewal dates (added in v4).",
     )
+
+
+class CreateRenewalDeal(Command):
+    """Open a deal for the renewal of a subscription coming due: on the account, with the
+    subscription's lines at their current prices, closing on the renewal date.
+
+    ``renewal_key`` names the renewal (subscription and renewal date): the sink keeps it on
+    the deal it creates and looks it up first, so one renewal opens one deal."""
+
+    schema_subject: ClassVar[str] = "create_renewal_deal"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
+    schema_version: ClassVar[int] = 1
+
+    renewal_key: NonEmptyStr = Field(description="Subscription id and renewal date.")
+    account: ExternalIds
+    name: NonEmptyStr
+    stage: str | None = Field(
+        default=None, description="The new deal's stage; None: the CRM's first open stage."
+    )
+    currency: CurrencyCode
+    lines: tuple[SubscriptionLine, ...]
+    amount: Money = Field(description="The sum of the lines.")
+    close_date: date = Field(description="The renewal date.")
+    original_deal: ExternalIds | None = Field(
+        default=None, description="The deal the subscription was sold on."
+    )
+    subscription: ExternalIds
+    subscription_number: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CreateRenewalDeal:
+        for money in (self.amount, *(line.unit_price for line in self.lines)):
+            if money.currency != self.currency:
+                raise ValueError(f"the renewal has an amount in {money.currency}")
+        return self
 
 
 class CurrencyBalance(Frozen):

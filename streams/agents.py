@@ -69,10 +69,11 @@ from streams.handlers.finance import (
     new_finance_state,
     on_finance_change,
     on_ledger_recheck,
+    renewal_due,
 )
 from streams.handlers.master import DELETE_COMMAND, MASTER, on_master_change, on_master_result
 from streams.rules.golden import GoldenRecord
-from streams.views import JoinViews
+from streams.views import JoinViews, deletion_header
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -93,6 +94,10 @@ BATCH_EVENTS = 500
 """The most events checkpointed together."""
 BATCH_SECONDS = 0.2
 """The longest a batch waits for more events while the stream is not idle."""
+
+
+class Rejected(Exception):
+    """A message the sync's rules give up on (its reason is the dead letter's)."""
 
 
 def _headers(event: Any) -> list[tuple[str, bytes]]:
@@ -278,6 +283,8 @@ class SyncApp:
                 await self._dead_letter(value, event, exc, "sync", batch.acks)
                 return
             await self.publish(step, batch.acks)
+            for reason in step.dead_letters:
+                await self._dead_letter(value, event, Rejected(reason), "sync", batch.acks)
         for table, table_key, state in writes:
             batch.overlay.put(table.name, table_key, state, event)
         batch.latencies.extend(self._confirmed)
@@ -295,7 +302,14 @@ class SyncApp:
                 (found for i in (ids.erp_id, ids.crm_id) if i and (found := self.views.item(i))),
                 None,
             )
-            return item_key(item.sku) if item is not None else None
+            if item is not None:
+                return item_key(item.sku)
+            # Deleted already (a delete seen again): where the item was kept.
+            gone = next(
+                (d for i in (ids.erp_id, ids.crm_id) if i and (d := self.views.deleted_item(i))),
+                None,
+            )
+            return item_key(gone.sku) if gone is not None else None
         if message.entity is EntityKind.CUSTOMER and ids.crm_id is None:
             known = self.views.customer(ids)
             return customer_key(known.ids) if known is not None else None
@@ -350,7 +364,7 @@ class SyncApp:
             customer = key.removeprefix("ledger:")
             finance = self._load(self.finance, key, FinanceState) or new_finance_state(customer)
             finance, step = on_finance_change(
-                finance, message, self.views.account_of(customer), cfg, now
+                finance, message, self.views.account_of(customer), cfg, now, self.views
             )
             return step, [(self.finance, key, finance)]
         if isinstance(message, DealApproval):
@@ -363,7 +377,7 @@ class SyncApp:
             ledger = self._load(self.finance, key, FinanceState)
             if ledger is None:
                 return Step(), []
-            ledger, step = on_ledger_recheck(ledger, cfg, now)
+            ledger, step = on_ledger_recheck(ledger, cfg, now, self.views)
             return step, [(self.finance, key, ledger)]
         if isinstance(message, CommandResult):
             return self._result(key, message, now)
@@ -429,9 +443,18 @@ class SyncApp:
             encoded = CODEC.encode(item)
             self.views.apply_own(self.ref_items.get_topic_name(), item.sku, encoded, item)
             acks.append(await self._enqueue(self.ref_items, item.sku, encoded, headers))
+        for deletion in step.deleted_items:
+            # A tombstone: the item leaves every worker's view (and, compacted, the topic).
+            self.views.retire_own(self.ref_items.get_topic_name(), deletion)
+            tombstone_headers = [*headers, deletion_header(deletion)]
+            acks.append(await self._enqueue(self.ref_items, deletion.sku, None, tombstone_headers))
 
     async def _enqueue(
-        self, topic: Any, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
+        self,
+        topic: Any,
+        key: str,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> Any:
         """Hand a message to the producer now, also from inside an agent (straight to it:
         Faust's ``Topic.send`` adds its own bookkeeping per message); the future of the
@@ -508,17 +531,19 @@ class SyncApp:
                 metrics.DEALS.labels(status).set(count)
 
     async def ledger_loop(self) -> None:
-        """Overdue balances change as due dates pass, with no change in the ERP to say so:
-        every interval, each customer (of this worker's partitions) whose invoice fell due
-        since its balance was computed is sent a :class:`RecheckLedger`, which the agent
-        handles in the customer's partition like any ledger change."""
+        """Overdue balances change as due dates pass, and renewals come due, with no change
+        in the ERP to say so: every interval, each customer (of this worker's partitions)
+        whose invoice fell due since its balance was computed, or whose subscription's
+        renewal came due without a renewal deal, is sent a :class:`RecheckLedger`, which the
+        agent handles in the customer's partition like any ledger change."""
         await self.views.ready.wait()
         while True:
             await asyncio.sleep(self.cfg.ledger_interval.total_seconds())
             now = self.clock()
             for raw in list(self.finance.values()):
                 state = FinanceState.model_validate_json(raw)
-                if balance_stale(state, now.date()):
+                today = now.date()
+                if balance_stale(state, today) or renewal_due(state, today, self.cfg):
                     nudge = RecheckLedger(customer_erp_id=state.ledger.customer, at=now)
                     key = ledger_key(state.ledger.customer)
                     await self._send(self.control, key, CODEC.encode(nudge))
@@ -547,8 +572,9 @@ def _with_source_time(emit: Emit, source_ts: datetime | None) -> Emit:
 
 
 def _reason(error: Exception) -> str:
-    """A DecodeError says what is wrong; anything else a handler tripped over is named."""
-    if isinstance(error, DecodeError):
+    """A DecodeError or a rejection says what is wrong; anything else a handler tripped over
+    is named."""
+    if isinstance(error, DecodeError | Rejected):
         return str(error)
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

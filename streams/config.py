@@ -1,5 +1,6 @@
 """The sync's business configuration: which systems play CRM and ERP, who owns which field,
-what a delete does in the other system, when a deal becomes an order, and the order policy.
+what a delete does in the other system, when a deal becomes an order, the order policy,
+and whether renewals coming due open deals.
 ``[sync]`` in the config file or ``Q2C_SYNC__*`` variables (nested values as JSON)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.changes import SystemRole
 from streams.rules.deletes import DeletePolicy
 from streams.rules.ownership import OwnershipConfig
+from streams.rules.renewals import RenewalPolicy
 from streams.rules.triggers import OrderTrigger
 from streams.rules.validation import OrderPolicy
 
@@ -24,6 +26,7 @@ class SyncConfig(BaseModel):
     deletes: DeletePolicy = DeletePolicy()
     trigger: OrderTrigger = OrderTrigger()
     policy: OrderPolicy = OrderPolicy()
+    renewals: RenewalPolicy = RenewalPolicy()
     erp_customers_to_crm: bool = Field(
         default=True,
         description=(
@@ -37,7 +40,10 @@ class SyncConfig(BaseModel):
     ledger_interval: timedelta = Field(
         default=timedelta(minutes=1),
         gt=timedelta(0),
-        description="How often the ledgers are looked at for invoices that fell due.",
+        description=(
+            "How often the ledgers are looked at for invoices that fell due and renewals "
+            "coming due."
+        ),
     )
 
     def system(self, role: SystemRole) -> str:

@@ -7,6 +7,12 @@ those topics from the beginning and keeps following them (Faust's GlobalTable is
 relied on: its standby assignment is unreliable with several workers). A deal that arrives
 before its customer or items parks and is looked at again when the view changes.
 
+An item its owner deleted leaves the view: the sync publishes a tombstone (no value) at
+its SKU, with an ``q2c-deleted`` header saying where and when it was deleted, and every
+worker's view drops the item and remembers the deletion, so a deal using it is told why
+instead of waiting for it. (Compaction removes tombstones after the topic's
+``delete.retention.ms``; a view read after that no longer knows the item at all.)
+
 A record on a reference topic that is not a customer or an item q2c can read is handed to
 ``on_unreadable`` (the worker dead-letters it) and the view goes on without it.
 """
@@ -15,18 +21,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
 
 from q2c.core.kafka_admin import ensure_compacted
 from schemas import CODEC, DecodeError
 from schemas.entities import Customer, ExternalIds, Item
+from streams.rules.deletes import ItemDeletion
 
 log = logging.getLogger(__name__)
 
 Unreadable = Callable[[ConsumerRecord[bytes, bytes], DecodeError], Awaitable[None]]
+DELETED_HEADER = "q2c-deleted"
+"""The header of an item's tombstone: the :class:`ItemDeletion`, as JSON."""
+_TOMBSTONE = b""
+"""What this worker's own tombstone is remembered as until it is read back."""
+
+
+def deletion_header(deletion: ItemDeletion) -> tuple[str, bytes]:
+    return DELETED_HEADER, deletion.model_dump_json().encode()
+
+
+def deletion_of(headers: Iterable[tuple[str, bytes]]) -> ItemDeletion | None:
+    """The deletion a tombstone's headers carry; None when they carry none readable."""
+    for name, value in headers:
+        if name == DELETED_HEADER:
+            try:
+                return ItemDeletion.model_validate_json(value)
+            except ValidationError:
+                return None
+    return None
 
 
 class JoinViews:
@@ -49,6 +76,8 @@ class JoinViews:
         self._accounts: dict[str, str | None] = {}
         """The CRM account of each ERP customer (read for every finance change)."""
         self._items: dict[str, bytes] = {}
+        self._deleted: dict[str, ItemDeletion] = {}
+        """Items their owner deleted, by SKU, CRM id and ERP id."""
         self._own: dict[tuple[str, bytes], bytes] = {}
         """The latest record this worker published per (topic, key), not yet read back."""
         self.ready = asyncio.Event()
@@ -66,6 +95,10 @@ class JoinViews:
     def item(self, key: str) -> Item | None:
         raw = self._items.get(key)
         return None if raw is None else CODEC.decode_as(raw, Item)
+
+    def deleted_item(self, key: str) -> ItemDeletion | None:
+        """How the item known as ``key`` (SKU, CRM or ERP id) was deleted, if it was."""
+        return self._deleted.get(key)
 
     def account_of(self, customer_erp_id: str) -> str | None:
         return self._accounts.get(customer_erp_id)
@@ -89,6 +122,27 @@ class JoinViews:
         self._apply(message, value)
         self._own[(topic, key.encode())] = value
 
+    def retire_own(self, topic: str, deletion: ItemDeletion) -> None:
+        """Take in an item tombstone this worker publishes (at ``deletion.sku``)."""
+        self._retire(deletion)
+        self._own[(topic, deletion.sku.encode())] = _TOMBSTONE
+
+    def _retire(self, deletion: ItemDeletion) -> None:
+        """Drop the item from the view and remember its deletion under each of its keys."""
+        keys = {deletion.sku, deletion.ids.crm_id, deletion.ids.erp_id}
+        raw = self._items.get(deletion.sku)
+        if raw is not None:
+            try:
+                known = CODEC.decode_as(raw, Item)
+                keys |= {known.ids.crm_id, known.ids.erp_id}
+            except DecodeError:
+                pass
+        for key in keys:
+            if key:
+                self._items.pop(key, None)
+                self._deleted[key] = deletion
+        self.changed.set()
+
     def _apply(self, message: Customer | Item, value: bytes) -> None:
         if isinstance(message, Customer):
             if message.ids.crm_id:
@@ -100,6 +154,7 @@ class JoinViews:
             for key in (message.sku, message.ids.crm_id, message.ids.erp_id):
                 if key:
                     self._items[key] = value
+                    self._deleted.pop(key, None)  # made again
         self.changed.set()
 
     async def follow(self, stop: asyncio.Event | None = None) -> None:
@@ -137,15 +192,18 @@ class JoinViews:
         own = self._own.get((record.topic, record.key))
         if own is None:
             return False
-        if own == record.value:
+        if own == (_TOMBSTONE if record.value is None else record.value):
             del self._own[(record.topic, record.key)]
         return True
 
     async def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        if record.value is None:
-            return  # a tombstone: compaction's business, not a record
         if self._own and record.key is not None and self.own_or_older(record):
             return
+        if record.value is None:
+            deletion = deletion_of(record.headers or ())
+            if record.topic == self.items_topic and deletion is not None:
+                self._retire(deletion)
+            return  # any other tombstone: compaction's business, not a record
         try:
             self.apply(record.value)
         except DecodeError as exc:

@@ -297,8 +297,13 @@ class BottleCrmClient:
     async def get_deal(self, deal_id: str) -> Deal:
         return self._parse(Deal, await self._detail("Opportunity", deal_id), "a deal")
 
-    async def create_deal(self, deal: DealInput) -> str:
-        return await self._create("/api/opportunities/", deal.payload())
+    async def create_deal(
+        self, deal: DealInput, custom_fields: Mapping[str, Any] | None = None
+    ) -> str:
+        payload = deal.payload()
+        if custom_fields:
+            payload["custom_fields"] = {k: _wire(v) for k, v in custom_fields.items()}
+        return await self._create("/api/opportunities/", payload)
 
     async def update_deal(self, deal_id: str, changes: DealInput) -> None:
         await self.call("PATCH", f"/api/opportunities/{deal_id}/", json=changes.payload())

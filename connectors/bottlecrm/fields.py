@@ -21,6 +21,11 @@ _SYNC_LABELS: Final = {
 }
 SYNC_STATES: Final = tuple((status.value, _SYNC_LABELS[status]) for status in SyncStatus)
 
+RENEWAL_KEY: Final = "q2c_renewal_key"
+"""On a renewal deal q2c opened: the renewal it is for (how a repeated command finds it)."""
+RENEWAL_OF: Final = "q2c_renewal_of"
+"""On a renewal deal q2c opened: the deal the subscription was sold on."""
+
 DEAL_FIELDS: Final = (
     CustomFieldSpec(
         target_model="Opportunity",
@@ -117,6 +122,18 @@ DEAL_FIELDS: Final = (
         key="erp_renewal_date",
         label="Next renewal",
         field_type="date",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key=RENEWAL_KEY,
+        label="Renewal of (subscription and date)",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key=RENEWAL_OF,
+        label="Renewal of deal",
+        field_type="text",
     ),
     CustomFieldSpec(
         target_model="Opportunity",

@@ -17,16 +17,22 @@ from typing import Any, ClassVar
 from connectors.base import ConnectorError, ErrorKind, Sink
 from connectors.base.sink import handles
 from connectors.bottlecrm.client import BottleCrmClient, ObjectName, same_value
+from connectors.bottlecrm.fields import RENEWAL_KEY, RENEWAL_OF
 from connectors.bottlecrm.mapping import SYSTEM, account_input, contact_input
 from connectors.bottlecrm.models import (
     AccountInput,
     ContactInput,
     CustomFieldTarget,
+    DealInput,
+    DealStage,
+    LineItem,
+    LineItemInput,
     Product,
     ProductInput,
 )
 from schemas import (
     CommandResult,
+    CreateRenewalDeal,
     Customer,
     DeleteMode,
     DeleteRecord,
@@ -39,6 +45,7 @@ from schemas import (
     Shipment,
     ShipmentState,
     Subscription,
+    SubscriptionLine,
     SubscriptionState,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
@@ -294,6 +301,48 @@ def product_changes(product: Product, wanted: ProductInput) -> ProductInput | No
     return ProductInput.model_validate(wanted.model_dump(include=set(differ))) if differ else None
 
 
+def renewal_stage(stage: str | None) -> DealStage:
+    """The renewal deal's stage: the configured one, else the first open stage."""
+    if stage is None:
+        return DealStage.PROSPECTING
+    try:
+        return DealStage(stage.upper())
+    except ValueError:
+        known = ", ".join(s.value for s in DealStage)
+        raise _skip(f"{stage!r} is not a BottleCRM deal stage ({known})") from None
+
+
+def renewal_description(command: CreateRenewalDeal) -> str:
+    sub = command.subscription_number or command.subscription.erp_id or "?"
+    text = f"Renewal of subscription {sub} on {command.close_date.isoformat()}"
+    if command.original_deal and command.original_deal.crm_id:
+        text += f", sold on deal {command.original_deal.crm_id}"
+    return text + "."
+
+
+def _line_matches(line: LineItem, wanted: LineItemInput) -> bool:
+    product = line.product.id if line.product is not None else None
+    return (
+        product == wanted.product_id
+        and (wanted.product_id is not None or line.name == wanted.name)
+        and line.quantity == wanted.quantity
+        and line.unit_price == wanted.unit_price
+    )
+
+
+def missing_lines(present: list[LineItem], wanted: list[LineItemInput]) -> list[LineItemInput]:
+    """The lines of ``wanted`` the deal does not have yet (each present line counts once)."""
+    left = list(present)
+    missing = []
+    for line in wanted:
+        match = next((p for p in left if _line_matches(p, line)), None)
+        if match is None:
+            missing.append(line)
+        else:
+            left.remove(match)
+    return missing
+
+
 class BottleCrmSink(Sink):
     system: ClassVar[str] = SYSTEM
 
@@ -334,6 +383,62 @@ class BottleCrmSink(Sink):
             return Outcome.UNCHANGED
         await self.client.write_custom_fields(target, record_id, differ)
         return Outcome.UPDATED
+
+    @handles(CreateRenewalDeal)
+    async def create_renewal_deal(self, command: CreateRenewalDeal) -> CommandResult:
+        """The renewal deal, found by the renewal key q2c keeps on it, else created with
+        that key; then the lines it lacks (a create cut short is completed by the repeat)."""
+        account = _crm_id(command.account, "account")
+        stage = renewal_stage(command.stage)
+        wanted = [await self._renewal_line(line) for line in command.lines]
+        deal_id = await self._deal_by_renewal_key(command.renewal_key)
+        outcome = Outcome.UNCHANGED
+        marks = {
+            RENEWAL_KEY: command.renewal_key,
+            RENEWAL_OF: command.original_deal.crm_id if command.original_deal else None,
+        }
+        if deal_id is None:
+            deal = DealInput(
+                name=command.name,
+                account=account,
+                stage=stage,
+                currency=command.currency,
+                amount=command.amount.amount,
+                closed_on=command.close_date,
+                description=renewal_description(command),
+            )
+            deal_id = await self.client.create_deal(deal, custom_fields=marks)
+            outcome = Outcome.CREATED
+        # Verified: a key BottleCRM dropped on create would let a repeat open another deal.
+        if await self.set_fields("Opportunity", deal_id, marks) is Outcome.UPDATED:
+            outcome = outcome if outcome is Outcome.CREATED else Outcome.UPDATED
+        for line in missing_lines(await self.client.line_items(deal_id), wanted):
+            await self.client.add_line_item(deal_id, line)
+            outcome = outcome if outcome is Outcome.CREATED else Outcome.UPDATED
+        ids = ExternalIds(crm_id=deal_id)
+        return self.result(command, EntityKind.QUOTE, outcome, ids)
+
+    async def _deal_by_renewal_key(self, key: str) -> str | None:
+        # BottleCRM cannot filter deals by custom field: the renewal key is looked for in
+        # every deal of the org.
+        async for deal in self.client.deals():
+            if deal.custom_fields.get(RENEWAL_KEY) == key:
+                return deal.id
+        return None
+
+    async def _renewal_line(self, line: SubscriptionLine) -> LineItemInput:
+        product_id = line.item.crm_id if line.item is not None else None
+        if product_id is None and line.sku:
+            product = await self.client.find_product_by_sku(line.sku)
+            product_id = product.id if product is not None else None
+        fields: dict[str, Any] = {"quantity": line.quantity, "unit_price": line.unit_price.amount}
+        if product_id is not None:
+            fields["product_id"] = product_id
+        else:
+            fields["name"] = line.description or line.sku or "Subscription"
+        if line.description:
+            fields["description"] = line.description
+        return LineItemInput(**fields)
 
     @handles(UpsertCustomer)
     async def upsert_customer(self, command: UpsertCustomer) -> CommandResult:

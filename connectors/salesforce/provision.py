@@ -68,6 +68,7 @@ def field_specs(names: WriteBackFields) -> list[FieldSpec]:
         spec(OPPORTUNITY, names.last_payment_date, "ERP last payment date", _DATE),
         spec(OPPORTUNITY, names.sync_status, "q2c sync status", _text(40)),
         spec(OPPORTUNITY, names.sync_reason, "q2c sync reason", _text(255)),
+        spec(OPPORTUNITY, names.renewal_key, "q2c renewal key", _KEY),
         spec(ACCOUNT, names.customer_code, "ERP customer code", _KEY),
         spec(ACCOUNT, names.outstanding_balance, "ERP outstanding balance", _MONEY),
         spec(ACCOUNT, names.overdue_balance, "ERP overdue balance", _MONEY),

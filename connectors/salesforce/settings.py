@@ -30,6 +30,11 @@ class WriteBackFields(BaseModel):
         description="Product2 external id: the SKU both systems share (products are upserted "
         "by it).",
     )
+    renewal_key: str = Field(
+        default="Q2C_Renewal_Key__c",
+        description="Opportunity external id: the renewal (subscription and renewal date) a "
+        "renewal opportunity q2c opened is for (renewal opportunities are upserted by it).",
+    )
     sync_status: str = "Q2C_Sync_Status__c"
     sync_reason: str = "Q2C_Sync_Reason__c"
 

@@ -8,7 +8,7 @@ sObject Collections with ``allOrNone=false``: each record's own result decides, 
 the org refuses (``FIELD_CUSTOM_VALIDATION_EXCEPTION``, ``DUPLICATES_DETECTED``, …) is a
 SKIPPABLE error with Salesforce's words. Records q2c may have to create are upserted by an
 external id, so a create repeated after a crash finds the first: an account by the ERP
-customer code, a product by its SKU.
+customer code, a product by its SKU, a renewal opportunity by its renewal key.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from connectors.salesforce.source import standard_pricebook
 from connectors.salesforce.wire import soql_literal
 from schemas import (
     CommandResult,
+    CreateRenewalDeal,
     DeleteMode,
     DeleteRecord,
     EntityKind,
@@ -44,6 +45,7 @@ from schemas import (
     Money,
     Outcome,
     ReportSyncStatus,
+    SubscriptionLine,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
@@ -59,6 +61,9 @@ _DELETABLE: Mapping[EntityKind, str] = {
     EntityKind.ITEM: PRODUCT,
 }
 _ARCHIVABLE: Mapping[str, str] = {PRODUCT: "IsActive"}
+LINE_ITEM = "OpportunityLineItem"
+RENEWAL_STAGE = "Prospecting"
+"""A renewal opportunity's stage unless configured: the first open stage of a new org."""
 """The objects with an active flag (Account and Contact have none)."""
 
 
@@ -296,6 +301,75 @@ class SalesforceSink(Sink):
         ids = ExternalIds(crm_id=product_id, erp_id=item.ids.erp_id)
         return self.result(command, EntityKind.ITEM, outcome, ids)
 
+    # -- renewals -----------------------------------------------------------------------------
+
+    @handles(CreateRenewalDeal)
+    async def create_renewal_deal(self, command: CreateRenewalDeal) -> CommandResult:
+        """The renewal opportunity, upserted by its renewal key (an external id) when none
+        has it yet; a found one is left as the sales rep keeps it, but gets the lines it
+        lacks (a create cut short is completed by the repeat)."""
+        account = _crm_id(command.account, "account")
+        key_field = self.names.renewal_key
+        entries = [await self._entry(line) for line in command.lines]
+        opportunity = await self._find(OPPORTUNITY, key_field, command.renewal_key)
+        outcome = Outcome.UNCHANGED
+        if opportunity is None:
+            book = await standard_pricebook(self.client)
+            fields: dict[str, Any] = {
+                "Name": command.name[:120],
+                "AccountId": account,
+                "StageName": command.stage or RENEWAL_STAGE,
+                "CloseDate": command.close_date.isoformat(),
+                "Pricebook2Id": book,
+                "Description": _renewal_description(command),
+            }
+            if not command.lines:
+                fields["Amount"] = wire(command.amount.amount)
+            opportunity, created = await self.client.upsert(
+                OPPORTUNITY, key_field, command.renewal_key, fields
+            )
+            outcome = Outcome.CREATED if created else Outcome.UPDATED
+        where = f"OpportunityId = {soql_literal(opportunity)}"
+        present = await self.client.query(
+            " ".join(
+                ("SELECT Id, PricebookEntryId, Quantity, UnitPrice FROM", LINE_ITEM, "WHERE", where)
+            )
+        )
+        for line, entry in zip(command.lines, entries, strict=True):
+            match = next((p for p in present if _same_line(p, entry, line)), None)
+            if match is not None:
+                present.remove(match)
+                continue
+            await self.client.create(
+                LINE_ITEM,
+                {
+                    "OpportunityId": opportunity,
+                    "PricebookEntryId": entry,
+                    "Quantity": wire(line.quantity),
+                    "UnitPrice": wire(line.unit_price.amount),
+                    **({"Description": line.description[:255]} if line.description else {}),
+                },
+            )
+            if outcome is Outcome.UNCHANGED:
+                outcome = Outcome.UPDATED
+        return self.result(command, EntityKind.QUOTE, outcome, ExternalIds(crm_id=opportunity))
+
+    async def _entry(self, line: SubscriptionLine) -> str:
+        """The standard price book entry of the line's product (by Salesforce id, else SKU)."""
+        product = line.item.crm_id if line.item is not None else None
+        if product is None:
+            product = await self._find(PRODUCT, self.names.item_code, line.sku)
+        if product is None:
+            raise _skip(f"the renewal's item {line.sku or '?'} is not a Salesforce product")
+        book = await standard_pricebook(self.client)
+        where = f"Pricebook2Id = {soql_literal(book)} AND Product2Id = {soql_literal(product)}"
+        found = await self.client.query(
+            " ".join(("SELECT Id FROM PricebookEntry WHERE", where, "LIMIT 1"))
+        )
+        if not found:
+            raise _skip(f"product {line.sku or product} has no standard price book entry")
+        return str(found[0]["Id"])
+
     # -- deletes -----------------------------------------------------------------------------
 
     @handles(DeleteRecord)
@@ -354,6 +428,22 @@ class SalesforceSink(Sink):
             return False
         await self.save("PricebookEntry", str(current["Id"]), differ)
         return True
+
+
+def _renewal_description(command: CreateRenewalDeal) -> str:
+    sub = command.subscription_number or command.subscription.erp_id or "?"
+    text = f"Renewal of subscription {sub} on {command.close_date.isoformat()}"
+    if command.original_deal and command.original_deal.crm_id:
+        text += f", sold on opportunity {command.original_deal.crm_id}"
+    return text + "."
+
+
+def _same_line(present: Record, entry: str, line: SubscriptionLine) -> bool:
+    return (
+        present.get("PricebookEntryId") == entry
+        and same_value(line.quantity, present.get("Quantity"))
+        and same_value(line.unit_price.amount, present.get("UnitPrice"))
+    )
 
 
 def _gone(error: ConnectorError) -> bool:

@@ -43,6 +43,7 @@ from schemas import (
     ShipmentState,
     ShipmentStatus,
     Subscription,
+    SubscriptionLine,
     SubscriptionState,
 )
 from schemas.changes import SystemRole
@@ -311,9 +312,30 @@ def _shipments(record: Mapping[str, Any]) -> tuple[Shipment, ...]:
     return tuple(shipments)
 
 
-def _subscriptions(record: Mapping[str, Any]) -> tuple[Subscription, ...]:
+def _subscription_lines(
+    row: Mapping[str, Any], currency: str, n: int
+) -> tuple[SubscriptionLine, ...]:
+    """What the subscription bills for: each line's service product, quantity and price."""
+    lines = []
+    for m, line in enumerate(sorted(_rows(row, "lines."), key=lambda r: r["id"]), 1):
+        where = f"subscriptions[{n}].lines[{m}]"
+        service = line.get("service.")
+        product = service.get("product") if isinstance(service, Mapping) else None
+        lines.append(
+            SubscriptionLine(
+                item=ExternalIds(erp_id=str(product)) if product else None,
+                sku=_code(service, "product") if isinstance(service, Mapping) else None,
+                description=line.get("description") or None,
+                quantity=_decimal(line.get("quantity"), f"{where}.quantity"),
+                unit_price=_money(line.get("unit_price"), currency, f"{where}.unit_price"),
+            )
+        )
+    return tuple(lines)
+
+
+def _subscriptions(record: Mapping[str, Any], currency: str) -> tuple[Subscription, ...]:
     subscriptions = []
-    for row in sorted(_rows(record, "subscriptions"), key=lambda r: r["id"]):
+    for n, row in enumerate(sorted(_rows(record, "subscriptions"), key=lambda r: r["id"]), 1):
         try:
             state = SubscriptionState(str(row.get("state")))
         except ValueError:
@@ -329,6 +351,7 @@ def _subscriptions(record: Mapping[str, Any]) -> tuple[Subscription, ...]:
                 start_date=_date(row.get("start_date")),
                 end_date=_date(row.get("end_date")),
                 next_invoice_date=_date(row.get("next_invoice_date")),
+                lines=_subscription_lines(row, _code(row, "currency") or currency, n),
             )
         )
     return tuple(subscriptions)
@@ -369,7 +392,7 @@ def to_sales_order(record: Mapping[str, Any], updated_at: datetime) -> SalesOrde
             str(record.get("shipment_state")), ShipmentStatus.NONE
         ),
         shipments=_shipments(record),
-        subscriptions=_subscriptions(record),
+        subscriptions=_subscriptions(record, currency),
         return_of=_origin_sale(record),
     )
 

@@ -152,7 +152,20 @@ class SaleStream(ModifiedStream):
         SameReference(
             "subscriptions",
             "sale.subscription",
-            ("number", "state", "start_date", "end_date", "next_invoice_date"),
+            (
+                "number",
+                "state",
+                "start_date",
+                "end_date",
+                "next_invoice_date",
+                "currency.code",
+                # What it bills for: renewal deals are opened with these lines.
+                "lines.quantity",
+                "lines.unit_price",
+                "lines.description",
+                "lines.service.product",
+                "lines.service.product.code",
+            ),
         ),
     )
 

@@ -18,6 +18,7 @@ from schemas.entities.documents import (
     ShipmentState,
     ShipmentStatus,
     Subscription,
+    SubscriptionLine,
     SubscriptionState,
 )
 from schemas.entities.identity import CrossReference, EntityKind, ExternalIds
@@ -50,5 +51,6 @@ __all__ = [
     "ShipmentState",
     "ShipmentStatus",
     "Subscription",
+    "SubscriptionLine",
     "SubscriptionState",
 ]

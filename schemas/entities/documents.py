@@ -167,6 +167,16 @@ class SubscriptionState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class SubscriptionLine(Frozen):
+    """What a subscription bills for: an item, how many, at what price each period."""
+
+    item: ExternalIds | None = None
+    sku: str | None = None
+    description: str | None = None
+    quantity: ExactDecimal
+    unit_price: Money
+
+
 class Subscription(Frozen):
     """A subscription sold on the same deal as an order (the ERP keeps the deal id as its
     reference too): when it runs, and so when it comes up for renewal."""
@@ -177,13 +187,17 @@ class Subscription(Frozen):
     start_date: date | None = None
     end_date: date | None = Field(default=None, description="Its renewal date; None: open.")
     next_invoice_date: date | None = None
+    lines: tuple[SubscriptionLine, ...] = Field(
+        default=(),
+        description="What it bills for, at its current prices (added in sales_order v3).",
+    )
 
 
 class SalesOrder(Contract):
     """A sales order in the ERP."""
 
     schema_subject: ClassVar[str] = "sales_order"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     ids: ExternalIds
     number: str | None = None

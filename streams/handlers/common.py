@@ -11,6 +11,7 @@ from schemas import AuditKind, AuditRecord, Command, FieldValue, idempotency_key
 from schemas.changes import SystemRole
 from schemas.entities import Customer, EntityKind, ExternalIds, Item
 from streams.config import SyncConfig
+from streams.rules.deletes import ItemDeletion
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,19 @@ class Step:
     """Customer reference updates (every worker's join view)."""
     items: list[Item] = field(default_factory=list)
     """Item reference updates (every worker's join view)."""
+    deleted_items: list[ItemDeletion] = field(default_factory=list)
+    """Items their owner deleted: they leave every worker's join view."""
+    dead_letters: list[str] = field(default_factory=list)
+    """Why the message handled is given up on: it is dead-lettered with each reason (its
+    effects above still happen, e.g. the deal told why)."""
 
     def extend(self, other: Step) -> None:
         self.commands += other.commands
         self.audits += other.audits
         self.customers += other.customers
         self.items += other.items
+        self.deleted_items += other.deleted_items
+        self.dead_letters += other.dead_letters
 
 
 def command_fields(

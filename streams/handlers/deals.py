@@ -29,6 +29,7 @@ from schemas.envelope import Operation
 from schemas.keys import deal_key
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step, command_fields
+from streams.rules.deletes import ItemDeletion
 from streams.rules.validation import Decision, Verdict, validate_order
 
 
@@ -38,6 +39,8 @@ class Refs(Protocol):
     def customer(self, ids: ExternalIds) -> Customer | None: ...
 
     def item(self, key: str) -> Item | None: ...
+
+    def deleted_item(self, key: str) -> ItemDeletion | None: ...
 
 
 class OrderStatus(StrEnum):
@@ -154,12 +157,24 @@ def evaluate(
         # A trigger rule on the customer's fields, decided now that the customer is known.
         return state.model_copy(update={"status": OrderStatus.NONE, "since": None}), step
     items: dict[str, Item] = {}
+    deleted: list[str] = []
     for line in quote.lines:
         key = _item_key(line)
         found = refs.item(key) if key is not None else None
         # Only an item the ERP has (an ERP id) can be ordered; a CRM-only product waits.
         if key is not None and found is not None and found.ids.erp_id is not None:
             items[key] = found
+        elif key is not None and (gone := refs.deleted_item(key)) is not None:
+            deleted.append(f"line {line.line_no}: {gone.reason()}")
+    if deleted:
+        # Deleted where items are made: it will not come back by waiting for it. The deal
+        # is told why, and the message that asked for the order is dead-lettered.
+        reason = "; ".join(deleted)
+        rejected = state.model_copy(update={"status": OrderStatus.REJECTED, "since": None})
+        reported = _report(rejected, reason, cfg, now, step)
+        step.audits.append(_audit(AuditKind.REJECTED, state, reason, now))
+        step.dead_letters.append(f"deal {state.deal} cannot be ordered: {reason}")
+        return reported, step
     verdict: Verdict = validate_order(
         quote,
         customer,

@@ -6,21 +6,25 @@ changed.
 
 The overdue balance also changes as due dates pass: the worker's ledger timer asks
 :func:`balance_stale` of each customer, and :func:`on_ledger_recheck` recomputes the
-balance of one whose invoice fell due since."""
+balance of one whose invoice fell due since. Renewals come due as days pass too: a
+subscription of the customer's orders coming up for renewal opens a renewal deal in the
+CRM (when the policy says so), once per renewal date, found by the timer
+(:func:`renewal_due`) or when the subscription changes."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from typing import Protocol
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from schemas import UpdateAccountBalance, UpdateDealFinancialStatus
+from schemas import CreateRenewalDeal, UpdateAccountBalance, UpdateDealFinancialStatus
 from schemas.changes import EntityChange, SystemRole
 from schemas.commands import CurrencyBalance
 from schemas.commands import InvoiceSummary as InvoiceLine
-from schemas.entities import CreditMemo, ExternalIds, Invoice, Payment, SalesOrder
+from schemas.entities import CreditMemo, ExternalIds, Invoice, Item, Payment, SalesOrder
 from schemas.keys import customer_key, deal_key
 from schemas.types import Money
 from streams.config import SyncConfig
@@ -35,6 +39,14 @@ from streams.rules.ledger import (
     fell_due_between,
     order_of,
     primary_currency,
+)
+from streams.rules.renewals import (
+    RenewalDue,
+    due_renewals,
+    renewal_amount,
+    renewal_key,
+    renewal_lines,
+    renewal_name,
 )
 from streams.rules.returns import originals, returns_of
 from streams.rules.warranty import installed_base
@@ -51,6 +63,14 @@ class FinanceState(BaseModel):
     """Digest of the last write-back per CRM record (so an unchanged one is not re-sent)."""
     balance_day: date | None = None
     """The day the account's overdue balance was last computed for."""
+    renewals: dict[str, date] = {}
+    """Per subscription (ERP id), the renewal date it opened a renewal deal for."""
+
+
+class Items(Protocol):
+    """The item view: an item by ERP id, CRM id or SKU."""
+
+    def item(self, key: str) -> Item | None: ...
 
 
 def _digest(body: dict[str, object]) -> str:
@@ -171,8 +191,10 @@ def on_finance_change(
     account_crm_id: str | None,
     cfg: SyncConfig,
     now: datetime,
+    items: Items | None = None,
 ) -> tuple[FinanceState, Step]:
-    """Fold one ERP change into the customer's ledger; write back what it changed."""
+    """Fold one ERP change into the customer's ledger; write back what it changed, and
+    open the renewal deals a changed subscription brought due."""
     record = f"{change.entity}:{change.origin_id}"
     if state.fingerprints.get(record) == change.fingerprint:
         return state, Step()
@@ -203,7 +225,11 @@ def on_finance_change(
     else:
         return state, Step()
     # A return has no deal of its own: it is told on the deal of the order it returns.
-    return _write_backs(state, originals(affected, state.orders), cfg, now)
+    state, step = _write_backs(state, originals(affected, state.orders), cfg, now)
+    if isinstance(data, SalesOrder):
+        state, renewals = open_renewals(state, cfg, now, items)
+        step.extend(renewals)
+    return state, step
 
 
 def balance_stale(state: FinanceState, today: date) -> bool:
@@ -216,11 +242,82 @@ def balance_stale(state: FinanceState, today: date) -> bool:
     return fell_due_between(state.ledger, state.balance_day, today)
 
 
+def renewal_due(state: FinanceState, today: date, cfg: SyncConfig) -> bool:
+    """Whether a renewal of the customer's subscriptions is due ``today`` and not opened
+    (the account known, so a deal can be opened on it)."""
+    if state.account_crm_id is None:
+        return False
+    return bool(due_renewals(state.orders.values(), state.renewals, today, cfg.renewals))
+
+
 def on_ledger_recheck(
-    state: FinanceState, cfg: SyncConfig, now: datetime
+    state: FinanceState, cfg: SyncConfig, now: datetime, items: Items | None = None
 ) -> tuple[FinanceState, Step]:
-    """Recompute the account's balances as of ``now``; written back only if they changed."""
-    return _write_backs(state, [], cfg, now)
+    """Recompute the account's balances as of ``now`` (written back only if they changed)
+    and open the renewal deals that came due."""
+    state, step = _write_backs(state, [], cfg, now)
+    state, renewals = open_renewals(state, cfg, now, items)
+    step.extend(renewals)
+    return state, step
+
+
+def _known_items(due: RenewalDue, items: Items | None) -> dict[str, Item]:
+    found: dict[str, Item] = {}
+    for line in due.subscription.lines:
+        key = (line.item.erp_id if line.item else None) or line.sku
+        item = items.item(key) if items is not None and key else None
+        if key and item is not None:
+            found[key] = item
+    return found
+
+
+def _renewal_deal(
+    state: FinanceState, due: RenewalDue, cfg: SyncConfig, now: datetime, items: Items | None
+) -> CreateRenewalDeal:
+    sub = due.subscription
+    currency = sub.lines[0].unit_price.currency if sub.lines else due.order.currency
+    lines = renewal_lines(sub.lines, _known_items(due, items), currency)
+    key = renewal_key(cfg.erp_system, due.subscription_id, due.renewal_date)
+    deal = _deal_of(due.order)
+    return CreateRenewalDeal.model_validate(
+        {
+            # One deal per renewal, whatever brings it due again: keyed by the renewal.
+            **command_fields(cfg, SystemRole.CRM, now, "create_renewal_deal", key),
+            "renewal_key": key,
+            "account": ExternalIds(crm_id=state.account_crm_id, erp_id=state.ledger.customer),
+            "name": renewal_name(cfg.renewals, due),
+            "stage": cfg.renewals.stage,
+            "currency": currency,
+            "lines": lines,
+            "amount": renewal_amount(lines, currency),
+            "close_date": due.renewal_date,
+            "original_deal": ExternalIds(crm_id=deal) if deal else None,
+            "subscription": sub.ids,
+            "subscription_number": sub.number,
+        }
+    )
+
+
+def open_renewals(
+    state: FinanceState, cfg: SyncConfig, now: datetime, items: Items | None = None
+) -> tuple[FinanceState, Step]:
+    """A renewal deal for each renewal of the customer's subscriptions that came due and
+    has none yet; remembered, so each renewal date opens one."""
+    step = Step()
+    account = state.account_crm_id
+    if account is None:
+        return state, step
+    due = due_renewals(state.orders.values(), state.renewals, now.date(), cfg.renewals)
+    if not due:
+        return state, step
+    opened = dict(state.renewals)
+    for renewal in due:
+        command = _renewal_deal(state, renewal, cfg, now, items)
+        step.commands.append(
+            Emit(SystemRole.CRM, customer_key(ExternalIds(crm_id=account)), command)
+        )
+        opened[renewal.subscription_id] = renewal.renewal_date
+    return state.model_copy(update={"renewals": opened}), step
 
 
 def new_finance_state(customer_erp_id: str) -> FinanceState:

@@ -21,7 +21,7 @@ from schemas.changes import EntityChange, SystemRole
 from schemas.entities import Contact, Customer, EntityKind, ExternalIds, Item
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step, command_fields, conflict_audit
-from streams.rules.deletes import decide_delete, retired
+from streams.rules.deletes import ItemDeletion, decide_delete, owner_of, retired
 from streams.rules.golden import GoldenRecord, Merge, MergeKind, merge, record_written
 from streams.rules.ownership import other
 
@@ -159,6 +159,19 @@ def _on_delete(
     )
     if decision is None:
         return updated, step
+    sku = updated.values().get("sku")
+    owner = owner_of(change.entity, cfg.ownership)
+    if change.entity is EntityKind.ITEM and change.origin_role is owner and isinstance(sku, str):
+        # Gone where items are made: no deal may use it any more.
+        step.deleted_items.append(
+            ItemDeletion(
+                sku=sku,
+                ids=updated.ids,
+                role=change.origin_role,
+                system=change.origin_system,
+                at=change.source_ts,
+            )
+        )
     step.audits.append(
         AuditRecord(
             kind=AuditKind.DELETED,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,3 +132,19 @@ def decide_delete(
         target=target,
         mode=mode,
     )
+
+
+class ItemDeletion(BaseModel):
+    """An item its owning system deleted: what a deal using it is told."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    ids: ExternalIds
+    role: SystemRole
+    system: str
+    at: datetime
+
+    def reason(self) -> str:
+        where = f"the {self.role.value.upper()} ({self.system})"
+        return f"item {self.sku} was deleted in {where} on {self.at.date().isoformat()}"

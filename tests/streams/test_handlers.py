@@ -52,6 +52,7 @@ from streams.handlers.finance import (
     on_ledger_recheck,
 )
 from streams.handlers.master import on_master_change, on_master_result
+from streams.rules.deletes import ItemDeletion
 from tests.streams.factories import T0, change, customer, eur, item, line, quote
 
 CFG = SyncConfig()
@@ -63,12 +64,16 @@ NOW = T0 + timedelta(minutes=30)
 class Views:
     customers: dict[str, Customer] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
+    deleted: dict[str, ItemDeletion] = field(default_factory=dict)
 
     def customer(self, ids: ExternalIds) -> Customer | None:
         return self.customers.get(ids.crm_id or "")
 
     def item(self, key: str) -> Item | None:
         return self.items.get(key)
+
+    def deleted_item(self, key: str) -> ItemDeletion | None:
+        return self.deleted.get(key)
 
 
 def test_a_new_crm_account_is_created_in_the_erp_and_its_echo_is_silent() -> None:

@@ -92,6 +92,9 @@ def test_a_rejected_deal_resent_is_validated_again_and_ordered_once_its_item_exi
         def item(self, key: str) -> Any:
             return item("G-404", "100.00", erp_id="9", ids=ExternalIds(crm_id=key, erp_id="9"))
 
+        def deleted_item(self, key: str) -> Any:
+            return None
+
     # The same change again (a source repeating itself) is a repeat: nothing happens.
     state, step = on_quote_change(rejected, first, Refs(), SyncConfig(), NOW)
     assert (state, step.commands) == (rejected, [])
