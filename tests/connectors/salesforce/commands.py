@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from schemas import (
     Contact,
+    CreateRenewalDeal,
     Customer,
     EntityKind,
     ExternalIds,
@@ -17,6 +18,7 @@ from schemas import (
     PriceBookPrice,
     ReportSyncStatus,
     SalesOrderState,
+    SubscriptionLine,
     SyncStatus,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
@@ -115,4 +117,30 @@ def upsert_contact(person: Contact) -> UpsertContact:
         target_system=TARGET,
         issued_at=NOW,
         contact=person,
+    )
+
+
+def renewal_deal(account: str, sku: str, renewal: date) -> CreateRenewalDeal:
+    key = f"tryton:subscription:3:{renewal.isoformat()}"
+    return CreateRenewalDeal(
+        idempotency_key=idempotency_key("create_renewal_deal", key),
+        target_system=TARGET,
+        issued_at=NOW,
+        renewal_key=key,
+        account=ExternalIds(crm_id=account, erp_id="42"),
+        name=f"Renewal of SUB3 ({renewal.isoformat()})",
+        currency="USD",
+        lines=(
+            SubscriptionLine(
+                item=ExternalIds(erp_id=f"product-{sku}"),
+                sku=sku,
+                quantity=Decimal(12),
+                unit_price=usd("22.00"),
+            ),
+        ),
+        amount=usd("264.00"),
+        close_date=renewal,
+        original_deal=ExternalIds(crm_id="006000000000001"),
+        subscription=ExternalIds(erp_id="3"),
+        subscription_number="SUB3",
     )

@@ -36,6 +36,7 @@ from tests.connectors.salesforce.commands import (
     NOW,
     account_balance,
     financial_status,
+    renewal_deal,
     upsert_customer,
     upsert_item,
 )
@@ -283,6 +284,36 @@ async def test_an_erp_item_finds_the_product_an_org_user_made_with_its_code(
     again = await sink.apply(upsert_item("W-9", "12.50"))
     assert (again.outcome, again.ids) == (Outcome.UNCHANGED, first.ids)
     assert len(await client.query("SELECT Id FROM Product2")) == 1
+
+
+async def test_a_renewal_opens_one_opportunity_upserted_by_its_renewal_key(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    await sink.apply(upsert_item("SUP-1", "22.00"))
+    account = await client.create("Account", {"Name": "Renewing Ltd"})
+    command = renewal_deal(account, "SUP-1", dt.date(2027, 11, 30))
+    first = await sink.apply(command)
+    assert first.outcome is Outcome.CREATED
+    assert first.ids is not None
+    assert first.ids.crm_id
+    opportunity = await client.record("Opportunity", first.ids.crm_id)
+    assert opportunity is not None
+    assert opportunity["Q2C_Renewal_Key__c"] == "tryton:subscription:3:2027-11-30"
+    assert (opportunity["AccountId"], opportunity["StageName"]) == (account, "Prospecting")
+    assert opportunity["CloseDate"] == "2027-11-30"
+    assert opportunity["Amount"] == 264.0  # the sum of its line
+    where = f"OpportunityId = '{first.ids.crm_id}'"
+    lines = await client.query(
+        "SELECT Quantity, UnitPrice, ProductCode FROM OpportunityLineItem WHERE " + where  # noqa: S608
+    )
+    assert [(x["Quantity"], x["UnitPrice"]) for x in lines] == [(12.0, 22.0)]
+
+    # Sent again (a worker restarted before it stored the renewal): the same opportunity.
+    again = await sink.apply(command)
+    assert (again.outcome, again.ids) == (Outcome.UNCHANGED, first.ids)
+    assert len(await client.query("SELECT Id FROM Opportunity")) == 1
+    assert len(await client.query("SELECT Id FROM OpportunityLineItem")) == 1
 
 
 class Recorded:

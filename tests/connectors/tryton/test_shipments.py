@@ -15,7 +15,7 @@ from connectors.base.mapping import MappingError
 from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.polling import ModifiedStream
 from connectors.tryton.streams import STREAMS, SaleStream, ShipmentStream, SubscriptionStream
-from schemas import CreditMemo, SalesOrder, ShipmentState, ShipmentStatus
+from schemas import CreditMemo, Money, SalesOrder, ShipmentState, ShipmentStatus
 from tests.connectors.tryton.test_mapping import INVOICE, SALE, change
 
 
@@ -180,11 +180,27 @@ def test_subscriptions_for_the_deal_ride_on_its_sale() -> None:
                 "start_date": "2026-12-01",
                 "end_date": "2027-11-30",
                 "next_invoice_date": "2027-01-01",
+                "currency.": {"id": 2, "code": "EUR"},
+                "lines.": [
+                    {
+                        "id": 9,
+                        "quantity": 12.0,
+                        "unit_price": "19.90",
+                        "description": "Support",
+                        "service.": {"id": 1, "product": 4, "product.": {"id": 4, "code": "S-1"}},
+                    }
+                ],
             },
             {"id": 2, "number": None, "state": "draft"},
         ]
     )
     draft, running = order.subscriptions
+    (billed,) = running.lines
+    assert billed.item is not None
+    assert billed.item.erp_id == "4"
+    assert (billed.sku, billed.quantity, billed.description) == ("S-1", Decimal(12), "Support")
+    assert billed.unit_price == Money(amount=Decimal("19.90"), currency="EUR")
+    assert draft.lines == ()
     assert (draft.ids.erp_id, draft.number, draft.end_date) == ("2", None, None)
     assert (running.number, running.end_date, running.next_invoice_date) == (
         "SUB3",
