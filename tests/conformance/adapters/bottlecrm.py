@@ -33,6 +33,7 @@ from schemas import (
     idempotency_key,
 )
 from tests.conformance.adapter import Adapter, ErrorCase, Live
+from tests.connectors.salesforce.commands import renewal_deal
 from tests.integration.peers.test_bottlecrm_sink import (
     NOW,
     financial_status,
@@ -111,6 +112,11 @@ class BottleCrmLive(Live):
                 issued_at=NOW,
                 contact=person,
             )
+        if subject == "create_renewal_deal":
+            assert parts.sink is not None
+            await parts.sink.apply(upsert_item("REN-1", "22.00", name="Support year"))
+            account = await self.client.create_account(AccountInput(name="Renewing Ltd"))
+            return renewal_deal(account, "REN-1", date(2027, 11, 30), "bottlecrm")
         if subject == "delete_record":
             assert parts.sink is not None
             made = await parts.sink.apply(upsert_item("CONF-GONE", "10", name="Retired day"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ from tests.connectors.salesforce.commands import (
     NOW,
     account_balance,
     financial_status,
+    renewal_deal,
     sync_status,
     upsert_contact,
     upsert_customer,
@@ -111,6 +113,11 @@ class SalesforceLive(Live):
                     updated_at=NOW,
                 )
             )
+        if subject == "create_renewal_deal":
+            assert parts.sink is not None
+            await parts.sink.apply(upsert_item("REN-1", "22.00", name="Support year"))
+            account = await self.client.create("Account", {"Name": "Renewing Ltd"})
+            return renewal_deal(account, "REN-1", date(2027, 11, 30), "salesforce")
         if subject == "delete_record":
             assert parts.sink is not None
             made = await parts.sink.apply(upsert_item("CONF-GONE", "10", name="Retired day"))

@@ -120,11 +120,12 @@ def upsert_contact(person: Contact) -> UpsertContact:
     )
 
 
-def renewal_deal(account: str, sku: str, renewal: date) -> CreateRenewalDeal:
+def renewal_deal(account: str, sku: str, renewal: date, target: str = TARGET) -> CreateRenewalDeal:
+    """A renewal deal on ``account`` for 12 of ``sku`` at 22.00, closing on ``renewal``."""
     key = f"tryton:subscription:3:{renewal.isoformat()}"
     return CreateRenewalDeal(
         idempotency_key=idempotency_key("create_renewal_deal", key),
-        target_system=TARGET,
+        target_system=target,
         issued_at=NOW,
         renewal_key=key,
         account=ExternalIds(crm_id=account, erp_id="42"),
