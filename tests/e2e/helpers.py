@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
-from schemas import CODEC, DecodeError, Item
+from q2c.core.kafka_admin import partitions_of
+from schemas import CODEC, Contract, DecodeError, Item
 from tests.e2e.conftest import Stack
 
 T = TypeVar("T")
@@ -193,5 +194,26 @@ async def item_known_to_the_sync(stack: Stack, sku: str) -> None:
 
     try:
         await stack.eventually(probe, f"item {sku} in the sync's item view")
+    finally:
+        await consumer.stop()
+
+
+async def everything_on(stack: Stack, topic: str) -> list[Contract]:
+    """Every message on ``topic`` now, decoded (tombstones left out), read to its end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await partitions_of({"bootstrap_servers": stack.bootstrap}, topic)
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        found: list[Contract] = []
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(*tps, timeout_ms=500)).values():
+                found += [CODEC.decode(r.value) for r in records if r.value is not None]
+        return found
     finally:
         await consumer.stop()

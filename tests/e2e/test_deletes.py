@@ -1,20 +1,29 @@
 """Deletes by policy on the real peers: an item deleted in Tryton is archived in BottleCRM
-(the default); an account deleted in BottleCRM deletes its Tryton party when customers'
-policy says delete; a contact deleted in BottleCRM is only audited when contacts' policy
-says audit. Each decision is on the audit topic."""
+(the default) and leaves the sync's item view, so a deal won with it afterwards is rejected
+with the reason and dead-lettered; an account deleted in BottleCRM deletes its Tryton party
+when customers' policy says delete; a contact deleted in BottleCRM is only audited when
+contacts' policy says audit. Each decision is on the audit topic."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from decimal import Decimal
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from connectors.bottlecrm.models import ContactInput
-from schemas import CODEC, AuditKind, AuditRecord, DecodeError, EntityKind
+from connectors.bottlecrm.models import ContactInput, DealInput, LineItemInput
+from schemas import CODEC, AuditKind, AuditRecord, DeadLetter, DecodeError, EntityKind
 from tests.e2e.conftest import Stack
-from tests.e2e.helpers import account_in_both, crm_product, make_item
+from tests.e2e.helpers import (
+    account_in_both,
+    crm_product,
+    deal_fields,
+    everything_on,
+    make_item,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +38,21 @@ async def audit_records(stack: Stack) -> AsyncIterator[AIOKafkaConsumer]:
         yield consumer
     finally:
         await consumer.stop()
+
+
+async def dead_letter(stack: Stack, where: Callable[[DeadLetter], bool]) -> DeadLetter:
+    """The first dead letter ``where`` holds for."""
+    seen: list[DeadLetter] = []
+
+    async def probe() -> DeadLetter | None:
+        seen[:] = [
+            m
+            for m in await everything_on(stack, stack.topics.dead_letter)
+            if isinstance(m, DeadLetter)
+        ]
+        return next((d for d in seen if where(d)), None)
+
+    return await stack.eventually(probe, "the dead letter")
 
 
 async def deletion_audited(stack: Stack, entity: EntityKind, rule: str) -> AuditRecord:
@@ -61,6 +85,14 @@ async def test_an_item_deleted_in_the_erp_is_archived_in_the_crm(stack: Stack) -
     template = await make_item(stack, "GONE-1", "40")
     product = await crm_product(stack, "GONE-1")
     assert product.is_active
+    # A deal quoting the item, not won yet.
+    account, _ = await account_in_both(stack, "Late Buyer Ltd")
+    deal = await stack.crm.create_deal(
+        DealInput(name="Gone item", account=account, currency="USD", amount=Decimal(80))
+    )
+    await stack.crm.add_line_item(
+        deal, LineItemInput(product_id=product.id, quantity=Decimal(2), unit_price=Decimal(40))
+    )
 
     await stack.erp.delete("product.template", [template])
 
@@ -74,6 +106,16 @@ async def test_an_item_deleted_in_the_erp_is_archived_in_the_crm(stack: Stack) -
     assert audit.reason == "deleted in tryton; archived in bottlecrm"
     # Archived, not deleted: the product and its history stay in the CRM.
     assert (await stack.crm.get_product(product.id)).sku == "GONE-1"
+
+    # The item left the sync's item view: the deal won now is not ordered, and says why.
+    await stack.crm.close_won(deal, dt.date.today())
+    fields = await deal_fields(stack, deal, q2c_sync_status="rejected")
+    reason = f"line 1: item GONE-1 was deleted in the ERP (tryton) on {dt.date.today()}"
+    assert fields["q2c_sync_reason"] == reason
+    letter = await dead_letter(stack, lambda d: reason in d.reason)
+    assert letter.reason == f"deal {deal} cannot be ordered: {reason}"
+    assert letter.stage == "streams.sync"
+    assert await stack.erp.search("sale.sale", [("reference", "=", deal)]) == []
 
 
 @pytest.mark.q2c_env(Q2C_SYNC__DELETES='{"entities": {"customer": "delete"}}')

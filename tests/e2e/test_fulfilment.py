@@ -3,17 +3,22 @@ shipment is driven through the warehouse's steps; the deal shows the shipment st
 dates and the tracking reference, a partial shipment as such with its back-order, and the
 order as sent once the back-order leaves too. Serialized units shipped (stock_lot lots)
 show on the account with their warranty end, from the item's warranty duration. A return
-sale and its credit note show on the original deal."""
+sale and its credit note show on the original deal. A subscription sold on the deal shows
+its renewal date, and opens one renewal deal once the renewal comes within the lead time,
+also after the worker is killed and started again."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from connectors.bottlecrm.models import Deal
 from connectors.tryton.client import WizardStep
+from schemas import CreateRenewalDeal
 from streams.rules.warranty import warranty_end
 from tests.e2e.conftest import Stack
 from tests.e2e.helpers import (
@@ -21,6 +26,7 @@ from tests.e2e.helpers import (
     account_in_both,
     crm_product,
     deal_fields,
+    everything_on,
     make_item,
     sale_of,
     won_deal,
@@ -182,6 +188,19 @@ async def test_a_return_and_its_credit_show_on_the_original_deal(stack: Stack) -
     assert fields["erp_order_number"] == sale["number"]
 
 
+async def renewal_deals(stack: Stack, key_prefix: str) -> list[Deal]:
+    """The BottleCRM deals q2c opened for renewals whose key starts with ``key_prefix``."""
+    return [
+        deal
+        async for deal in stack.crm.deals()
+        if str(deal.custom_fields.get("q2c_renewal_key") or "").startswith(key_prefix)
+    ]
+
+
+@pytest.mark.q2c_env(
+    Q2C_SYNC__RENEWALS='{"open_deal": true, "lead_days": 60, "name": "{deal} renewal"}',
+    Q2C_SYNC__LEDGER_INTERVAL="PT1S",
+)
 async def test_a_subscription_sold_on_the_deal_shows_its_renewal_date(stack: Stack) -> None:
     template = await make_item(stack, "SUB-1", "20")
     product = await crm_product(stack, "SUB-1")
@@ -224,7 +243,50 @@ async def test_a_subscription_sold_on_the_deal_shows_its_renewal_date(stack: Sta
         await stack.erp.button("sale.subscription", step, [subscription])
     (number,) = await stack.erp.read("sale.subscription", [subscription], ["number"])
 
-    fields = await deal_fields(stack, deal, erp_renewal_date=end.isoformat())
-    assert fields["erp_subscriptions"].startswith(
-        f"{number['number']} running, {start.isoformat()} to {end.isoformat()}"
-    )
+    running = f"{number['number']} running, {start.isoformat()} to {end.isoformat()}"
+
+    async def shown() -> bool | None:
+        fields = (await stack.crm.get_deal(deal)).custom_fields
+        # Quoted first, then running: the same renewal date, so the state tells them apart.
+        ok = str(fields.get("erp_subscriptions") or "").startswith(running)
+        return (ok and str(fields.get("erp_renewal_date")) == end.isoformat()) or None
+
+    await stack.eventually(shown, "the running subscription and its renewal date on the deal")
+    key = f"tryton:subscription:{subscription}:"
+    # 364 days off: not within the 60 days' lead time yet.
+    assert await renewal_deals(stack, key) == []
+
+    # 310 days on (the worker's clock moved, nothing changed in Tryton): 54 days before the
+    # renewal date, the ledger timer opens the renewal deal.
+    await asyncio.to_thread(stack.worker.stop)
+    stack.worker.env["Q2C_WORKER__CLOCK_OFFSET"] = "P310D"
+    await asyncio.to_thread(stack.worker.start)
+
+    async def opened() -> list[Deal] | None:
+        # Once its line is on it (the deal is made first, then its lines).
+        found = await renewal_deals(stack, key)
+        return found if found and all(d.line_items for d in found) else None
+
+    (renewal,) = await stack.eventually(opened, "the renewal deal with its line in BottleCRM")
+    assert renewal.name == f"{deal} renewal"
+    assert renewal.custom_fields["q2c_renewal_key"] == f"{key}{end.isoformat()}"
+    assert renewal.custom_fields["q2c_renewal_of"] == deal
+    assert (renewal.stage, renewal.closed_on) == ("PROSPECTING", end)
+    assert renewal.account is not None
+    assert renewal.account.id == account
+    (item,) = await stack.crm.line_items(renewal.id)
+    assert item.product is not None
+    assert item.product.id == product.id
+    assert (item.quantity, item.unit_price) == (Decimal(1), Decimal(20))
+    assert (await stack.crm.get_deal(renewal.id)).amount == Decimal(20)
+
+    # The worker killed and started again, then the customer's ledger handled again (a
+    # second won deal's sale): the renewal is remembered, no second deal is opened.
+    await asyncio.to_thread(stack.worker.kill)
+    await asyncio.to_thread(stack.worker.start)
+    extra = await won_deal(stack, account, [(product, "1", "20")], name="Vandelay extra")
+    await deal_fields(stack, extra, erp_order_number="*")
+    sent = await everything_on(stack, stack.topics.commands("bottlecrm"))
+    keys = {c.idempotency_key for c in sent if isinstance(c, CreateRenewalDeal)}
+    assert len(keys) == 1  # sent again after the kill, if at all: the same renewal
+    assert [d.id for d in await renewal_deals(stack, key)] == [renewal.id]
