@@ -4,11 +4,15 @@ it is rejected with that reason (and dead-lettered) instead of waiting for it.""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import timedelta
 from typing import Any
 
-from aiokafka import ConsumerRecord
+import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from q2c.core.kafka_admin import ensure_compacted
 from schemas import CODEC, AuditKind, ExternalIds, ReportSyncStatus, SyncStatus
 from schemas.changes import SystemRole
 from schemas.entities import EntityKind
@@ -107,3 +111,31 @@ def test_a_deal_waiting_for_an_item_is_rejected_once_the_item_is_deleted() -> No
     state, step = on_recheck(waiting, views, CFG, NOW)
     assert state.status is OrderStatus.REJECTED
     assert "item W-1 was deleted in the ERP (tryton)" in step.dead_letters[0]
+
+
+@pytest.mark.integration
+async def test_a_view_read_from_the_topic_knows_the_deleted_item(kafka_bootstrap: str) -> None:
+    """On the real broker: a worker (re)reading the items topic from the beginning meets the
+    item, then its tombstone, and knows the item as deleted."""
+    suffix = uuid.uuid4().hex[:8]
+    customers, items = f"t-{suffix}.reference.customers", f"t-{suffix}.reference.items"
+    client = {"bootstrap_servers": kafka_bootstrap}
+    await ensure_compacted(client, customers, items)
+    producer = AIOKafkaProducer(**client, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(items, key=b"W-1", value=CODEC.encode(item("W-1")))
+        await producer.send_and_wait(items, key=b"W-1", value=None, headers=[deletion_header(GONE)])
+    finally:
+        await producer.stop()
+
+    views = JoinViews(customers, items, client)
+    stop = asyncio.Event()
+    following = asyncio.create_task(views.follow(stop))
+    try:
+        await asyncio.wait_for(views.ready.wait(), 60)
+        assert views.item("W-1") is None
+        assert views.deleted_item("prod-W-1") == GONE
+    finally:
+        stop.set()
+        await asyncio.wait_for(following, 30)
