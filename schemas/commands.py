@@ -77,7 +77,7 @@ class UpsertCustomer(Command):
 
     schema_subject: ClassVar[str] = "upsert_customer"
     addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
 
     customer: Customer
 
