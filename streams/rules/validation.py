@@ -97,7 +97,7 @@ def _book_price(item: Item, currency: str, quantity: Decimal, book: str) -> Deci
     applicable tier), if the book lists one."""
     best: Decimal | None = None
     best_tier = Decimal(-1)
-    for price in item.prices:
+    for price in item.all_prices():
         if price.price_book != book or price.unit_price.currency != currency:
             continue
         tier = price.min_quantity or Decimal(0)
@@ -121,7 +121,7 @@ def missing_price(item: Item, currency: str, on: date) -> str:
     """Why ``item`` has no price in ``currency``: the ERP lists it in other currencies only
     when it has no rate for ``currency`` (its prices in other currencies are its own
     conversions at the rate of the day), or it has no price at all."""
-    if any(price.unit_price.currency != currency for price in item.prices):
+    if any(price.unit_price.currency != currency for price in item.all_prices()):
         return f"no {currency} rate on {on.isoformat()} in the ERP"
     return f"the ERP price book has no {currency} price"
 

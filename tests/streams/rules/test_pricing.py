@@ -31,7 +31,8 @@ def _price(
 
 
 def _widget(*prices: PriceBookPrice) -> dict[str, Item]:
-    return {"prod-W-1": item("W-1", prices=prices)}
+    """The first price is the list price, the others the ERP's other prices."""
+    return {"prod-W-1": item("W-1", prices=prices[:1], book_prices=prices[1:])}
 
 
 GOLD = customer(erp_id="42", price_book="Gold")
