@@ -296,8 +296,10 @@ class ModifiedStream(ModifiedSinceStream):
         self, fresh: Sequence[Mapping[str, Any]], owner: type[ModifiedStream]
     ) -> list[RawChange]:
         """Every record of ``owner`` (archived ones too) as it now is, a page at a time,
-        stamped with the latest edit's time; those whose content did not change have the
-        same fingerprint as before and are dropped downstream."""
+        stamped with the latest edit's time, or the record's own when later (a first read
+        finds edits older than the records: a change stamped before the record's own
+        would be taken downstream for an older one, arriving late); those whose content
+        did not change have the same fingerprint as before and are dropped downstream."""
         stamp = max(row[self.replication_key] for row in fresh)
         ids = await owner(self.client).present_ids()
         changes: list[RawChange] = []
@@ -312,7 +314,14 @@ class ModifiedStream(ModifiedSinceStream):
             await add_related(self.client, rows, owner.related)
             observed = self.clock()
             changes += [
-                raw_change(owner.model, row, stamp, Operation.UPDATE, observed) for row in rows
+                raw_change(
+                    owner.model,
+                    row,
+                    max(stamp, row[owner.replication_key]),
+                    Operation.UPDATE,
+                    observed,
+                )
+                for row in rows
             ]
         return changes
 

@@ -165,7 +165,12 @@ async def test_price_lists_and_rates_price_every_item_per_book_and_currency(
         "currency.currency.rate",
         [{"currency": euro, "date": dt.date.today(), "rate": Decimal("0.9")}],
     )
-    repriced = _item(_one((await rates.read(None)).changes, "product.product", product))
+    republished = (await rates.read(None)).changes
+    repriced = _item(_one(republished, "product.product", product))
+    # Stamped no earlier than the product's own last change (the pristine's USD rate is
+    # older): a change stamped earlier would be taken downstream for a late older one.
+    (created,) = [c for c in first.changes if c.record_id == str(product)]
+    assert all(c.source_ts >= created.source_ts for c in republished if c.record_id == str(product))
     assert {p for p in _prices(repriced) if p[1] == "EUR"} == {
         ("standard", "EUR", None, Decimal("90")),
         ("Gold", "EUR", None, Decimal("81")),
