@@ -51,8 +51,11 @@ class Currency:
 
 async def price_books(client: TrytonClient) -> list[PriceBook]:
     """The standard book and the company's active price lists, with their tiers."""
+    company = client.context.get("company")
+    # Tryton prices from the lists of the user's company only (another's is refused).
+    domain = [("company", "=", int(company))] if company else []
     lists = await client.search_read(
-        "product.price_list", [], ["name"], order=[("name", "ASC"), ("id", "ASC")]
+        "product.price_list", domain, ["name"], order=[("name", "ASC"), ("id", "ASC")]
     )
     tiers: dict[int, set[Decimal]] = {int(row["id"]): set() for row in lists}
     if tiers:
