@@ -3,14 +3,18 @@ party's price list → the customer's price book."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from connectors.base import ErrorKind
 from connectors.base.mapping import MappingError
+from connectors.tryton.errors import TrytonUserError
 from connectors.tryton.mapping import TrytonMapper
 from connectors.tryton.prices import _without_repeated_tiers
+from connectors.tryton.sink import _no_rate
 from schemas import Customer, Item, Money
 from tests.connectors.tryton.test_mapping import PARTY, change
 
@@ -97,3 +101,20 @@ def test_the_partys_sale_price_list_is_the_customers_price_book() -> None:
     (result,) = TrytonMapper().to_canonical(change("party.party", gold))
     assert isinstance(result.data, Customer)
     assert result.data.price_book == "Gold"
+
+
+def test_tryton_refusing_a_sale_for_want_of_a_rate_is_said_as_the_sync_says_it() -> None:
+    refused = TrytonUserError(
+        'No rate found for currency "Euro" on "12/02/2026".',
+        method="model.sale.sale.confirm",
+        description="",
+        domain=None,
+    )
+    error = _no_rate(refused, "EUR")
+    assert error.kind is ErrorKind.SKIPPABLE
+    assert error.reason == (
+        f"no EUR rate on {date.today().isoformat()} in the ERP: "
+        'No rate found for currency "Euro" on "12/02/2026".'
+    )
+    other = TrytonUserError("The sale has no lines.", method="m", description="", domain=None)
+    assert _no_rate(other, "EUR") is other
