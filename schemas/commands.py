@@ -78,7 +78,7 @@ class UpsertCustomer(Command):
 
     schema_subject: ClassVar[str] = "upsert_customer"
     addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
 
     customer: Customer
 
@@ -94,7 +94,7 @@ class UpsertContact(Command):
 class UpsertItem(Command):
     schema_subject: ClassVar[str] = "upsert_item"
     addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     item: Item
 

@@ -225,6 +225,12 @@ ACCOUNT_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Account",
+        key="erp_price_book",
+        label="Price book",
+        field_type="text",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
         key="q2c_sync_status",
         label="ERP sync status",
         field_type="dropdown",

@@ -246,9 +246,13 @@ def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
     return values
 
 
+STANDARD_BOOK = "standard"
+
+
 def finance_fields(customer: Customer) -> dict[str, Any]:
     """What the ERP says of a customer's finances, for the account's custom fields:
-    acceptance, credit limit, available credit, credit hold and payment terms."""
+    acceptance, credit limit, available credit, credit hold, payment terms and the price
+    book its orders are priced from (BottleCRM keeps no price books of its own)."""
     available = customer.available_credit
     hold = "no"
     if available is not None and available.amount <= 0:
@@ -259,6 +263,7 @@ def finance_fields(customer: Customer) -> dict[str, Any]:
         "erp_available_credit": available.amount if available is not None else None,
         "erp_credit_hold": hold,
         "erp_payment_terms": customer.payment_terms,
+        "erp_price_book": customer.price_book or STANDARD_BOOK,
     }
 
 

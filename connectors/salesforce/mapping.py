@@ -40,6 +40,7 @@ ACCOUNT = "Account"
 CONTACT = "Contact"
 OPPORTUNITY = "Opportunity"
 PRODUCT = "Product2"
+PRICE_BOOK = "Pricebook2"
 
 HELD_ITEM = frozenset({"sku", "name", "description", "active", "prices"})
 """What a Product2 holds of an item (units, tiers and the like stay in the ERP)."""

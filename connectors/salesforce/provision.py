@@ -17,7 +17,7 @@ from typing import Any
 from connectors.base import ConnectorError, ErrorKind
 from connectors.base.spec import SetupOptions
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.mapping import ACCOUNT, OPPORTUNITY, PRODUCT
+from connectors.salesforce.mapping import ACCOUNT, OPPORTUNITY, PRICE_BOOK, PRODUCT
 from connectors.salesforce.settings import SalesforceSettings, WriteBackFields
 
 
@@ -76,6 +76,7 @@ def field_specs(names: WriteBackFields) -> list[FieldSpec]:
         spec(ACCOUNT, names.sync_status, "q2c sync status", _text(40)),
         spec(ACCOUNT, names.sync_reason, "q2c sync reason", _text(255)),
         spec(PRODUCT, names.item_code, "q2c SKU", _KEY),
+        spec(PRICE_BOOK, names.price_list_code, "q2c price list", _KEY),
     ]
 
 

@@ -35,6 +35,11 @@ class WriteBackFields(BaseModel):
         description="Opportunity external id: the renewal (subscription and renewal date) a "
         "renewal opportunity q2c opened is for (renewal opportunities are upserted by it).",
     )
+    price_list_code: str = Field(
+        default="Q2C_Price_List__c",
+        description="Pricebook2 external id: the ERP price list a custom price book shows "
+        "(price books are upserted by it).",
+    )
     sync_status: str = "Q2C_Sync_Status__c"
     sync_reason: str = "Q2C_Sync_Reason__c"
 

@@ -25,6 +25,7 @@ from connectors.salesforce.mapping import (
     ACCOUNT,
     CONTACT,
     OPPORTUNITY,
+    PRICE_BOOK,
     PRODUCT,
     SYSTEM,
     account_fields,
@@ -139,6 +140,17 @@ def account_values(command: UpdateAccountBalance, names: WriteBackFields) -> dic
     return values
 
 
+def book_prices(item: Item, currency: str) -> dict[str, Money]:
+    """The item's base price in each of the ERP's other price books, in the org's
+    ``currency`` (an org without multiple currencies keeps one currency per entry; tiers
+    have no place in a price book entry)."""
+    return {
+        p.price_book: p.unit_price
+        for p in item.book_prices
+        if p.price_book != "standard" and p.unit_price.currency == currency and not p.min_quantity
+    }
+
+
 def product_price(item: Item, currency: str) -> Money | None:
     """The item's standard price in the org's currency, else its first standard price."""
     preferred = item.price(currency)
@@ -160,6 +172,7 @@ class SalesforceSink(Sink):
         self.client = client
         self.names = fields or WriteBackFields()
         self.currency = currency
+        self._books: dict[str, str] = {}
 
     # -- write-back ---------------------------------------------------------------------
 
@@ -296,6 +309,12 @@ class SalesforceSink(Sink):
         else:
             outcome = await self.set_fields(PRODUCT, product_id, wanted)
         priced = await self._standard_price(product_id, product_price(item, self.currency))
+        for book, price in book_prices(item, self.currency).items():
+            # A custom book's entry needs the standard one first (Salesforce refuses it
+            # otherwise); an item without a standard price has none in custom books either.
+            if product_price(item, self.currency) is None:
+                break
+            priced = await self._book_price(book, product_id, price) or priced
         if priced and outcome is Outcome.UNCHANGED:
             outcome = Outcome.UPDATED
         ids = ExternalIds(crm_id=product_id, erp_id=item.ids.erp_id)
@@ -403,11 +422,31 @@ class SalesforceSink(Sink):
         outcome = await self.set_fields(obj, record_id, {flag: False})
         return self.result(command, command.entity, outcome, command.record)
 
+    async def _price_book(self, name: str) -> str:
+        """The id of the custom price book showing the ERP's price list ``name``, upserted by
+        its external id (made active, named after the list)."""
+        known = self._books.get(name)
+        if known is not None:
+            return known
+        code = self.names.price_list_code
+        book, _ = await self.client.upsert(
+            PRICE_BOOK, code, name, {"Name": name[:255], "IsActive": True}
+        )
+        self._books[name] = book
+        return book
+
+    async def _book_price(self, name: str, product_id: str, price: Money) -> bool:
+        """Creates or corrects the product's entry in the price book of ``name``."""
+        return await self._entry(await self._price_book(name), product_id, price)
+
     async def _standard_price(self, product_id: str, price: Money | None) -> bool:
         """Creates or corrects the product's standard price book entry; True if written."""
         if price is None:
             return False
-        book = await standard_pricebook(self.client)
+        return await self._entry(await standard_pricebook(self.client), product_id, price)
+
+    async def _entry(self, book: str, product_id: str, price: Money) -> bool:
+        """Creates or corrects the product's entry in ``book``; True if written."""
         where = f"Pricebook2Id = {soql_literal(book)} AND Product2Id = {soql_literal(product_id)}"
         found = await self.client.query(
             " ".join(("SELECT Id, UnitPrice, IsActive FROM PricebookEntry WHERE", where))

@@ -139,6 +139,21 @@ def reference_reader(model: str, owner: str) -> DocumentStream:
     )
 
 
+def repricing_reader(model: str, owner: str) -> DocumentStream:
+    def read(document: Any) -> Reading:
+        ids = ", ".join(str(row["id"]) for row in _rows(document))
+        return Reading(
+            action=f"re-read every {owner} record with its prices per price book, currency "
+            f"and tier (after {model} {ids}), and publish each as an update"
+        )
+
+    return DocumentStream(
+        name=model,
+        description=f"one {model} record: the source publishes every {owner} record, priced again",
+        read=read,
+    )
+
+
 def deleted_reader(model: str) -> DocumentStream:
     def read(document: Any) -> Reading:
         if not isinstance(document, list):
@@ -171,6 +186,8 @@ def _documents(streams: tuple[type[ModifiedStream], ...]) -> dict[str, DocumentS
             reader = listing_reader(stream.model, field, owner.model)
         elif stream.same_reference_as is not None:
             reader = reference_reader(stream.model, stream.same_reference_as.model)
+        elif stream.reprices is not None:
+            reader = repricing_reader(stream.model, stream.reprices.model)
         else:
             reader = record_reader(stream.model)
         found[reader.name] = reader

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from connectors.base.mapping import Mapper, MappingError, RecordType
 from connectors.tryton.errors import SYSTEM
+from connectors.tryton.prices import STANDARD
 from schemas import (
     Address,
     CreditMemo,
@@ -176,6 +177,7 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime, currency: str =
     limit = record.get("credit_limit_amount")
     used = record.get("credit_amount")
     term = record.get("customer_payment_term.")
+    price_list = record.get("sale_price_list.")
     return Customer(
         ids=ExternalIds(erp_id=str(record["id"]), crm_id=crm_id_of(record.get("identifiers"))),
         name=name,
@@ -191,14 +193,56 @@ def to_customer(record: Mapping[str, Any], updated_at: datetime, currency: str =
         billing_address=_address(billing) if billing else None,
         shipping_address=_address(shipping) if shipping else None,
         updated_at=updated_at,
+        price_book=(
+            str(price_list["name"]).strip() or None
+            if isinstance(price_list, Mapping) and price_list.get("name")
+            else None
+        ),
     )
+
+
+def _list_price(record: Mapping[str, Any], currency: str) -> tuple[PriceBookPrice, ...]:
+    """The product's list price, in the company's ``currency``: the standard book."""
+    price = record.get("list_price_used")
+    if price is None:
+        return ()
+    return (PriceBookPrice(unit_price=_money(price, currency, "list_price_used")),)
+
+
+def _book_prices(record: Mapping[str, Any], currency: str) -> tuple[PriceBookPrice, ...]:
+    """The product's other prices per price book, currency and tier, as the source read
+    them from Tryton (:mod:`connectors.tryton.prices`): all but the list price in the
+    company's ``currency``; none in a record read before price lists were followed."""
+    rows = record.get("prices")
+    if rows is None:
+        return ()
+    if not isinstance(rows, list):
+        raise MappingError(f"a list was expected, not {type(rows).__name__}", field="prices")
+    prices: list[PriceBookPrice] = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, Mapping):
+            raise MappingError("a price is an object", field=f"prices[{n}]")
+        book = str(row.get("price_book") or "").strip()
+        code = str(row.get("currency") or "").strip()
+        if not book or not code:
+            raise MappingError("a price needs a price book and a currency", field=f"prices[{n}]")
+        tier = row.get("min_quantity")
+        if book == STANDARD and code == currency and tier is None:
+            continue  # the list price, read as such
+        prices.append(
+            PriceBookPrice(
+                price_book=book,
+                unit_price=_money(row.get("unit_price"), code, f"prices[{n}].unit_price"),
+                min_quantity=None if tier is None else _decimal(tier, f"prices[{n}].min_quantity"),
+            )
+        )
+    return tuple(prices)
 
 
 def to_item(record: Mapping[str, Any], updated_at: datetime, currency: str) -> Item:
     sku = str(record.get("code") or "").strip()
     if not sku:
         raise MappingError("a product needs a code (its SKU) to be synced", field="code")
-    price = record.get("list_price_used")
     unit = record.get("default_uom.")
     return Item(
         ids=ExternalIds(erp_id=str(record["id"])),
@@ -208,11 +252,8 @@ def to_item(record: Mapping[str, Any], updated_at: datetime, currency: str) -> I
         unit=str(unit.get("name")) if isinstance(unit, Mapping) and unit.get("name") else "unit",
         saleable=bool(record.get("salable", True)),
         active=bool(record.get("active", True)),
-        prices=(
-            (PriceBookPrice(unit_price=_money(price, currency, "list_price_used")),)
-            if price is not None
-            else ()
-        ),
+        prices=_list_price(record, currency),
+        book_prices=_book_prices(record, currency),
         updated_at=updated_at,
     )
 

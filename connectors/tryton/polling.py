@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from connectors.base.tracking import ModifiedSinceStream, RecordId
 from connectors.tryton.client import TrytonClient
 from connectors.tryton.errors import SYSTEM
+from connectors.tryton.prices import add_prices
 from connectors.tryton.records import Row, deleted_change, raw_change
 from schemas import Operation, RawChange
 
@@ -57,7 +58,13 @@ class SameReference:
     fields: tuple[str, ...]
 
 
-Related = Expand | PartyIdentifiers | SameReference
+@dataclass(frozen=True)
+class Prices:
+    """Put the product's prices per price book, currency and tier into ``prices``, as
+    Tryton computes them (:mod:`connectors.tryton.prices`); the row is a product."""
+
+
+Related = Expand | PartyIdentifiers | SameReference | Prices
 
 
 async def read_related(
@@ -106,6 +113,9 @@ async def _same_reference(client: TrytonClient, rows: list[Row], rel: SameRefere
 async def add_related(client: TrytonClient, rows: list[Row], related: Sequence[Related]) -> None:
     """Add the ``related`` records to ``rows``, in place."""
     for rel in related:
+        if isinstance(rel, Prices):
+            await add_prices(client, rows)
+            continue
         if isinstance(rel, SameReference):
             await _same_reference(client, rows, rel)
             continue
@@ -138,6 +148,9 @@ class ModifiedStream(ModifiedSinceStream):
     same_reference_as: ClassVar[type[ModifiedStream] | None] = None
     """An edit of this model publishes the records of that stream with the same
     ``reference`` (the CRM deal id both keep), stamped with the edit's time."""
+    reprices: ClassVar[type[ModifiedStream] | None] = None
+    """An edit of this model changes how every record of that stream is priced: it
+    publishes them all, as they now are, stamped with the edit's time."""
     listed_in: ClassVar[tuple[str, type[ModifiedStream]] | None] = None
     """(field, stream): an edit of this model publishes the records of that stream whose
     ``field`` (a searchable to-many field) lists it, stamped with the edit's time; for a
@@ -152,6 +165,8 @@ class ModifiedStream(ModifiedSinceStream):
             return
         read = {"id", *fields}
         for rel in cls.related:
+            if isinstance(rel, Prices):
+                continue
             if isinstance(rel, SameReference):
                 needed = "reference"
             else:
@@ -225,6 +240,8 @@ class ModifiedStream(ModifiedSinceStream):
             return await self._listing_owners(fresh, *self.listed_in)
         if self.same_reference_as is not None:
             return await self._referencing(fresh, self.same_reference_as)
+        if self.reprices is not None:
+            return await self._every(fresh, self.reprices)
         ids = [int(r["id"]) for r in fresh]
         rows = await self.client.read(
             self.model, ids, sorted({*self.fields, *_DATES}), context=EVERYTHING
@@ -274,6 +291,39 @@ class ModifiedStream(ModifiedSinceStream):
             raw_change(owner.model, row, stamps[int(row["id"])], Operation.UPDATE, observed)
             for row in rows
         ]
+
+    async def _every(
+        self, fresh: Sequence[Mapping[str, Any]], owner: type[ModifiedStream]
+    ) -> list[RawChange]:
+        """Every record of ``owner`` (archived ones too) as it now is, a page at a time,
+        stamped with the latest edit's time, or the record's own when later (a first read
+        finds edits older than the records: a change stamped before the record's own
+        would be taken downstream for an older one, arriving late); those whose content
+        did not change have the same fingerprint as before and are dropped downstream."""
+        stamp = max(row[self.replication_key] for row in fresh)
+        ids = await owner(self.client).present_ids()
+        changes: list[RawChange] = []
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), self.page_size):
+            rows = await self.client.read(
+                owner.model,
+                ordered[start : start + self.page_size],
+                sorted({*owner.fields, *_DATES}),
+                context=EVERYTHING,
+            )
+            await add_related(self.client, rows, owner.related)
+            observed = self.clock()
+            changes += [
+                raw_change(
+                    owner.model,
+                    row,
+                    max(stamp, row[owner.replication_key]),
+                    Operation.UPDATE,
+                    observed,
+                )
+                for row in rows
+            ]
+        return changes
 
     async def _listing_owners(
         self, fresh: Sequence[Mapping[str, Any]], field: str, owner: type[ModifiedStream]

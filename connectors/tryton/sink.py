@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from connectors.base import ConnectorError, ErrorKind, Sink
 from connectors.base.sink import handles
 from connectors.tryton.client import TrytonClient
-from connectors.tryton.errors import SYSTEM
+from connectors.tryton.errors import SYSTEM, TrytonUserError
 from schemas import (
     Address,
     CommandResult,
@@ -48,6 +48,18 @@ _CONFIRMED = ("confirmed", "processing", "done")
 
 def _skip(reason: str) -> ConnectorError:
     return ConnectorError(ErrorKind.SKIPPABLE, reason, system=SYSTEM)
+
+
+_NO_RATE = "No rate found for currency"
+"""The start of the currency module's ``msg_no_rate``."""
+
+
+def _no_rate(error: TrytonUserError, currency: str) -> ConnectorError:
+    """Tryton's refusal to quote or confirm a sale: readable as it is, except a missing
+    currency rate, said the way the sync says it (the deal shows it)."""
+    if not error.message.startswith(_NO_RATE):
+        return error
+    return _skip(f"no {currency} rate on {date.today().isoformat()} in the ERP: {error.message}")
 
 
 def record_id(erp_id: str, what: str) -> int:
@@ -435,11 +447,14 @@ class TrytonSink(Sink):
             outcome = Outcome.CREATED
         if state == "cancelled":
             raise _skip(f"sale {command.reference} was cancelled in Tryton")
-        if state == "draft":
-            await self.client.button("sale.sale", "quote", [sale])
-            state = "quotation"
-        if state == "quotation":
-            await self.client.button("sale.sale", "confirm", [sale])
+        try:
+            if state == "draft":
+                await self.client.button("sale.sale", "quote", [sale])
+                state = "quotation"
+            if state == "quotation":
+                await self.client.button("sale.sale", "confirm", [sale])
+        except TrytonUserError as exc:
+            raise _no_rate(exc, command.quote.currency) from exc
         ids = ExternalIds(crm_id=command.reference, erp_id=str(sale))
         return self.result(command, EntityKind.SALES_ORDER, outcome, ids)
 
@@ -451,7 +466,7 @@ class TrytonSink(Sink):
                 f"customer {quote.customer.crm_id or quote.customer.erp_id} is not in Tryton"
             )
         (party_row,) = await self.client.read(
-            "party.party", [party], ["addresses", "customer_payment_term"]
+            "party.party", [party], ["addresses", "customer_payment_term", "sale_price_list"]
         )
         currency = await self._named(
             "currency.currency", [("code", "=", quote.currency)], f"currency {quote.currency}"
@@ -471,6 +486,9 @@ class TrytonSink(Sink):
             "shipment_address": address,
             "lines": [("create", lines)],
         }
+        if party_row.get("sale_price_list"):
+            # The customer's price list, as Tryton's sale form sets it from the party.
+            values["price_list"] = party_row["sale_price_list"]
         if party_row.get("customer_payment_term"):
             values["payment_term"] = party_row["customer_payment_term"]
         else:

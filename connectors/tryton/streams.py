@@ -7,7 +7,13 @@ filtered by a domain (customer ones only), so they cannot.
 
 from __future__ import annotations
 
-from connectors.tryton.polling import Expand, ModifiedStream, PartyIdentifiers, SameReference
+from connectors.tryton.polling import (
+    Expand,
+    ModifiedStream,
+    PartyIdentifiers,
+    Prices,
+    SameReference,
+)
 
 _LINE_FIELDS = (
     "sequence",
@@ -37,6 +43,8 @@ class PartyStream(ModifiedStream):
         "credit_limit_amount",
         "credit_amount",
         "customer_payment_term.name",
+        # sale_price_list: the price list the party's sales are priced from.
+        "sale_price_list.name",
     )
     related = (
         PartyIdentifiers(into="identifiers"),
@@ -98,6 +106,32 @@ class ProductStream(ModifiedStream):
         "list_price_used",
         "template",
     )
+
+    # Each product with its price in every price book and currency.
+    related = (Prices(),)
+
+
+class RepricingStream(ModifiedStream):
+    """An edit of a price list, of one of its lines or of a currency rate changes what
+    Tryton prices every product at, but no product: it publishes every product as it is
+    now priced, stamped with the edit's time."""
+
+    reprices = ProductStream
+
+
+class PriceListStream(RepricingStream):
+    name = model = "product.price_list"
+    fields = ("name", "price", "active")
+
+
+class PriceListLineStream(RepricingStream):
+    name = model = "product.price_list.line"
+    fields = ("price_list", "product", "category", "quantity", "formula")
+
+
+class CurrencyRateStream(RepricingStream):
+    name = model = "currency.currency.rate"
+    fields = ("currency", "date", "rate")
 
 
 class SaleStream(ModifiedStream):
@@ -254,6 +288,9 @@ STREAMS: tuple[type[ModifiedStream], ...] = (
     ContactMechanismStream,
     IdentifierStream,
     ProductStream,
+    PriceListStream,
+    PriceListLineStream,
+    CurrencyRateStream,
     SaleStream,
     ShipmentStream,
     SubscriptionStream,

@@ -62,6 +62,9 @@ MODULES = (
     # Credit limits on parties, and a sale confirmed only within its party's limit.
     "account_credit_limit",
     "sale_credit_limit",
+    # Price lists (formulas per product), a party's sale price list and currency rates.
+    "product_price_list",
+    "sale_price_list",
 )
 REQUIREMENTS = (
     f"trytond=={SERIES}.*",
@@ -77,6 +80,8 @@ REQUIREMENTS = (
     "trytond-sale-subscription",
     "trytond-account-credit-limit",
     "trytond-sale-credit-limit",
+    "trytond-product-price-list",
+    "trytond-sale-price-list",
     # trytond's PostgreSQL backend (its `postgresql` extra), with the driver's wheel.
     "psycopg[binary,pool]",
 )

@@ -25,7 +25,7 @@ class Item(Contract):
     """A product or service that can be quoted, ordered and invoiced."""
 
     schema_subject: ClassVar[str] = "item"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     ids: ExternalIds
     sku: NonEmptyStr = Field(description="The natural key shared by both systems.")
@@ -34,13 +34,23 @@ class Item(Contract):
     unit: NonEmptyStr = Field(default="unit", description="Unit of measure.")
     saleable: bool = True
     active: bool = True
-    prices: tuple[PriceBookPrice, ...] = ()
+    prices: tuple[PriceBookPrice, ...] = Field(
+        default=(), description="The list price: what a CRM's product holds of the prices."
+    )
     updated_at: UtcDateTime
+    book_prices: tuple[PriceBookPrice, ...] = Field(
+        default=(),
+        description=(
+            "The ERP's other prices: per price book (price list), currency (converted by the "
+            "ERP at the rate of the day) and tier; the CRM shows them where it keeps price "
+            "books, and validation prices a customer's deal from its own book."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_price_per_book_and_currency(self) -> Item:
         seen: set[tuple[str, str, object]] = set()
-        for price in self.prices:
+        for price in (*self.prices, *self.book_prices):
             key = (price.price_book, price.unit_price.currency, price.min_quantity)
             if key in seen:
                 raise ValueError(
@@ -49,9 +59,13 @@ class Item(Contract):
             seen.add(key)
         return self
 
+    def all_prices(self) -> tuple[PriceBookPrice, ...]:
+        """The list price and the ERP's other prices."""
+        return (*self.prices, *self.book_prices)
+
     def price(self, currency: CurrencyCode, price_book: str = "standard") -> Money | None:
         """The base (lowest-tier) price in ``price_book`` and ``currency``, if any."""
-        for price in self.prices:
+        for price in self.all_prices():
             if (
                 price.price_book == price_book
                 and price.unit_price.currency == currency

@@ -39,7 +39,7 @@ class Customer(Contract):
     """A customer account, as q2c understands it in both systems."""
 
     schema_subject: ClassVar[str] = "customer"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     ids: ExternalIds
     name: NonEmptyStr
@@ -63,6 +63,13 @@ class Customer(Contract):
     credit_used: Money | None = Field(
         default=None,
         description="What the ERP counts against the credit limit (the customer's receivable).",
+    )
+    price_book: NonEmptyStr | None = Field(
+        default=None,
+        description=(
+            "The ERP price book (price list) the customer's orders are priced from; None: "
+            "the standard one."
+        ),
     )
 
     @property

@@ -50,6 +50,7 @@ def _default_entities() -> dict[EntityKind, EntityOwnership]:
                 "tax_id": ERP,
                 "credit_limit": ERP,
                 "credit_used": ERP,
+                "price_book": ERP,
             },
         ),
         EntityKind.CONTACT: EntityOwnership(default=CRM),

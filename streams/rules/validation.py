@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -77,11 +77,27 @@ def line_net(line: DocumentLine) -> Decimal:
     return gross * (Decimal(100) - line.discount_percent) / Decimal(100)
 
 
-def _list_price(item: Item, currency: str, quantity: Decimal, book: str) -> Decimal | None:
-    """The price-book unit price of ``item`` for ``quantity`` (the best applicable tier)."""
+@dataclass(frozen=True)
+class ListPrice:
+    """The unit price an item is listed at for a line, and the price book it comes from."""
+
+    amount: Decimal
+    book: str
+
+
+def price_books(customer: Customer | None, policy: OrderPolicy) -> tuple[str, ...]:
+    """The price books a customer's order is priced from, first match first: the customer's
+    own (its ERP price list), then the standard one."""
+    own = customer.price_book if customer is not None else None
+    return (own, policy.price_book) if own and own != policy.price_book else (policy.price_book,)
+
+
+def _book_price(item: Item, currency: str, quantity: Decimal, book: str) -> Decimal | None:
+    """The ``book`` unit price of ``item`` in ``currency`` for ``quantity`` (the best
+    applicable tier), if the book lists one."""
     best: Decimal | None = None
     best_tier = Decimal(-1)
-    for price in item.prices:
+    for price in item.all_prices():
         if price.price_book != book or price.unit_price.currency != currency:
             continue
         tier = price.min_quantity or Decimal(0)
@@ -90,10 +106,41 @@ def _list_price(item: Item, currency: str, quantity: Decimal, book: str) -> Deci
     return best
 
 
+def list_price(
+    item: Item, currency: str, quantity: Decimal, books: tuple[str, ...]
+) -> ListPrice | None:
+    """The price of the first of ``books`` that lists ``item`` in ``currency``."""
+    for book in books:
+        amount = _book_price(item, currency, quantity, book)
+        if amount is not None:
+            return ListPrice(amount, book)
+    return None
+
+
+def missing_price(item: Item, currency: str, on: date) -> str:
+    """Why ``item`` has no price in ``currency``: the ERP lists it in other currencies only
+    when it has no rate for ``currency`` (its prices in other currencies are its own
+    conversions at the rate of the day), or it has no price at all."""
+    if any(price.unit_price.currency != currency for price in item.all_prices()):
+        return f"no {currency} rate on {on.isoformat()} in the ERP"
+    return f"the ERP price book has no {currency} price"
+
+
+def _book_label(listed: ListPrice, policy: OrderPolicy) -> str:
+    if listed.book == policy.price_book:
+        return "the price book's"
+    return f"the customer's price book {listed.book!r}:"
+
+
 def _check_line(
-    line: DocumentLine, item: Item, quote: Quote, policy: OrderPolicy
-) -> tuple[list[str], list[str]]:
-    """(reasons to reject, reasons to wait for approval) of one line."""
+    line: DocumentLine,
+    item: Item,
+    quote: Quote,
+    policy: OrderPolicy,
+    books: tuple[str, ...],
+    on: date,
+) -> tuple[list[str], list[str], list[str]]:
+    """(reasons to reject, reasons to wait for approval, reasons to wait) of one line."""
     label = f"line {line.line_no} ({item.sku})"
     rejects: list[str] = []
     approvals: list[str] = []
@@ -106,25 +153,31 @@ def _check_line(
             f"{label}: amount {line.amount.amount} is not quantity times price less discount "
             f"({line_net(line).quantize(CENT)})"
         )
-    listed = _list_price(item, quote.currency, line.quantity, policy.price_book)
+    listed = list_price(item, quote.currency, line.quantity, books)
     if listed is None:
-        rejects.append(f"{label}: the ERP price book has no {quote.currency} price")
-        return rejects, approvals
+        reason = f"{label}: {missing_price(item, quote.currency, on)}"
+        if reason.endswith(" in the ERP"):  # a rate finance has yet to enter: it waits
+            return rejects, approvals, [reason]
+        rejects.append(reason)
+        return rejects, approvals, []
     effective = line_net(line) / line.quantity if line.quantity > 0 else line.unit_price.amount
-    if effective > listed + policy.price_tolerance:
+    book = _book_label(listed, policy)
+    if effective > listed.amount + policy.price_tolerance:
         rejects.append(
-            f"{label}: price {effective.quantize(CENT)} is above the price book's "
-            f"{listed.quantize(CENT)}"
+            f"{label}: price {effective.quantize(CENT)} is above {book} "
+            f"{listed.amount.quantize(CENT)}"
         )
-    elif effective < listed - policy.price_tolerance:
-        discount = (Decimal(1) - effective / listed) * 100 if listed else Decimal(100)
+    elif effective < listed.amount - policy.price_tolerance:
+        base = listed.amount
+        discount = (Decimal(1) - effective / base) * 100 if base else Decimal(100)
         if discount > policy.max_discount_percent:
             approvals.append(
                 f"{label}: discount {discount.quantize(CENT)}% off the list price "
-                f"{listed.quantize(CENT)} "
-                f"exceeds the {policy.max_discount_percent}% policy"
+                f"{base.quantize(CENT)}"
+                + ("" if listed.book == policy.price_book else f" ({listed.book!r})")
+                + f" exceeds the {policy.max_discount_percent}% policy"
             )
-    return rejects, approvals
+    return rejects, approvals, []
 
 
 def credit_hold(quote: Quote, customer: Customer) -> str | None:
@@ -168,6 +221,9 @@ def validate_order(
         )
 
     missing: list[str] = []
+    rates: list[str] = []
+    books = price_books(customer, policy)
+    on = (now or quote.updated_at).date()
     for line in quote.lines:
         key = _item_key(line)
         if key is None:
@@ -177,9 +233,10 @@ def validate_order(
         if item is None:
             missing.append(key)
             continue
-        line_rejects, line_approvals = _check_line(line, item, quote, policy)
+        line_rejects, line_approvals, line_waits = _check_line(line, item, quote, policy, books, on)
         rejects += line_rejects
         approvals += line_approvals
+        rates += line_waits
 
     if rejects:
         return Verdict(Decision.REJECTED, tuple(rejects))
@@ -195,6 +252,7 @@ def validate_order(
         waits.append(held)
     if missing:
         waits.append("waiting for item(s) " + ", ".join(missing) + " to exist in the ERP")
+    waits += rates
     if waits:
         if waiting_since is not None and now is not None and now - waiting_since > policy.max_wait:
             return Verdict(

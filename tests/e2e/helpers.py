@@ -170,9 +170,11 @@ async def account_fields(stack: CrmStack, account: str, **expected: str) -> dict
         raise AssertionError(f"the account's custom fields: {seen}\n{exc}") from None
 
 
-async def item_known_to_the_sync(stack: Stack, sku: str) -> None:
-    """Wait until the sync's item view holds ``sku`` as an ERP item: a deal validated
-    from then on finds it."""
+async def item_known_to_the_sync(
+    stack: Stack, sku: str, until: Callable[[Item], bool] | None = None
+) -> None:
+    """Wait until the sync's item view holds ``sku`` as an ERP item (one ``until`` accepts,
+    when given): a deal validated from then on finds it."""
     consumer = AIOKafkaConsumer(
         stack.topics.reference("items"),
         bootstrap_servers=stack.bootstrap,
@@ -188,7 +190,8 @@ async def item_known_to_the_sync(stack: Stack, sku: str) -> None:
                     item = CODEC.decode_as(record.value or b"", Item)
                 except DecodeError:
                     continue
-                if item.sku == sku and item.ids.erp_id and item.ids.crm_id:
+                known = item.sku == sku and item.ids.erp_id and item.ids.crm_id
+                if known and (until is None or until(item)):
                     return item
         return None
 

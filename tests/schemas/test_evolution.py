@@ -178,14 +178,14 @@ def test_cli_check_freeze_and_list(tmp_path: Path) -> None:
 
     empty = runner.invoke(cli, ["schemas", "check", "--registry", str(tmp_path)])
     assert empty.exit_code == 1
-    assert "item: v1 is not frozen yet: run `q2c schemas freeze`" in empty.output
+    assert "contact: v1 is not frozen yet: run `q2c schemas freeze`" in empty.output
     assert f"{count} schema problem(s)" in empty.output
 
-    frozen = runner.invoke(cli, ["schemas", "freeze", "--registry", str(tmp_path), "item"])
+    frozen = runner.invoke(cli, ["schemas", "freeze", "--registry", str(tmp_path), "contact"])
     assert frozen.exit_code == 0, frozen.output
-    assert frozen.output.strip() == f"wrote {tmp_path / 'item' / 'v1.json'}"
-    assert (tmp_path / "item" / "v1.json").read_bytes() == (
-        SchemaStore().path("item", 1).read_bytes()
+    assert frozen.output.strip() == f"wrote {tmp_path / 'contact' / 'v1.json'}"
+    assert (tmp_path / "contact" / "v1.json").read_bytes() == (
+        SchemaStore().path("contact", 1).read_bytes()
     )
     unknown = runner.invoke(cli, ["schemas", "freeze", "--registry", str(tmp_path), "nope"])
     assert unknown.exit_code == 1
@@ -194,10 +194,10 @@ def test_cli_check_freeze_and_list(tmp_path: Path) -> None:
     listing = runner.invoke(cli, ["schemas", "list", "--registry", str(tmp_path)])
     assert listing.exit_code == 0
     rows = {line.split()[0]: line.split()[1:] for line in listing.output.splitlines()}
-    assert rows["item"] == ["v1", "BACKWARD", "v1"]
+    assert rows["contact"] == ["v1", "BACKWARD", "v1"]
     assert rows["invoice"] == ["v1", "BACKWARD", "-"]
 
-    (tmp_path / "item" / "v1.json").rename(tmp_path / "item" / "v2.json")
+    (tmp_path / "contact" / "v1.json").rename(tmp_path / "contact" / "v2.json")
     broken = runner.invoke(cli, ["schemas", "list", "--registry", str(tmp_path)])
     assert broken.exit_code == 0
-    assert "unreadable: item: committed versions [2] are not 1..1 without gaps" in broken.output
+    assert "unreadable: contact: committed versions [2] are not 1..1 without gaps" in broken.output

@@ -27,6 +27,7 @@ def test_acceptance_credit_hold_and_payment_terms_are_account_fields() -> None:
         "erp_available_credit": None,
         "erp_credit_hold": "no",
         "erp_payment_terms": None,
+        "erp_price_book": "standard",
     }
     accepted = new.model_copy(
         update={
@@ -34,6 +35,7 @@ def test_acceptance_credit_hold_and_payment_terms_are_account_fields() -> None:
             "credit_limit": usd("1000"),
             "credit_used": usd("250"),
             "payment_terms": "30 days",
+            "price_book": "Gold",
         }
     )
     assert finance_fields(accepted) == {
@@ -42,6 +44,7 @@ def test_acceptance_credit_hold_and_payment_terms_are_account_fields() -> None:
         "erp_available_credit": Decimal(750),
         "erp_credit_hold": "no",
         "erp_payment_terms": "30 days",
+        "erp_price_book": "Gold",
     }
     over = accepted.model_copy(update={"credit_used": usd("1200")})
     assert finance_fields(over)["erp_credit_hold"] == "on hold: no credit available"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,10 @@ from schemas import (
     DeleteRecord,
     EntityKind,
     ExternalIds,
+    Money,
     Operation,
     Outcome,
+    PriceBookPrice,
     RawChange,
     idempotency_key,
 )
@@ -382,3 +385,54 @@ async def test_records_deleted_or_archived_by_policy(
     assert (await sink.apply(delete(EntityKind.ITEM, product, DeleteMode.ARCHIVE))).outcome is (
         Outcome.UNCHANGED
     )
+
+
+async def test_the_erps_price_lists_become_custom_price_books_upserted_by_their_name(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    gold = PriceBookPrice(price_book="Gold", unit_price=Money(amount=Decimal("9"), currency="USD"))
+    command = upsert_item("W-7", "10.00")
+    priced = command.item.model_copy(
+        update={
+            "book_prices": (
+                gold,
+                # Not in the org's currency, and a tier: no place in a price book entry.
+                gold.model_copy(update={"unit_price": Money(amount=Decimal(8), currency="EUR")}),
+                gold.model_copy(update={"min_quantity": Decimal(10)}),
+            )
+        }
+    )
+    first = await sink.apply(command.model_copy(update={"item": priced}))
+    assert first.outcome is Outcome.CREATED
+    (book,) = await client.query(
+        "SELECT Id, Name, IsActive, Q2C_Price_List__c FROM Pricebook2 WHERE IsStandard = false"
+    )
+    assert (book["Name"], book["IsActive"], book["Q2C_Price_List__c"]) == ("Gold", True, "Gold")
+    entries = await client.query(
+        "SELECT Pricebook2Id, UnitPrice FROM PricebookEntry WHERE Product2Id = "  # noqa: S608
+        f"'{first.ids.crm_id if first.ids else ''}'"
+    )
+    assert sorted(e["UnitPrice"] for e in entries if e["Pricebook2Id"] == book["Id"]) == [9.0]
+    assert len(entries) == 2  # the standard entry and Gold's
+    # The same prices again change nothing; a new Gold price corrects its entry.
+    again = await sink.apply(command.model_copy(update={"item": priced}))
+    assert again.outcome is Outcome.UNCHANGED
+    cheaper = priced.model_copy(
+        update={
+            "book_prices": (
+                gold.model_copy(
+                    update={"unit_price": Money(amount=Decimal("8.5"), currency="USD")}
+                ),
+            )
+        }
+    )
+    fresh = SalesforceSink(client)  # another sink finds the book by its external id
+    assert (await fresh.apply(command.model_copy(update={"item": cheaper}))).outcome is (
+        Outcome.UPDATED
+    )
+    assert len(await client.query("SELECT Id FROM Pricebook2 WHERE IsStandard = false")) == 1
+    entry = await client.query(
+        f"SELECT UnitPrice FROM PricebookEntry WHERE Pricebook2Id = '{book['Id']}'"  # noqa: S608
+    )
+    assert [e["UnitPrice"] for e in entry] == [8.5]

@@ -210,6 +210,7 @@ async def test_custom_fields_written_and_read_back(
         "erp_available_credit": Decimal("4019.90"),
         "erp_credit_hold": "no",
         "erp_payment_terms": "30 days",
+        "erp_price_book": "Gold",
         "q2c_sync_status": "rejected",
         "q2c_sync_reason": "credit limit exceeded",
     }

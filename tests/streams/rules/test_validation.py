@@ -86,7 +86,11 @@ def test_structural_problems_are_rejected() -> None:
             prices=(PriceBookPrice(unit_price=eur("1").model_copy(update={"currency": "USD"})),),
         )
     }
-    assert "no EUR price" in validate_order(q, KNOWN, usd_only, POLICY).message()
+    no_rate = validate_order(q, KNOWN, usd_only, POLICY, now=T0)
+    assert no_rate.decision is Decision.WAITING
+    assert no_rate.message() == "line 1 (W-1): no EUR rate on 2026-11-26 in the ERP"
+    unpriced = {"prod-W-1": item("W-1", prices=())}
+    assert "no EUR price" in validate_order(q, KNOWN, unpriced, POLICY).message()
     assert validate_order(q, KNOWN, ITEMS, OrderPolicy(currencies=frozenset({"USD"}))).decision is (
         Decision.REJECTED
     )
