@@ -329,7 +329,7 @@ class SalesforceSink(Sink):
         lacks (a create cut short is completed by the repeat)."""
         account = _crm_id(command.account, "account")
         key_field = self.names.renewal_key
-        entries = [await self._entry(line) for line in command.lines]
+        entries = [await self._renewal_entry(line) for line in command.lines]
         opportunity = await self._find(OPPORTUNITY, key_field, command.renewal_key)
         outcome = Outcome.UNCHANGED
         if opportunity is None:
@@ -373,7 +373,7 @@ class SalesforceSink(Sink):
                 outcome = Outcome.UPDATED
         return self.result(command, EntityKind.QUOTE, outcome, ExternalIds(crm_id=opportunity))
 
-    async def _entry(self, line: SubscriptionLine) -> str:
+    async def _renewal_entry(self, line: SubscriptionLine) -> str:
         """The standard price book entry of the line's product (by Salesforce id, else SKU)."""
         product = line.item.crm_id if line.item is not None else None
         if product is None:
