@@ -1,5 +1,6 @@
 """The sync's business configuration: which systems play CRM and ERP, who owns which field,
-what a delete does in the other system, when a deal becomes an order, and the order policy.
+what a delete does in the other system, what an erasure anonymises, when a deal becomes an
+order, and the order policy.
 ``[sync]`` in the config file or ``Q2C_SYNC__*`` variables (nested values as JSON)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.changes import SystemRole
 from streams.rules.deletes import DeletePolicy
+from streams.rules.erasure import ErasurePolicy
 from streams.rules.ownership import OwnershipConfig
 from streams.rules.triggers import OrderTrigger
 from streams.rules.validation import OrderPolicy
@@ -22,6 +24,7 @@ class SyncConfig(BaseModel):
     erp_system: str = "tryton"
     ownership: OwnershipConfig = OwnershipConfig()
     deletes: DeletePolicy = DeletePolicy()
+    erasure: ErasurePolicy = ErasurePolicy()
     trigger: OrderTrigger = OrderTrigger()
     policy: OrderPolicy = OrderPolicy()
     erp_customers_to_crm: bool = Field(

@@ -89,6 +89,26 @@ class JoinViews:
         self._apply(message, value)
         self._own[(topic, key.encode())] = value
 
+    def withdraw_own(self, topic: str, key: str) -> None:
+        """Take out the customer this worker withdraws (a tombstone it publishes at ``key``
+        of ``topic``); until the tombstone is read back, no older record of the key is
+        applied over it."""
+        self.withdraw(key)
+        self._own[(topic, key.encode())] = b""
+
+    def withdraw(self, key: str) -> None:
+        """Forget the customer kept at reference key ``key`` (its CRM id, or ``erp:<id>``)."""
+        raw = self._customers.get(key) or self._customers_by_erp.get(key.removeprefix("erp:"))
+        if raw is None:
+            return
+        customer = CODEC.decode_as(raw, Customer)
+        if customer.ids.crm_id:
+            self._customers.pop(customer.ids.crm_id, None)
+        if customer.ids.erp_id:
+            self._customers_by_erp.pop(customer.ids.erp_id, None)
+            self._accounts.pop(customer.ids.erp_id, None)
+        self.changed.set()
+
     def _apply(self, message: Customer | Item, value: bytes) -> None:
         if isinstance(message, Customer):
             if message.ids.crm_id:
@@ -137,14 +157,17 @@ class JoinViews:
         own = self._own.get((record.topic, record.key))
         if own is None:
             return False
-        if own == record.value:
+        if own == (record.value or b""):
             del self._own[(record.topic, record.key)]
         return True
 
     async def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        if record.value is None:
-            return  # a tombstone: compaction's business, not a record
         if self._own and record.key is not None and self.own_or_older(record):
+            return
+        if record.value is None:
+            # A tombstone: an erased customer leaves the view (items are never withdrawn).
+            if record.topic == self.customers_topic and record.key is not None:
+                self.withdraw(record.key.decode("utf-8", errors="replace"))
             return
         try:
             self.apply(record.value)

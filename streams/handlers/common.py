@@ -30,12 +30,15 @@ class Step:
     """Customer reference updates (every worker's join view)."""
     items: list[Item] = field(default_factory=list)
     """Item reference updates (every worker's join view)."""
+    withdrawn: list[str] = field(default_factory=list)
+    """Keys of customers withdrawn from the reference view (tombstones: an erasure)."""
 
     def extend(self, other: Step) -> None:
         self.commands += other.commands
         self.audits += other.audits
         self.customers += other.customers
         self.items += other.items
+        self.withdrawn += other.withdrawn
 
 
 def command_fields(

@@ -71,7 +71,7 @@ async def test_topics_are_created_with_their_configs_and_corrected_later(
     assert await _partitions(kafka_bootstrap, f"{prefix}.cursors") == 1
     audit = await _configs(kafka_bootstrap, f"{prefix}.audit")
     assert audit["retention.ms"] == str(365 * DAY_MS)
-    assert audit["cleanup.policy"] == "delete"
+    assert audit["cleanup.policy"] == "compact,delete"
     assert (await _configs(kafka_bootstrap, f"{prefix}.ref.items"))["cleanup.policy"] == "compact"
 
     # Someone shortened the dead letters' retention and tuned a setting q2c does not manage.
