@@ -13,9 +13,9 @@ from schemas.commands import CurrencyBalance
 from schemas.decisions import (
     DeadLetterResolution,
     DealApproval,
+    EraseRecord,
     LetterAction,
     RecheckDeal,
-    EraseRecord,
     RecheckLedger,
 )
 
