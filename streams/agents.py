@@ -275,6 +275,10 @@ class SyncApp:
         """Handle one event into ``batch``: its outputs sent (not yet acknowledged), its
         new state in the batch's overlay. A message that cannot be read, or that its
         handler refuses, is dead-lettered (the dead letter is an output of the batch too)."""
+        if event.value is None and event.message.topic != self.control.get_topic_name():
+            # A tombstone on a compacted input (an erasure's, for the log cleaner): no
+            # message. The control topic is not compacted: nothing q2c writes is empty there.
+            return
         value = bytes(event.value or b"")
         try:
             message = CODEC.decode(value)
