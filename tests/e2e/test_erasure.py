@@ -16,7 +16,8 @@ import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from connectors.bottlecrm.models import AccountInput, ContactInput
 from schemas import CODEC, AuditKind, AuditRecord, DeadLetter, DecodeError, EntityKind
@@ -34,6 +35,8 @@ COMPACT_NOW = {
 }
 """Topic configs that let the log cleaner compact everything but the active segment now."""
 ROLL_KEY = b"erasure-test-roll"
+DYNAMIC_TOPIC_CONFIG = 1
+"""DescribeConfigs' source of a config set on the topic itself."""
 
 
 async def q2c_topics(stack: Stack) -> list[str]:
@@ -80,15 +83,23 @@ async def compact_now(stack: Stack, topics: list[str]) -> None:
         described = await admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
         )
-        compacted = []
+        compacted: dict[str, dict[str, str]] = {}
         for response in described:
-            for _, _, _, _, name, entries in response.resources:
-                policy = next((e[1] for e in entries if e[0] == "cleanup.policy"), "")
-                if "compact" in policy:
-                    compacted.append(name)
-        await admin.alter_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, t, COMPACT_NOW) for t in compacted]
-        )
+            for resource in response.to_object()["resources"]:
+                entries = resource["config_entries"]
+                policy = next(e for e in entries if e["config_names"] == "cleanup.policy")
+                if "compact" in policy["config_value"]:
+                    # A (non-incremental) alter replaces the topic's own configs: keep them.
+                    own = {
+                        e["config_names"]: e["config_value"]
+                        for e in entries
+                        if e["config_source"] == DYNAMIC_TOPIC_CONFIG
+                    }
+                    compacted[resource["resource_name"]] = {**own, **COMPACT_NOW}
+        for topic, configs in compacted.items():
+            await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, configs=configs)]
+            )
     finally:
         await admin.close()
     await asyncio.sleep(0.3)  # older than segment.ms: the next record rolls the segment
