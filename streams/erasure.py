@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from q2c.core.kafka_admin import partitions_of
 from q2c.core.settings import Settings
 from q2c.core.topics import Topics
 from schemas import CODEC, AuditKind, AuditRecord, DeadLetter, DecodeError
@@ -111,18 +112,18 @@ async def read_whole(
     client_kwargs: dict[str, Any], topics: Iterable[str]
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record ``topics`` hold now (a missing topic holds none)."""
+    tps = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in await partitions_of(client_kwargs, topic)
+    ]
+    if not tps:
+        return []
     consumer = AIOKafkaConsumer(
         **client_kwargs, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
-        tps = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not tps:
-            return []
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
