@@ -16,12 +16,13 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from connectors.bottlecrm.models import AccountInput, ContactInput
 from schemas import CODEC, AuditKind, AuditRecord, DeadLetter, DecodeError, EntityKind
+from streams.erasure import read_whole
 from streams.rules.erasure import REDACTED
 from tests.e2e.conftest import Stack
 
@@ -54,24 +55,11 @@ async def q2c_topics(stack: Stack) -> list[str]:
 
 async def holding(stack: Stack, topics: list[str], needles: list[bytes]) -> list[str]:
     """Where any of ``needles`` is still found: 'topic/partition/offset', read from the start."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    found: list[str] = []
-    try:
-        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        waiting = {tp for tp in tps if ends[tp] > 0}
-        while waiting:
-            for _tp, records in (await consumer.getmany(*waiting, timeout_ms=500)).items():
-                for r in records:
-                    text = (r.key or b"") + b" " + (r.value or b"")
-                    if any(n in text.lower() for n in needles):
-                        found.append(f"{r.topic}/{r.partition}/{r.offset}")
-            waiting = {tp for tp in waiting if await consumer.position(tp) < ends[tp]}
-    finally:
-        await consumer.stop()
+    found = []
+    for r in await read_whole({"bootstrap_servers": stack.bootstrap}, topics):
+        text = ((r.key or b"") + b" " + (r.value or b"")).lower()
+        if any(n in text for n in needles):
+            found.append(f"{r.topic}/{r.partition}/{r.offset}")
     return found
 
 
@@ -277,25 +265,6 @@ async def test_an_erased_customer_is_anonymised_and_gone_from_every_topic(stack:
 
 async def dead_letters_from(stack: Stack, letter: DeadLetter) -> list[DeadLetter]:
     """The dead letters (left after compaction) of the message ``letter`` is about."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [
-            TopicPartition(stack.topics.dead_letter, p)
-            for p in consumer.partitions_for_topic(stack.topics.dead_letter) or ()
-        ]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        found: list[DeadLetter] = []
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    if r.value is None:
-                        continue
-                    read = CODEC.decode_as(r.value, DeadLetter)
-                    if read.origin == letter.origin:
-                        found.append(read)
-        return found
-    finally:
-        await consumer.stop()
+    records = await read_whole({"bootstrap_servers": stack.bootstrap}, [stack.topics.dead_letter])
+    read = [CODEC.decode_as(r.value, DeadLetter) for r in records if r.value is not None]
+    return [d for d in read if d.origin == letter.origin]
