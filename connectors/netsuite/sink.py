@@ -361,8 +361,9 @@ class NetSuiteSink(Sink):
         in NetSuite's words."""
         if command.mode is DeleteMode.ANONYMISE:
             raise _skip(
-                "q2c does not anonymise records in NetSuite: erase the customer there "
-                "(its personal data, or a delete) and set sync.erasure.anonymise_erp = false"
+                "q2c does not anonymise records in NetSuite: its REST record API cannot "
+                "remove personal information from system notes; use a PI removal task "
+                "(SuiteScript N/piremoval) and set sync.erasure.anonymise_erp = false"
             )
         record_type, current = await self._deletable(command)
         outcome = Outcome.UNCHANGED

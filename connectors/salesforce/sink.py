@@ -308,9 +308,9 @@ class SalesforceSink(Sink):
             raise _skip(f"q2c does not delete {command.entity} records in Salesforce")
         if command.mode is DeleteMode.ANONYMISE:
             raise _skip(
-                "q2c does not anonymise records in Salesforce: erase the person there "
-                "(Individual and its data privacy records, or a delete) and set "
-                "sync.erasure.anonymise_crm = false"
+                "q2c does not anonymise records in Salesforce: erase the person with "
+                "Privacy Center's Right to Be Forgotten request (PrivacyRTBFRequest) or a "
+                "delete, and set sync.erasure.anonymise_crm = false"
             )
         record_id = command.record.crm_id
         current = await self.client.record(obj, record_id) if record_id else None

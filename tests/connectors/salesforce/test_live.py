@@ -351,3 +351,16 @@ async def test_records_deleted_or_archived_by_policy(
     assert (await sink.apply(delete(EntityKind.ITEM, product, DeleteMode.ARCHIVE))).outcome is (
         Outcome.UNCHANGED
     )
+
+
+async def test_an_erasure_is_refused_with_the_way_to_erase_in_salesforce(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    account = await client.create("Account", {"Name": "Forget Me Ltd"})
+    with pytest.raises(ConnectorError, match="Right to Be Forgotten") as refused:
+        await sink.apply(delete(EntityKind.CUSTOMER, account, DeleteMode.ANONYMISE))
+    assert refused.value.kind is ErrorKind.SKIPPABLE
+    kept = await client.record("Account", account)
+    assert kept is not None
+    assert kept["Name"] == "Forget Me Ltd"
