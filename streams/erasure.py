@@ -71,8 +71,8 @@ class ErasureReport:
     tombstoned: Counter[str] = field(default_factory=Counter)
     redacted: Counter[str] = field(default_factory=Counter)
     keyless: Counter[str] = field(default_factory=Counter)
-    """Records of the customer without a key (written before keys were required): they
-    leave only when their retention expires."""
+    """Records of the customer without a key (written before the topic was compacted): no
+    tombstone can name them; the log cleaner drops keyless records when it compacts."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,7 +91,9 @@ class ErasureReport:
         out += [f"  anonymise in the {role.value.upper()}" for role in self.anonymise]
         out += [f"  tombstones  {t}: {n}" for t, n in sorted(self.tombstoned.items())]
         out += [f"  redacted    {t}: {n}" for t, n in sorted(self.redacted.items())]
-        out += [f"  keyless     {t}: {n} (left to retention)" for t, n in self.keyless.items()]
+        out += [
+            f"  keyless     {t}: {n} (the log cleaner drops them)" for t, n in self.keyless.items()
+        ]
         return out
 
 
