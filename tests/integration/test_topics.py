@@ -84,7 +84,7 @@ async def test_topics_are_created_with_their_configs_and_corrected_later(
         dead: {
             "cleanup.policy": "compact,delete",
             "retention.ms": str(30 * DAY_MS),
-            "min.compaction.lag.ms": str(24 * 60 * 60 * 1000),
+            "min.compaction.lag.ms": str(72 * 60 * 60 * 1000),
         }
     }
     configs = await _configs(kafka_bootstrap, dead)

@@ -33,7 +33,7 @@ def test_retention_is_explicit_and_configurable() -> None:
         partitions=3, replication_factor=2, dead_letter_retention_days=90, audit_retention_days=730
     )
     specs = _by_name(kafka, ["tryton"])
-    day_of_lag = str(24 * 60 * 60 * 1000)
+    day_of_lag = str(72 * 60 * 60 * 1000)
     assert specs["q2c.dead-letter"].configs == {
         "cleanup.policy": "compact,delete",
         "retention.ms": str(90 * DAY_MS),
