@@ -9,8 +9,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 
+from q2c.console.erasure_api import erase_route
 from q2c.core.settings import KafkaSettings, Settings, WorkerSettings
 from q2c.core.topics import Topics
 from schemas import CODEC, DeadLetter, MessageOrigin
@@ -21,6 +25,7 @@ from schemas.envelope import Operation
 from streams.config import SyncConfig
 from streams.erasure import UnknownCustomer, erase_customer, read_whole
 from streams.rules.erasure import REDACTED
+from streams.web_guard import admin_guard
 from tests.plugins.kafka import create_q2c_topics
 
 pytestmark = pytest.mark.integration
@@ -129,3 +134,21 @@ async def test_a_customers_records_are_tombstoned_or_redacted_and_no_one_elses(
     assert (again.tombstoned, again.redacted) == ({}, {})
     with pytest.raises(UnknownCustomer):
         await erase_customer(settings, SyncConfig(), ExternalIds(crm_id="nobody"), "dpo", [])
+
+    # The same through the admin API.
+    app = web.Application(middlewares=[admin_guard(SecretStr("t"))])
+    app.router.add_routes([erase_route(settings, SyncConfig())])
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        bearer = {"Authorization": "Bearer t"}
+        reply = await client.post("/admin/erase/customer/11?system=erp", headers=bearer)
+        assert reply.status == 200
+        body = await reply.json()
+        assert body["customer"] == {"crm_id": "acc-1", "erp_id": "11"}
+        assert (body["tombstoned"], body["redacted"]) == ({}, {})
+        unknown = await client.post("/admin/erase/customer/nobody", headers=bearer)
+        assert unknown.status == 404
+        assert (await unknown.json())["error"] == "q2c holds no record of customer CRM nobody"
+    finally:
+        await client.close()
