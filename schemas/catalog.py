@@ -23,7 +23,13 @@ from schemas.commands import (
     UpsertCustomer,
     UpsertItem,
 )
-from schemas.decisions import DeadLetterResolution, DealApproval, RecheckDeal, RecheckLedger
+from schemas.decisions import (
+    DeadLetterResolution,
+    DealApproval,
+    EraseRecord,
+    RecheckDeal,
+    RecheckLedger,
+)
 from schemas.entities import (
     Contact,
     CreditMemo,
@@ -106,6 +112,7 @@ MODELS: tuple[type[Contract], ...] = (
     DealApproval,
     RecheckDeal,
     RecheckLedger,
+    EraseRecord,
     DeadLetterResolution,
 )
 

@@ -115,15 +115,19 @@ class DeleteMode(StrEnum):
     """Keep the record, inactive: it can no longer be chosen (sold, billed, contacted)."""
     DELETE = "delete"
     """Remove the record; refused by the target when other records still need it."""
+    ANONYMISE = "anonymise"
+    """Keep the record, its personal data erased (names replaced, contact details cleared):
+    a customer's erasure; refused with the reason by a target that cannot do it."""
 
 
 class DeleteRecord(Command):
     """The owning system deleted a customer, contact or item: archive or delete it in the
-    target, as the delete policy of its entity says."""
+    target, as the delete policy of its entity says; or a customer was erased: anonymise
+    it (and its contacts) in the target."""
 
     schema_subject: ClassVar[str] = "delete_record"
     addressed_to: ClassVar[frozenset[SystemRole]] = _BOTH
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     entity: EntityKind
     record: ExternalIds = Field(description="The record's ids; the target's id may be unset.")

@@ -1,7 +1,7 @@
 """Messages people and timers send into the sync: an approval (or refusal) of a deal held
 for a discount beyond policy, the nudge that re-examines a parked deal, the nudge that
-recomputes a customer's balances as due dates pass, and what an operator did with a dead
-letter."""
+recomputes a customer's balances as due dates pass, the erasure of a customer, and what an
+operator did with a dead letter."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from schemas.base import Contract
+from schemas.changes import SystemRole
+from schemas.entities import ExternalIds
 from schemas.types import NonEmptyStr, UtcDateTime
 
 
@@ -45,6 +47,23 @@ class RecheckLedger(Contract):
     schema_version: ClassVar[int] = 1
 
     customer_erp_id: NonEmptyStr = Field(description="The ERP id of the customer billed.")
+    at: UtcDateTime
+
+
+class EraseRecord(Contract):
+    """Erase one record of an erased customer from the sync's state (`q2c erase customer`):
+    sent keyed by the record's sync key, so it is handled in the partition holding the
+    record's table entries. ``anonymise`` names the systems to anonymise the record in."""
+
+    schema_subject: ClassVar[str] = "erase_record"
+    schema_version: ClassVar[int] = 1
+
+    key: NonEmptyStr = Field(description="The record's sync key, e.g. 'customer:<CRM id>'.")
+    customer: ExternalIds = Field(description="The erased customer's ids.")
+    anonymise: list[SystemRole] = Field(
+        default_factory=list, description="The systems to anonymise the record in."
+    )
+    actor: NonEmptyStr = Field(description="Who asked for the erasure.")
     at: UtcDateTime
 
 

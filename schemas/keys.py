@@ -13,6 +13,8 @@ keyed otherwise (an older producer) is re-keyed by the sync onto its internal to
 
 from __future__ import annotations
 
+import hashlib
+
 from schemas.changes import EntityChange
 from schemas.entities import (
     CreditMemo,
@@ -63,3 +65,11 @@ def key_of_change(change: EntityChange) -> str:
     if isinstance(data, SalesOrder | Invoice | CreditMemo | Payment) and data.customer.erp_id:
         return ledger_key(data.customer.erp_id)
     return f"{change.entity}:{change.ids.erp_id or change.ids.crm_id}"
+
+
+def identity_key(prefix: str, value: bytes) -> str:
+    """The key of a record that is its own identity (a dead letter, an audit record) on a
+    compacted topic: ``prefix`` (where it came from, or the record it concerns) and a hash
+    of the record. Records of a history share no key, so compaction removes none of them;
+    only an identical repeat, or a redacted copy written under the same key, replaces one."""
+    return f"{prefix}/{hashlib.sha256(value).hexdigest()[:24]}"

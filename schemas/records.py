@@ -181,13 +181,16 @@ class AuditKind(StrEnum):
     DECLINED = "declined"
     DELETED = "deleted"
     """A record was deleted in one system; ``rule`` says what the delete policy did."""
+    ERASED = "erased"
+    """A customer's personal data was erased from q2c (``reason`` says what was erased), or
+    a later change of an erased customer was skipped; never the erased data itself."""
 
 
 class AuditRecord(Contract):
     """A decision the sync took about a record, kept for people to review."""
 
     schema_subject: ClassVar[str] = "audit_record"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     kind: AuditKind
     entity: EntityKind

@@ -49,9 +49,16 @@ from schemas import (
     MessageOrigin,
 )
 from schemas.changes import EntityChange, SystemRole
-from schemas.decisions import DealApproval, RecheckDeal, RecheckLedger
+from schemas.decisions import DealApproval, EraseRecord, RecheckDeal, RecheckLedger
 from schemas.entities import EntityKind
-from schemas.keys import customer_key, deal_key, item_key, key_of_change, ledger_key
+from schemas.keys import (
+    customer_key,
+    deal_key,
+    identity_key,
+    item_key,
+    key_of_change,
+    ledger_key,
+)
 from streams.batch import Batch, Overlay, StateWrite
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step
@@ -63,6 +70,7 @@ from streams.handlers.deals import (
     on_quote_change,
     on_recheck,
 )
+from streams.handlers.erasure import anonymise_commands
 from streams.handlers.finance import (
     FinanceState,
     balance_stale,
@@ -72,13 +80,22 @@ from streams.handlers.finance import (
     renewal_due,
 )
 from streams.handlers.master import DELETE_COMMAND, MASTER, on_master_change, on_master_result
+from streams.rules.erasure import (
+    ErasedMarker,
+    entity_of_key,
+    erased_audit,
+    erased_key,
+    reference_keys,
+    skipped_audit,
+)
 from streams.rules.golden import GoldenRecord
 from streams.views import JoinViews, deletion_header
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-Write = tuple[Any, str, BaseModel]
-"""A table, a key, and the state to store there once the step's outputs are acknowledged."""
+Write = tuple[Any, str, BaseModel | None]
+"""A table, a key, and the state to store there once the step's outputs are acknowledged
+(None: the key is deleted, which leaves a tombstone on the table's changelog)."""
 
 FINANCE = (EntityKind.SALES_ORDER, EntityKind.INVOICE, EntityKind.CREDIT_MEMO, EntityKind.PAYMENT)
 _RAW: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -114,6 +131,8 @@ def route_key(message: Contract, kafka_key: bytes | None) -> str | None:
         return deal_key(message.deal_crm_id)
     if isinstance(message, RecheckLedger):
         return ledger_key(message.customer_erp_id)
+    if isinstance(message, EraseRecord):
+        return message.key
     if isinstance(message, CommandResult) and kafka_key:
         return _text_key(kafka_key)
     return None
@@ -261,6 +280,10 @@ class SyncApp:
         """Handle one event into ``batch``: its outputs sent (not yet acknowledged), its
         new state in the batch's overlay. A message that cannot be read, or that its
         handler refuses, is dead-lettered (the dead letter is an output of the batch too)."""
+        if event.value is None and event.message.topic != self.control.get_topic_name():
+            # A tombstone on a compacted input (an erasure's, for the log cleaner): no
+            # message. The control topic is not compacted: nothing q2c writes is empty there.
+            return
         value = bytes(event.value or b"")
         try:
             message = CODEC.decode(value)
@@ -330,10 +353,12 @@ class SyncApp:
 
     def store(self, writes: Iterable[StateWrite[Any]]) -> None:
         for write in writes:
+            table = self.tables[write.table]
             with _as_current(write.event):
-                self.tables[write.table][write.key.encode()] = (
-                    write.state.model_dump_json().encode()
-                )
+                if write.state is None:
+                    del table[write.key.encode()]  # a tombstone on the changelog
+                else:
+                    table[write.key.encode()] = write.state.model_dump_json().encode()
 
     # -- one step: table state in; outputs, then the table state to store ----------------
     def step(
@@ -352,6 +377,14 @@ class SyncApp:
 
     def _step(self, key: str, message: Contract, now: datetime) -> tuple[Step, list[Write]]:
         cfg = self.cfg
+        if isinstance(message, EraseRecord):
+            return self._erase(key, message, now)
+        if isinstance(message, EntityChange | CommandResult) and self._erased(key):
+            # The record was erased: what its systems still send is not imported again.
+            if isinstance(message, CommandResult):
+                return Step(), []
+            audit = skipped_audit(message.entity, message.ids, message.origin_system, now)
+            return Step(audits=[audit]), []
         if isinstance(message, EntityChange) and message.entity in MASTER:
             golden, step = on_master_change(
                 self._load(self.golden, key, GoldenRecord), message, key, cfg, now
@@ -401,6 +434,38 @@ class SyncApp:
             log.error("%s in %s failed: %s", result.command, result.target_system, result.message)
         return Step(), []
 
+    def _erased(self, key: str) -> bool:
+        return self._load(self.golden, erased_key(key), ErasedMarker) is not None
+
+    def _erase(self, key: str, message: EraseRecord, now: datetime) -> tuple[Step, list[Write]]:
+        """Delete every table entry at ``key`` (tombstones on the changelogs), remember the
+        key as erased (by its hash), withdraw a customer from the reference view, and ask
+        the systems named to anonymise a customer or contact."""
+        golden = self._load(self.golden, key, GoldenRecord)
+        held: dict[str, Any] = {
+            "golden": golden,
+            "orders": self._load(self.orders, key, OrderState),
+            "finance": self._load(self.finance, key, FinanceState),
+        }
+        writes: list[Write] = [(self.tables[name], key, None) for name in held]
+        writes.append((self.golden, erased_key(key), ErasedMarker(erased_at=now)))
+        step = Step()
+        refs = reference_keys(message.customer) if key.startswith("customer:") else set()
+        if golden is not None and golden.entity is EntityKind.CUSTOMER:
+            refs |= reference_keys(golden.ids)
+        step.withdrawn = sorted(refs)
+        if golden is not None:
+            step.commands += anonymise_commands(self.cfg, key, golden, message.anonymise, now)
+        what = [f"{name} entry" for name, state in held.items() if state is not None]
+        what += [f"reference {ref}" for ref in step.withdrawn]
+        what += [f"anonymise in {self.cfg.system(e.role)}" for e in step.commands]
+        record = golden.ids if golden is not None else message.customer
+        entity = golden.entity if golden is not None else entity_of_key(key)
+        step.audits.append(
+            erased_audit(key, message.customer, record, entity, what, message.actor, now)
+        )
+        return step, writes
+
     def _order(self, key: str) -> OrderState:
         deal = key.removeprefix("deal:")
         if not key.startswith("deal:") or not deal:
@@ -433,7 +498,8 @@ class SyncApp:
             metrics.COMMANDS_SENT.labels(system, emit.command.schema_subject).inc()
         for audit in step.audits:
             encoded = CODEC.encode(audit)
-            acks.append(await self._enqueue(self.audit, _audit_key(audit), encoded, headers))
+            key = identity_key(_audit_key(audit), encoded)
+            acks.append(await self._enqueue(self.audit, key, encoded, headers))
         for customer in step.customers:
             encoded = CODEC.encode(customer)
             key = customer.ids.crm_id or f"erp:{customer.ids.erp_id}"
@@ -448,6 +514,9 @@ class SyncApp:
             self.views.retire_own(self.ref_items.get_topic_name(), deletion)
             tombstone_headers = [*headers, deletion_header(deletion)]
             acks.append(await self._enqueue(self.ref_items, deletion.sku, None, tombstone_headers))
+        for ref in step.withdrawn:
+            self.views.withdraw_own(self.ref_customers.get_topic_name(), ref)
+            acks.append(await self._enqueue(self.ref_customers, ref, None, headers))
 
     async def _enqueue(
         self,
@@ -485,7 +554,10 @@ class SyncApp:
             max_payload_bytes=self.max_dead_letter_payload,
         )
         log.warning("dead letter from streams.%s: %s", stage, letter.reason)
-        acks.append(await self._enqueue(self.dead_letters, stage, CODEC.encode(letter)))
+        encoded = CODEC.encode(letter)
+        acks.append(
+            await self._enqueue(self.dead_letters, identity_key(letter.stage, encoded), encoded)
+        )
         metrics.DEAD_LETTERS.labels(letter.stage, letter.error_class).inc()
 
     async def _unreadable_reference(
@@ -502,7 +574,8 @@ class SyncApp:
             max_payload_bytes=self.max_dead_letter_payload,
         )
         log.warning("dead letter from streams.views: %s", letter.reason)
-        await self._send(self.dead_letters, "views", CODEC.encode(letter))
+        encoded = CODEC.encode(letter)
+        await self._send(self.dead_letters, identity_key(letter.stage, encoded), encoded)
         metrics.DEAD_LETTERS.labels(letter.stage, letter.error_class).inc()
 
     # -- background ----------------------------------------------------------------------

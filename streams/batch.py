@@ -28,12 +28,12 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class StateWrite(Generic[E]):
-    """The state to store at ``key`` of ``table``, written on behalf of ``event`` (a table
-    write belongs to the partition of the event that caused it)."""
+    """The state to store at ``key`` of ``table`` (None: delete the key), written on behalf
+    of ``event`` (a table write belongs to the partition of the event that caused it)."""
 
     table: str
     key: str
-    state: BaseModel
+    state: BaseModel | None
     event: E
 
 
@@ -48,11 +48,13 @@ class Overlay(Generic[E]):
         write = self._writes.get((table, key))
         if write is None:
             return load()
+        if write.state is None:
+            return None  # deleted by an earlier event of the batch
         if not isinstance(write.state, model):
             raise TypeError(f"{table}[{key}] holds a {type(write.state).__name__}, not {model}")
         return write.state
 
-    def put(self, table: str, key: str, state: BaseModel, event: E) -> None:
+    def put(self, table: str, key: str, state: BaseModel | None, event: E) -> None:
         self._writes[(table, key)] = StateWrite(table, key, state, event)
 
     def writes(self) -> Iterator[StateWrite[E]]:

@@ -1,6 +1,6 @@
 """The sync's business configuration: which systems play CRM and ERP, who owns which field,
-what a delete does in the other system, when a deal becomes an order, the order policy,
-and whether renewals coming due open deals.
+what a delete does in the other system, what an erasure anonymises, when a deal becomes an
+order, the order policy, and whether renewals coming due open deals.
 ``[sync]`` in the config file or ``Q2C_SYNC__*`` variables (nested values as JSON)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.changes import SystemRole
 from streams.rules.deletes import DeletePolicy
+from streams.rules.erasure import ErasurePolicy
 from streams.rules.ownership import OwnershipConfig
 from streams.rules.renewals import RenewalPolicy
 from streams.rules.triggers import OrderTrigger
@@ -24,6 +25,7 @@ class SyncConfig(BaseModel):
     erp_system: str = "tryton"
     ownership: OwnershipConfig = OwnershipConfig()
     deletes: DeletePolicy = DeletePolicy()
+    erasure: ErasurePolicy = ErasurePolicy()
     trigger: OrderTrigger = OrderTrigger()
     policy: OrderPolicy = OrderPolicy()
     renewals: RenewalPolicy = RenewalPolicy()

@@ -141,6 +141,25 @@ class JoinViews:
             if key:
                 self._items.pop(key, None)
                 self._deleted[key] = deletion
+
+    def withdraw_own(self, topic: str, key: str) -> None:
+        """Take out the customer this worker withdraws (a tombstone it publishes at ``key``
+        of ``topic``); until the tombstone is read back, no older record of the key is
+        applied over it."""
+        self.withdraw(key)
+        self._own[(topic, key.encode())] = _TOMBSTONE
+
+    def withdraw(self, key: str) -> None:
+        """Forget the customer kept at reference key ``key`` (its CRM id, or ``erp:<id>``)."""
+        raw = self._customers.get(key) or self._customers_by_erp.get(key.removeprefix("erp:"))
+        if raw is None:
+            return
+        customer = CODEC.decode_as(raw, Customer)
+        if customer.ids.crm_id:
+            self._customers.pop(customer.ids.crm_id, None)
+        if customer.ids.erp_id:
+            self._customers_by_erp.pop(customer.ids.erp_id, None)
+            self._accounts.pop(customer.ids.erp_id, None)
         self.changed.set()
 
     def _apply(self, message: Customer | Item, value: bytes) -> None:
@@ -203,6 +222,9 @@ class JoinViews:
             deletion = deletion_of(record.headers or ())
             if record.topic == self.items_topic and deletion is not None:
                 self._retire(deletion)
+            elif record.topic == self.customers_topic and record.key is not None:
+                # An erased customer leaves the view.
+                self.withdraw(record.key.decode("utf-8", errors="replace"))
             return  # any other tombstone: compaction's business, not a record
         try:
             self.apply(record.value)

@@ -5,6 +5,9 @@ that is after everything it produced (changes, a result, a dead letter) was ackn
 Whatever ``handle`` raises stops the loop with nothing committed past the record: a record
 that cannot be handled is the handler's to dead-letter, so what reaches the loop is a
 failure of the world (Kafka, the network, the peer) and the record is redone on restart.
+
+A tombstone (a record without a value) is no message: the topics consumed are compacted,
+and an erasure leaves tombstones there for the log cleaner. It is passed over.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class ConsumingRunner(ABC):
                 for tp, records in batches.items():
                     partition = TopicPartition(tp.topic, tp.partition)
                     for record in records:
-                        await self.handle(record)
+                        if record.value is not None:
+                            await self.handle(record)
                         if self.commit_each:
                             await self._consumer.commit({partition: record.offset + 1})
                     if not self.commit_each:

@@ -19,6 +19,7 @@ from q2c.core import metrics
 from q2c.core.topics import Topics
 from q2c.core.tracing import Headers, tracer, with_trace_headers
 from schemas import CODEC, Contract, DeadLetter, MessageOrigin, RawChange
+from schemas.keys import identity_key
 from schemas.records import DEFAULT_MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,9 @@ class Publisher:
         log.warning(
             "dead letter from %s: %s", letter.stage, letter.reason, extra={"stage": letter.stage}
         )
-        await self.send(self.topics.dead_letter, None, letter, with_trace_headers())
+        value = CODEC.encode(letter)
+        key = identity_key(letter.stage, value).encode()
+        await self.send_encoded(self.topics.dead_letter, key, value, with_trace_headers())
         metrics.DEAD_LETTERS.labels(letter.stage, letter.error_class).inc()
 
     async def reject(

@@ -9,6 +9,7 @@ natural key both systems share, before one is created.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -547,13 +548,69 @@ class BottleCrmSink(Sink):
                 raise
             return self.result(command, command.entity, Outcome.UNCHANGED, command.record)
         outcome = Outcome.UPDATED
-        if command.mode is DeleteMode.DELETE:
+        if command.mode is DeleteMode.ANONYMISE:
+            outcome = await self._anonymise(obj, record_id, current)
+        elif command.mode is DeleteMode.DELETE:
             await _DELETE[obj](self.client, record_id)
         elif current.get("is_active", True) is not False:
             await _ARCHIVE[obj](self.client, record_id)
         else:
             outcome = Outcome.UNCHANGED
         return self.result(command, command.entity, outcome, command.record)
+
+    async def _anonymise(self, obj: ObjectName, record_id: str, current: dict[str, Any]) -> Outcome:
+        """A customer's erasure: the account's name is replaced (BottleCRM wants a name,
+        unique in the org) and its email, phone, website, address and notes cleared; so are
+        those of each of its contacts. A record anonymised already is UNCHANGED."""
+        if obj == "product":
+            raise _skip("a product holds no personal data: q2c does not anonymise it")
+        if obj == "contact":
+            return await self._anonymise_contact(record_id, current)
+        name = anonymised_name("customer", record_id)
+        outcome = Outcome.UNCHANGED
+        if current.get("name") != name or any(current.get(f) for f in _ACCOUNT_PERSONAL):
+            await self.client.update_account(
+                record_id,
+                AccountInput.model_validate({"name": name, **dict.fromkeys(_ACCOUNT_PERSONAL)}),
+            )
+            outcome = Outcome.UPDATED
+        async for contact in self.client.contacts():
+            if contact.account == record_id:
+                found = await self.client.record("contact", contact.id)
+                if await self._anonymise_contact(contact.id, found) is Outcome.UPDATED:
+                    outcome = Outcome.UPDATED
+        return outcome
+
+    async def _anonymise_contact(self, contact_id: str, current: dict[str, Any]) -> Outcome:
+        last = anonymised_name("contact", contact_id)
+        if current.get("last_name") == last and not any(current.get(f) for f in _CONTACT_PERSONAL):
+            return Outcome.UNCHANGED
+        await self.client.update_contact(
+            contact_id,
+            ContactInput.model_validate(
+                {"first_name": "Erased", "last_name": last, **dict.fromkeys(_CONTACT_PERSONAL)}
+            ),
+        )
+        return Outcome.UPDATED
+
+
+def anonymised_name(what: str, record_id: str) -> str:
+    """The name an erased record keeps: the same for the same record (so anonymising twice
+    changes nothing), different between records (account names are unique in an org)."""
+    return f"Erased {what} {hashlib.sha256(record_id.encode()).hexdigest()[:10]}"
+
+
+_ACCOUNT_PERSONAL = (
+    "email",
+    "phone",
+    "website",
+    "address_line",
+    "city",
+    "state",
+    "postcode",
+    "description",
+)
+_CONTACT_PERSONAL = ("email", "phone", "title", "description")
 
 
 _DELETABLE: Mapping[EntityKind, ObjectName] = {

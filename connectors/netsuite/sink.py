@@ -359,6 +359,12 @@ class NetSuiteSink(Sink):
         already gone, or already inactive, is UNCHANGED. NetSuite refuses to delete a record
         others need (a customer with transactions): the refusal is the command's failure,
         in NetSuite's words."""
+        if command.mode is DeleteMode.ANONYMISE:
+            raise _skip(
+                "q2c does not anonymise records in NetSuite: its REST record API cannot "
+                "remove personal information from system notes; use a PI removal task "
+                "(SuiteScript N/piremoval) and set sync.erasure.anonymise_erp = false"
+            )
         record_type, current = await self._deletable(command)
         outcome = Outcome.UNCHANGED
         if current is not None and command.mode is DeleteMode.ARCHIVE:

@@ -399,6 +399,12 @@ class SalesforceSink(Sink):
         obj = _DELETABLE.get(command.entity)
         if obj is None:
             raise _skip(f"q2c does not delete {command.entity} records in Salesforce")
+        if command.mode is DeleteMode.ANONYMISE:
+            raise _skip(
+                "q2c does not anonymise records in Salesforce: erase the person with "
+                "Privacy Center's Right to Be Forgotten request (PrivacyRTBFRequest) or a "
+                "delete, and set sync.erasure.anonymise_crm = false"
+            )
         record_id = command.record.crm_id
         current = await self.client.record(obj, record_id) if record_id else None
         if record_id is None or current is None:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from connectors.base import ConnectorError, ErrorKind, Sink
 from connectors.base.sink import handles
-from connectors.tryton.client import TrytonClient
+from connectors.tryton.client import TrytonClient, WizardStep
 from connectors.tryton.errors import SYSTEM, TrytonUserError
 from schemas import (
     Address,
@@ -421,7 +421,9 @@ class TrytonSink(Sink):
         invoice): the refusal is the command's failure, in Tryton's words."""
         model, records = await self._deletable(command)
         outcome = Outcome.UNCHANGED
-        if records and command.mode is DeleteMode.ARCHIVE:
+        if records and command.mode is DeleteMode.ANONYMISE:
+            outcome = await self._anonymise(command.entity, model, records)
+        elif records and command.mode is DeleteMode.ARCHIVE:
             current = await self.client.read(model, records, ["active"], context=_EVERYTHING)
             active = [int(row["id"]) for row in current if row["active"]]
             if active:
@@ -431,6 +433,37 @@ class TrytonSink(Sink):
             await self.client.delete(model, records, context=_EVERYTHING)
             outcome = Outcome.UPDATED
         return self.result(command, command.entity, outcome, command.record)
+
+    async def _anonymise(self, entity: EntityKind, model: str, records: list[int]) -> Outcome:
+        """A customer's erasure: the party is made inactive and erased with Tryton's
+        ``party.erase`` wizard (its name, identifiers, addresses and contact mechanisms
+        blanked); a contact's mechanisms are deleted. Tryton refuses to erase a party with
+        pending sales or a receivable or payable balance: the refusal, in Tryton's words,
+        is the command's failure, and the party is left active as it was."""
+        if entity is EntityKind.CONTACT:
+            await self.client.delete(model, records, context=_EVERYTHING)
+            return Outcome.UPDATED
+        if entity is not EntityKind.CUSTOMER:
+            raise _skip(f"q2c does not anonymise {entity} records in Tryton")
+        (party,) = records
+        (row,) = await self.client.read(model, [party], ["active", "name"], context=_EVERYTHING)
+        if not row["active"] and not row["name"]:
+            return Outcome.UNCHANGED  # erased already
+        if row["active"]:
+            await self.client.write(model, [party], {"active": False}, context=_EVERYTHING)
+        try:
+            await self.client.run_wizard(
+                "party.erase",
+                model=model,
+                ids=[party],
+                steps=[WizardStep("ask", "erase", {"party": party})],
+                context=_EVERYTHING,
+            )
+        except ConnectorError:
+            if row["active"]:
+                await self.client.write(model, [party], {"active": True}, context=_EVERYTHING)
+            raise
+        return Outcome.UPDATED
 
     # -- sales orders -------------------------------------------------------------------
 

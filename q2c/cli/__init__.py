@@ -10,6 +10,7 @@ from connectors.registry import install_secret_patterns
 from q2c.cli.connector import connector
 from q2c.cli.deadletters import dead_letters
 from q2c.cli.dev import dev
+from q2c.cli.erase import erase
 from q2c.cli.operate import approve, decline, reconcile, replay
 from q2c.cli.resync import resync
 from q2c.cli.schemas import schemas_group
@@ -43,6 +44,7 @@ cli.add_command(reconcile)
 cli.add_command(dead_letters)
 cli.add_command(resync)
 cli.add_command(topics_group)
+cli.add_command(erase)
 
 
 def main() -> None:

@@ -58,6 +58,17 @@ class KafkaSettings(BaseModel):
     )
     dead_letter_retention_days: int = Field(default=30, ge=1)
     audit_retention_days: int = Field(default=365, ge=1)
+    erasure_lag_hours: int = Field(
+        default=72,
+        ge=0,
+        description=(
+            "How long a record on a topic carrying personal data is kept whole before the "
+            "log cleaner may compact it (min.compaction.lag.ms): an erasure's tombstones "
+            "take effect after it, and a consumer or a replay within it sees every change, "
+            "not only the last of each key (a customer's finance changes share its ledger "
+            "key): keep it above the longest outage of a consumer."
+        ),
+    )
 
     @property
     def uses_ssl(self) -> bool:

@@ -7,6 +7,14 @@ connectors). Configs are explicit, not the broker's defaults, so two clusters be
 
 Faust's own topics (table changelogs, the partition assignor's leader topic) are not listed:
 Faust creates them through the admin API.
+
+Topics that carry personal data (raw and canonical changes, sync, commands, results, dead
+letters, audit) are compacted *and* deleted by age (``compact,delete``): each record is
+keyed by the record it concerns (dead letters and audit records by their own identity), so
+an erasure's tombstone for a key removes every earlier value of it once the log cleaner
+has run, while retention still bounds the age of everything. ``min.compaction.lag.ms``
+keeps records whole for ``erasure_lag_hours`` first, so a replay within that window sees
+every change, not only the last one of each record.
 """
 
 from __future__ import annotations
@@ -28,8 +36,20 @@ class TopicSpec:
     configs: Mapping[str, str] = field(default_factory=dict)
 
 
+HOUR_MS = 60 * 60 * 1000
+
+
 def _deleting(days: int) -> dict[str, str]:
     return {"cleanup.policy": "delete", "retention.ms": str(days * DAY_MS)}
+
+
+def _personal(days: int, lag_hours: int) -> dict[str, str]:
+    """A topic carrying personal data: erasable by tombstones, and bounded in age."""
+    return {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(days * DAY_MS),
+        "min.compaction.lag.ms": str(lag_hours * HOUR_MS),
+    }
 
 
 COMPACTED = {"cleanup.policy": "compact"}
@@ -40,7 +60,8 @@ def q2c_topics(kafka: KafkaSettings, systems: Iterable[str]) -> list[TopicSpec]:
     and the topics every installation shares."""
     topics = Topics(kafka.topic_prefix)
     rf = kafka.replication_factor
-    streams = _deleting(kafka.retention_days)
+    lag = kafka.erasure_lag_hours
+    streams = _personal(kafka.retention_days, lag)
 
     def partitioned(name: str, configs: Mapping[str, str] = streams) -> TopicSpec:
         return TopicSpec(name, kafka.partitions, rf, dict(configs))
@@ -52,9 +73,9 @@ def q2c_topics(kafka: KafkaSettings, systems: Iterable[str]) -> list[TopicSpec]:
     specs = [
         partitioned(topics.changes),
         partitioned(topics.sync),
-        partitioned(topics.control),
-        partitioned(topics.dead_letter, _deleting(kafka.dead_letter_retention_days)),
-        partitioned(topics.audit, _deleting(kafka.audit_retention_days)),
+        partitioned(topics.control, _deleting(kafka.retention_days)),
+        partitioned(topics.dead_letter, _personal(kafka.dead_letter_retention_days, lag)),
+        partitioned(topics.audit, _personal(kafka.audit_retention_days, lag)),
         compacted(topics.dead_letter_resolutions),
         compacted(topics.cursors),
         compacted(topics.reference("customers")),

@@ -36,6 +36,8 @@ class Step:
     dead_letters: list[str] = field(default_factory=list)
     """Why the message handled is given up on: it is dead-lettered with each reason (its
     effects above still happen, e.g. the deal told why)."""
+    withdrawn: list[str] = field(default_factory=list)
+    """Keys of customers withdrawn from the reference view (tombstones: an erasure)."""
 
     def extend(self, other: Step) -> None:
         self.commands += other.commands
@@ -44,6 +46,7 @@ class Step:
         self.items += other.items
         self.deleted_items += other.deleted_items
         self.dead_letters += other.dead_letters
+        self.withdrawn += other.withdrawn
 
 
 def command_fields(

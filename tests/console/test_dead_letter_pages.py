@@ -61,8 +61,9 @@ async def desk(
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
     try:
-        for letter in letters:
-            await producer.send_and_wait(topics.dead_letter, CODEC.encode(letter), partition=0)
+        for n, letter in enumerate(letters):
+            value, key = CODEC.encode(letter), f"test/{n}".encode()
+            await producer.send_and_wait(topics.dead_letter, value, key=key, partition=0)
     finally:
         await producer.stop()
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=topics.prefix)

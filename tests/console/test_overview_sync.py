@@ -60,15 +60,17 @@ async def test_the_overview_shows_error_rate_and_latency_of_the_last_hour_and_da
         # Stamped two days ago by its producer: before the day read, so never counted,
         # though it claims to have completed a minute ago.
         stale = _result(0, "tryton", now - timedelta(minutes=1), Outcome.FAILED, 900.0)
-        await producer.send_and_wait(erp, CODEC.encode(stale), timestamp_ms=two_days_ago)
+        await producer.send_and_wait(
+            erp, CODEC.encode(stale), key=b"customer:0", timestamp_ms=two_days_ago
+        )
         sent = [
             (erp, _result(1, "tryton", now - timedelta(minutes=2), Outcome.CREATED, 4.0)),
             (erp, _result(2, "tryton", now - timedelta(minutes=3), Outcome.FAILED, None)),
             (crm, _result(3, "bottlecrm", now - timedelta(minutes=4), Outcome.UPDATED, 8.0)),
             (crm, _result(4, "bottlecrm", now - timedelta(hours=5), Outcome.FAILED, 60.0)),
         ]
-        for topic, result in sent:
-            await producer.send_and_wait(topic, CODEC.encode(result))
+        for n, (topic, result) in enumerate(sent, 1):
+            await producer.send_and_wait(topic, CODEC.encode(result), key=f"customer:{n}".encode())
     finally:
         await producer.stop()
 

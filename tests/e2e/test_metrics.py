@@ -39,7 +39,9 @@ async def test_metrics_count_what_a_won_deal_and_a_bad_command_did(stack: Stack)
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(stack.topics.commands("tryton"), b"not a command")
+        await producer.send_and_wait(
+            stack.topics.commands("tryton"), b"not a command", key=b"poison"
+        )
     finally:
         await producer.stop()
 

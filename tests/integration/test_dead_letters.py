@@ -76,8 +76,10 @@ def test_dead_letters_are_listed_shown_retried_and_resolved(
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
         await producer.start()
         try:
-            for value in _letters(topics):
-                await producer.send_and_wait(topics.dead_letter, value=value, partition=0)
+            for n, value in enumerate(_letters(topics)):
+                # Keyed, as q2c keys its dead letters: the topic is compacted.
+                key = f"test/{n}".encode()
+                await producer.send_and_wait(topics.dead_letter, value=value, key=key, partition=0)
         finally:
             await producer.stop()
 

@@ -104,7 +104,7 @@ def test_status_shows_how_far_behind_each_group_is(
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
         await producer.start()
         for i in range(3):
-            await producer.send_and_wait(topic, value=f"m{i}".encode())
+            await producer.send_and_wait(topic, value=f"m{i}".encode(), key=b"k")
         await producer.stop()
         consumer = AIOKafkaConsumer(
             topic,

@@ -13,6 +13,7 @@ from schemas.commands import CurrencyBalance
 from schemas.decisions import (
     DeadLetterResolution,
     DealApproval,
+    EraseRecord,
     LetterAction,
     RecheckDeal,
     RecheckLedger,
@@ -296,6 +297,13 @@ def all_samples() -> list[s.Contract]:
         DealApproval(deal_crm_id="deal-42", approved=True, actor="finance@acme", at=AT),
         RecheckDeal(deal_crm_id="deal-42", at=AT),
         RecheckLedger(customer_erp_id="42", at=AT),
+        EraseRecord(
+            key="customer:acc-1",
+            customer=s.ExternalIds(crm_id="acc-1", erp_id="42"),
+            anonymise=[SystemRole.CRM, SystemRole.ERP],
+            actor="dpo@acme",
+            at=AT,
+        ),
         DeadLetterResolution(
             letter_id="0:12", action=LetterAction.RESOLVED, actor="ops@acme", note="fixed", at=AT
         ),

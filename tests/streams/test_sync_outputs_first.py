@@ -107,6 +107,7 @@ async def test_the_state_to_store_follows_the_outputs() -> None:
     ((table, key, state),) = writes
     assert table is sync.orders
     assert key == "deal:deal-1"
+    assert state is not None
     assert state.model_dump()["status"] == "ordering"
 
 

@@ -44,3 +44,31 @@ async def test_records_of_other_keys_are_applied() -> None:
     assert not joined.own_or_older(record(b"acc-2", CODEC.encode(other)))
     await joined._take(record(b"acc-2", CODEC.encode(other)))
     assert joined.account_of("43") == "acc-2"
+
+
+def tombstone(key: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(TOPIC, 0, 0, 0, 0, key, None, None, len(key), 0, ())
+
+
+async def test_an_erased_customer_leaves_the_view_by_either_id() -> None:
+    joined = views()
+    erased = customer("acc-1", erp_id="42", name="Gone Ltd")
+    await joined._take(record(b"acc-1", CODEC.encode(erased)))
+    assert joined.account_of("42") == "acc-1"
+    await joined._take(tombstone(b"acc-1"))
+    assert joined.customer(erased.ids) is None
+    assert joined.customer(erased.ids.model_copy(update={"crm_id": None})) is None
+    assert joined.account_of("42") is None
+
+
+async def test_an_own_withdrawal_is_not_undone_by_an_older_record_read_back() -> None:
+    joined = views()
+    erased = customer("acc-1", erp_id="42", name="Gone Ltd")
+    encoded = CODEC.encode(erased)
+    joined.apply_own(TOPIC, "acc-1", encoded, erased)
+    joined.withdraw_own(TOPIC, "acc-1")
+    assert joined.customer(erased.ids) is None
+    await joined._take(record(b"acc-1", encoded))  # published before the tombstone
+    assert joined.customer(erased.ids) is None
+    await joined._take(tombstone(b"acc-1"))  # the tombstone read back
+    assert joined.customer(erased.ids) is None

@@ -33,14 +33,41 @@ def test_retention_is_explicit_and_configurable() -> None:
         partitions=3, replication_factor=2, dead_letter_retention_days=90, audit_retention_days=730
     )
     specs = _by_name(kafka, ["tryton"])
+    day_of_lag = str(72 * 60 * 60 * 1000)
     assert specs["q2c.dead-letter"].configs == {
-        "cleanup.policy": "delete",
+        "cleanup.policy": "compact,delete",
         "retention.ms": str(90 * DAY_MS),
+        "min.compaction.lag.ms": day_of_lag,
     }
     assert specs["q2c.audit"].configs["retention.ms"] == str(730 * DAY_MS)
     for name in ("q2c.changes", "q2c.commands.tryton", "q2c.results.tryton", "q2c.raw.tryton"):
-        assert specs[name].configs == {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
+        assert specs[name].configs == {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": str(7 * DAY_MS),
+            "min.compaction.lag.ms": day_of_lag,
+        }
         assert (specs[name].partitions, specs[name].replication) == (3, 2)
+    assert specs["q2c.control"].configs == {
+        "cleanup.policy": "delete",
+        "retention.ms": str(7 * DAY_MS),
+    }
+
+
+def test_topics_carrying_personal_data_are_erasable_by_key() -> None:
+    """Compacted (a tombstone removes a key's earlier values) and still bounded in age."""
+    specs = _by_name(KafkaSettings(erasure_lag_hours=2), ["bottlecrm"])
+    personal = [
+        "q2c.changes",
+        "q2c.sync",
+        "q2c.dead-letter",
+        "q2c.audit",
+        "q2c.raw.bottlecrm",
+        "q2c.commands.bottlecrm",
+        "q2c.results.bottlecrm",
+    ]
+    for name in personal:
+        assert specs[name].configs["cleanup.policy"] == "compact,delete"
+        assert specs[name].configs["min.compaction.lag.ms"] == str(2 * 60 * 60 * 1000)
 
 
 def test_cursors_and_reference_topics_are_compacted_single_partitions() -> None:

@@ -436,3 +436,16 @@ async def test_the_erps_price_lists_become_custom_price_books_upserted_by_their_
         f"SELECT UnitPrice FROM PricebookEntry WHERE Pricebook2Id = '{book['Id']}'"  # noqa: S608
     )
     assert [e["UnitPrice"] for e in entry] == [8.5]
+
+
+async def test_an_erasure_is_refused_with_the_way_to_erase_in_salesforce(
+    salesforce_org: Any, client: SalesforceClient
+) -> None:
+    sink = SalesforceSink(client)
+    account = await client.create("Account", {"Name": "Forget Me Ltd"})
+    with pytest.raises(ConnectorError, match="Right to Be Forgotten") as refused:
+        await sink.apply(delete(EntityKind.CUSTOMER, account, DeleteMode.ANONYMISE))
+    assert refused.value.kind is ErrorKind.SKIPPABLE
+    kept = await client.record("Account", account)
+    assert kept is not None
+    assert kept["Name"] == "Forget Me Ltd"

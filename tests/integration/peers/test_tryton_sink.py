@@ -15,7 +15,10 @@ from schemas import (
     Contact,
     CreateSalesOrder,
     Customer,
+    DeleteMode,
+    DeleteRecord,
     DocumentLine,
+    EntityKind,
     ExternalIds,
     Item,
     Money,
@@ -269,3 +272,51 @@ async def test_contacts_become_named_contact_mechanisms_of_their_customer(
     with pytest.raises(ConnectorError) as raised:
         await sink.apply(contact("CON-2", "ACC-404", "x@example.com"))
     assert raised.value.kind is ErrorKind.SKIPPABLE
+
+
+def anonymise(crm_id: str) -> DeleteRecord:
+    return DeleteRecord(
+        idempotency_key=idempotency_key("anonymise", crm_id),
+        target_system="tryton",
+        issued_at=NOW,
+        entity=EntityKind.CUSTOMER,
+        record=ExternalIds(crm_id=crm_id),
+        mode=DeleteMode.ANONYMISE,
+    )
+
+
+async def test_an_erased_customer_is_erased_by_tryton_unless_documents_are_pending(
+    tryton_client: TrytonClient, tryton_db: TrytonPeer
+) -> None:
+    sink = TrytonSink(tryton_client)
+    created = await sink.apply(customer("ACC-20", "Erasable Ltd", email="dpo@erasable.example"))
+    party = int((created.ids and created.ids.erp_id) or 0)
+    await sink.apply(customer("ACC-21", "Busy Ltd"))
+    await sink.apply(item("CONS-DAY", "800"))
+    await sink.apply(order("DEAL-21", "ACC-21", "CONS-DAY"))  # a sale still processing
+
+    erased = await sink.apply(anonymise("ACC-20"))
+    assert erased.outcome is Outcome.UPDATED
+    (row,) = await tryton_client.read(
+        "party.party", [party], ["name", "active"], context={"active_test": False}
+    )
+    assert (row["name"], row["active"]) == (None, False)
+    left = await tryton_client.search_read(
+        "party.contact_mechanism",
+        [("party", "=", party)],
+        ["value"],
+        context={"active_test": False},
+    )
+    assert all(m["value"] == "****" for m in left)
+    # Found again by its ERP id, erased already: nothing to do.
+    again = anonymise("ACC-20").model_copy(update={"record": ExternalIds(erp_id=str(party))})
+    assert (await sink.apply(again)).outcome is Outcome.UNCHANGED
+
+    with pytest.raises(ConnectorError) as refused:
+        await sink.apply(anonymise("ACC-21"))
+    assert refused.value.kind is ErrorKind.SKIPPABLE
+    assert "Busy Ltd" in str(refused.value) + str(refused.value.detail)
+    (busy,) = await tryton_client.search_read(
+        "party.party", [("identifiers.code", "=", "ACC-21")], ["name", "active"]
+    )
+    assert (busy["name"], busy["active"]) == ("Busy Ltd", True)
