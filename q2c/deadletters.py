@@ -196,7 +196,9 @@ class LetterDesk:
         record = letter.record
         if refusal is not None or record is None or record.origin is None:
             raise RetryRefused(refusal or f"dead letter {letter.id} cannot be retried")
-        key = record.key_text.encode() if record.key_text is not None else None
+        # A message that had no key (a letter from before q2c's topics were compacted) is
+        # sent under its letter's id: a compacted topic refuses records without a key.
+        key = (record.key_text if record.key_text is not None else letter.id).encode()
         trace = f"{self.topics.dead_letter}/{letter.id}".encode()
         sent = await self._producer.send_and_wait(
             record.origin.topic,
