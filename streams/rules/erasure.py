@@ -50,12 +50,12 @@ PERSONAL_FIELDS = frozenset(
         "street2",
         "line1",
         "line2",
-        "city",
-        "postal_code",
-        "title",
     }
 )
-"""Fields of customers and contacts that hold personal data (and their addresses' lines)."""
+"""Fields of customers and contacts whose values identify them (and their street lines): the
+values searched for in records of unknown shape. A city, postal code or job title is shared
+by many customers, so a record is not taken for this customer's because it holds one; those
+fields are anonymised in the peers and dropped with the customer's own records."""
 
 
 class ErasurePolicy(BaseModel):
