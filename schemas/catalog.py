@@ -19,6 +19,7 @@ from schemas.commands import (
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
+    UpsertCrmInvoice,
     UpsertCustomer,
     UpsertItem,
 )
@@ -97,6 +98,7 @@ MODELS: tuple[type[Contract], ...] = (
     CreateSalesOrder,
     UpdateDealFinancialStatus,
     UpdateAccountBalance,
+    UpsertCrmInvoice,
     ReportSyncStatus,
     CommandResult,
     DeadLetter,

@@ -32,6 +32,11 @@ class WriteBackFields(BaseModel):
     )
     sync_status: str = "Q2C_Sync_Status__c"
     sync_reason: str = "Q2C_Sync_Reason__c"
+    invoice_records: str = Field(
+        default="ERP_Invoice_Records__c",
+        description="Opportunity Long Text Area (32768): one line per ERP invoice of the "
+        "deal, written when ``invoice_records`` is ``opportunity_field``.",
+    )
 
 
 class SalesforceSettings(BaseModel):
@@ -104,6 +109,14 @@ class SalesforceSettings(BaseModel):
     )
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     fields: WriteBackFields = Field(default_factory=WriteBackFields)
+    invoice_records: Literal["refuse", "opportunity_field"] = Field(
+        default="refuse",
+        description=(
+            "What becomes of an ERP invoice record (Salesforce has no standard invoice "
+            "object): 'refuse' dead-letters it with the reason, 'opportunity_field' keeps "
+            "one line per invoice in the opportunity's invoice-records field."
+        ),
+    )
     timeout: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=6, ge=1)
 

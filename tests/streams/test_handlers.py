@@ -16,6 +16,7 @@ from schemas import (
     SyncStatus,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
+    UpsertCrmInvoice,
     UpsertCustomer,
     UpsertItem,
     fingerprint,
@@ -375,7 +376,11 @@ def test_orders_invoices_and_payments_are_written_back_to_the_deal_and_account()
     )
     state, step = on_finance_change(state, erp_change(invoice, 2), None, CFG, NOW)
     kinds = {type(e.command) for e in step.commands}
-    assert kinds == {UpdateDealFinancialStatus, UpdateAccountBalance}
+    assert kinds == {UpdateDealFinancialStatus, UpdateAccountBalance, UpsertCrmInvoice}
+    record = next(e.command for e in step.commands if isinstance(e.command, UpsertCrmInvoice))
+    assert record.account.crm_id == "acc-1"
+    assert record.deal == ExternalIds(crm_id="deal-1", erp_id="so-9")
+    assert (record.number, record.order_number, record.state.value) == ("INV1", "SO9", "posted")
     balance = next(e.command for e in step.commands if isinstance(e.command, UpdateAccountBalance))
     assert balance.account == cust
     assert (balance.outstanding.amount, balance.overdue.amount) == (Decimal(200), Decimal(200))

@@ -1,0 +1,49 @@
+"""Salesforce has no standard invoice object: an ERP invoice record is refused with the
+reason by default, or kept as one line per invoice on the opportunity by configuration."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from connectors.base import ConnectorError, ErrorKind
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.settings import SalesforceSettings
+from connectors.salesforce.sink import (
+    SalesforceSink,
+    invoice_record_line,
+    merged_invoice_records,
+)
+from schemas import ExternalIds
+from tests.schemas.samples import crm_invoice
+
+
+async def test_by_default_an_invoice_record_is_refused_with_the_reason() -> None:
+    settings = SalesforceSettings(client_id="q2c", refresh_token=SecretStr("not-used"))
+    client = SalesforceClient(settings)
+    try:
+        with pytest.raises(ConnectorError) as raised:
+            await SalesforceSink(client).apply(crm_invoice("k"))
+    finally:
+        await client.close()
+    assert raised.value.kind is ErrorKind.SKIPPABLE
+    assert "INV-40" in raised.value.reason
+    assert "no standard invoice object" in raised.value.reason
+    assert "opportunity_field" in raised.value.reason
+
+
+def test_the_opportunity_keeps_one_line_per_invoice_replaced_by_erp_id() -> None:
+    first = crm_invoice("k")
+    line = invoice_record_line(first)
+    assert line.startswith("[erp 40] INV-40 partially_paid, issued 2026-11-20, due 2026-12-20")
+    assert "total EUR 119.00, paid 50.00, due 50.00" in line
+    assert "credit memos CN-41 (posted, 19.00, open 19.00)" in line
+
+    other = first.model_copy(update={"invoice": ExternalIds(erp_id="39"), "number": "INV-39"})
+    field = merged_invoice_records(merged_invoice_records(None, first), other)
+    assert field.splitlines() == [invoice_record_line(other), line]
+    paid = first.model_copy(update={"refunded": first.refunded.model_copy(update={"amount": 5})})
+    again = merged_invoice_records(field, paid)
+    assert again.splitlines() == [invoice_record_line(other), invoice_record_line(paid)]
+    assert "refunded 5" in again
+    assert merged_invoice_records(again, paid) == again
