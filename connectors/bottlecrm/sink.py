@@ -226,9 +226,10 @@ def next_warranty_end(units: tuple[SerialNumber, ...], today: date) -> date | No
 
 def balances_text(command: UpdateAccountBalance) -> str:
     """The customer's balance in every currency, for people: "EUR 50.00 (overdue 0.00);
-    USD 200.00 (overdue 120.00)"."""
+    USD 0.00 (overdue 0.00, credit 30.00)"."""
     return "; ".join(
-        f"{b.outstanding.currency} {b.outstanding.amount} (overdue {b.overdue.amount})"
+        f"{b.outstanding.currency} {b.outstanding.amount} (overdue {b.overdue.amount}"
+        + (f", credit {b.credit.amount})" if b.credit is not None and b.credit.amount else ")")
         for b in command.balances
     )
 

@@ -3,6 +3,7 @@ payments q2c records on it so that BottleCRM's paid, due and status follow the E
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from connectors.bottlecrm.invoices import (
@@ -14,8 +15,9 @@ from connectors.bottlecrm.invoices import (
     payment_changes,
     wanted_payments,
 )
-from schemas import ExternalIds, Money
-from schemas.commands import CrmInvoiceState, InvoiceSettlement, SettlementKind
+from connectors.bottlecrm.sink import balances_text
+from schemas import ExternalIds, Money, UpdateAccountBalance
+from schemas.commands import CrmInvoiceState, CurrencyBalance, InvoiceSettlement, SettlementKind
 from tests.schemas.samples import crm_invoice
 
 
@@ -99,3 +101,22 @@ def test_payments_are_added_and_removed_until_they_match_the_settlements() -> No
     )
     for state in (CrmInvoiceState.DRAFT, CrmInvoiceState.CANCELLED):
         assert wanted_payments(command.model_copy(update={"state": state})) == {}
+
+
+def test_the_balances_text_shows_credit_as_credit() -> None:
+    zero, credit = (
+        Money(amount=Decimal(0), currency="USD"),
+        Money(amount=Decimal(30), currency="USD"),
+    )
+    command = UpdateAccountBalance(
+        idempotency_key="k",
+        target_system="bottlecrm",
+        issued_at=datetime(2026, 11, 30, tzinfo=UTC),
+        account=ExternalIds(crm_id="acc-1"),
+        outstanding=zero,
+        overdue=zero,
+        as_of=datetime(2026, 11, 30, tzinfo=UTC),
+        balances=(CurrencyBalance(outstanding=zero, overdue=zero, credit=credit),),
+        unapplied_credit=credit,
+    )
+    assert balances_text(command) == "USD 0 (overdue 0, credit 30)"
