@@ -103,8 +103,8 @@ def credit_memo_lines(command: UpsertCrmInvoice) -> str | None:
         if memo.issue_date:
             text += f" {memo.issue_date.isoformat()}"
         text += (
-            f": {memo.total.amount} credited, {memo.open.amount} open, "
-            f"{memo.refunded.amount} refunded"
+            f": {_cents(memo.total.amount)} credited, {_cents(memo.open.amount)} open, "
+            f"{_cents(memo.refunded.amount)} refunded"
         )
         if memo.reason:
             text += f" ({memo.reason})"

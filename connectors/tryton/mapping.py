@@ -386,8 +386,11 @@ def _due_date(record: Mapping[str, Any]) -> date | None:
 
 def _overpayment(record: Mapping[str, Any]) -> Decimal:
     """What the pay wizard kept of a receipt as the customer's credit: the lines of the same
-    move on the same receivable account and party that pay no invoice and are not yet
-    reconciled (Tryton's ``pay_invoice`` with an ``overpayment``)."""
+    move on the same receivable account and party that pay no invoice (Tryton's
+    ``pay_invoice`` with an ``overpayment``). Whether that very line is reconciled does not
+    matter: when the payment settles the invoice exactly, Tryton reconciles the invoice with
+    it and leaves an earlier partial payment open instead; the customer's credit is the
+    same."""
     total = Decimal(0)
     for line in record.get("move_lines") or ():
         if not isinstance(line, Mapping):
@@ -395,7 +398,7 @@ def _overpayment(record: Mapping[str, Any]) -> Decimal:
         same_account = line.get("account") == record.get("account")
         if not same_account or line.get("party") != record.get("party"):
             continue
-        if line.get("invoice_payment") is not None or line.get("reconciliation") is not None:
+        if line.get("invoice_payment") is not None:
             continue
         total += _decimal(line.get("credit"), "credit") - _decimal(line.get("debit"), "debit")
     return max(total, Decimal(0))

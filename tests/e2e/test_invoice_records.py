@@ -70,14 +70,17 @@ async def crm_invoice(
 _SHOWN = ("status", "amount_paid", "amount_due", "total_amount", "custom_fields", "payments")
 
 
-def shows(status: str, paid: str, due: str, **erp: str) -> Callable[[dict[str, Any]], bool]:
-    """BottleCRM's status, paid and due, and the invoice's ERP fields, as expected."""
+def shows(
+    status: str, state: str, paid: str, due: str, **erp: str
+) -> Callable[[dict[str, Any]], bool]:
+    """BottleCRM's status, paid and due, and the invoice's ERP state and amounts."""
 
     def check(record: dict[str, Any]) -> bool:
         fields = record.get("custom_fields") or {}
         same = all(_amount(fields.get(key)) == Decimal(value) for key, value in erp.items())
         return (
             record.get("status") == status
+            and fields.get("erp_invoice_state") == state
             and _amount(record.get("amount_paid")) == Decimal(paid)
             and _amount(record.get("amount_due")) == Decimal(due)
             and same
@@ -135,7 +138,7 @@ async def test_an_invoice_record_through_payments_a_credit_note_and_a_refund(
     # Posted: a sent BottleCRM invoice with the ERP's number, line and deal, and a billing
     # contact made from the account's e-mail address (the account had no contact).
     record = await crm_invoice(
-        stack, account, invoice, "posted", shows("Sent", "0", "100", erp_amount_due="100")
+        stack, account, invoice, "posted", shows("Sent", "posted", "0", "100", erp_amount_due="100")
     )
     assert record["invoice_title"] == f"Invoice {posted['number']}"
     assert (record["custom_fields"]["erp_invoice_number"], record["currency"]) == (
@@ -160,7 +163,14 @@ async def test_an_invoice_record_through_payments_a_credit_note_and_a_refund(
         account,
         invoice,
         "partially paid",
-        shows("Partially_Paid", "30", "70", erp_amount_paid="30", erp_amount_due="70"),
+        shows(
+            "Partially_Paid",
+            "partially_paid",
+            "30",
+            "70",
+            erp_amount_paid="30",
+            erp_amount_due="70",
+        ),
     )
     await deal_fields(stack, deal, erp_invoice_status="partially_paid", erp_amount_due="70")
 
@@ -184,7 +194,14 @@ async def test_an_invoice_record_through_payments_a_credit_note_and_a_refund(
         account,
         invoice,
         "credited",
-        shows("Partially_Paid", "50", "50", erp_credited_total="20", erp_amount_due="50"),
+        shows(
+            "Partially_Paid",
+            "partially_paid",
+            "50",
+            "50",
+            erp_credited_total="20",
+            erp_amount_due="50",
+        ),
     )
     assert str(credit["number"]) in record["custom_fields"]["erp_credit_memos"]
     await deal_fields(stack, deal, erp_amount_due="50")
@@ -198,7 +215,15 @@ async def test_an_invoice_record_through_payments_a_credit_note_and_a_refund(
             account,
             invoice,
             "overpaid",
-            shows("Paid", "100", "0", erp_amount_paid="100", erp_amount_due="0", erp_overpaid="50"),
+            shows(
+                "Paid",
+                "paid",
+                "100",
+                "0",
+                erp_amount_paid="100",
+                erp_amount_due="0",
+                erp_overpaid="50",
+            ),
         )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{await payments_seen(stack, party)}") from None
@@ -213,7 +238,7 @@ async def test_an_invoice_record_through_payments_a_credit_note_and_a_refund(
         account,
         invoice,
         "refunded",
-        shows("Paid", "100", "0", erp_refunded="20", erp_overpaid="30"),
+        shows("Paid", "paid", "100", "0", erp_refunded="20", erp_overpaid="30"),
     )
     assert "20.00 refunded" in record["custom_fields"]["erp_credit_memos"]
     await deal_fields(stack, deal, erp_refunded_total="20", erp_credit="30")

@@ -365,7 +365,7 @@ def test_the_overpayment_line_of_the_same_move_is_the_unapplied_part_of_the_paym
                 "debit": "0",
                 "credit": "30.00",
                 "invoice_payment": None,
-                "reconciliation": None,
+                "reconciliation": 3,  # reconciled with the invoice it overpaid: still credit
             },
             {
                 "id": 92,
@@ -376,7 +376,7 @@ def test_the_overpayment_line_of_the_same_move_is_the_unapplied_part_of_the_paym
                 "invoice_payment": None,
                 "reconciliation": None,
             },
-            # Another customer's line, and a line already reconciled, are not this credit.
+            # Another customer's line, and a line on another account, are not this credit.
             {
                 "id": 93,
                 "account": receivable,
@@ -388,12 +388,12 @@ def test_the_overpayment_line_of_the_same_move_is_the_unapplied_part_of_the_paym
             },
             {
                 "id": 94,
-                "account": receivable,
+                "account": 11,
                 "party": 7,
                 "debit": "0",
                 "credit": "4.00",
                 "invoice_payment": None,
-                "reconciliation": 3,
+                "reconciliation": None,
             },
         ],
     }
