@@ -24,6 +24,7 @@ from schemas import (
 from schemas.changes import EntityChange, SystemRole
 from schemas.decisions import DealApproval
 from schemas.entities import (
+    CreditMemo,
     Customer,
     EntityKind,
     ExternalIds,
@@ -32,6 +33,7 @@ from schemas.entities import (
     InvoiceStatus,
     Item,
     Payment,
+    PaymentApplication,
     SalesOrder,
     SalesOrderState,
 )
@@ -322,10 +324,11 @@ def test_a_declined_or_wrongly_priced_deal_is_rejected_with_the_reason_once() ->
     assert step.commands[0].command.message == "declined by cfo: too cheap"
 
 
-def erp_change(data: SalesOrder | Invoice | Payment, n: int) -> EntityChange:
+def erp_change(data: SalesOrder | Invoice | CreditMemo | Payment, n: int) -> EntityChange:
     kind = {
         SalesOrder: EntityKind.SALES_ORDER,
         Invoice: EntityKind.INVOICE,
+        CreditMemo: EntityKind.CREDIT_MEMO,
         Payment: EntityKind.PAYMENT,
     }[type(data)]
     return EntityChange(
@@ -407,6 +410,62 @@ def test_orders_invoices_and_payments_are_written_back_to_the_deal_and_account()
     assert deal.last_payment_date == date(2026, 11, 20)
     # The same payment delivered twice changes nothing and sends nothing.
     _, step = on_finance_change(state, erp_change(payment, 4), None, CFG, NOW)
+    assert step.commands == []
+
+
+def test_a_credit_memo_and_its_refund_update_the_record_of_the_invoice_they_correct() -> None:
+    cust = ExternalIds(crm_id="acc-1", erp_id="42")
+    invoice = Invoice(
+        ids=ExternalIds(erp_id="inv-1"),
+        number="INV1",
+        customer=cust,
+        currency="EUR",
+        state=InvoiceState.PAID,
+        untaxed=eur("100"),
+        tax=eur("0"),
+        total=eur("100"),
+        amount_due=eur("0"),
+        updated_at=T0,
+    )
+    memo = CreditMemo(
+        ids=ExternalIds(erp_id="cn-1"),
+        number="CN1",
+        customer=cust,
+        credited_invoice=ExternalIds(erp_id="inv-1"),
+        currency="EUR",
+        state=InvoiceState.POSTED,
+        untaxed=eur("20"),
+        tax=eur("0"),
+        total=eur("20"),
+        amount_open=eur("20"),
+        updated_at=T0,
+    )
+    refund = Payment(
+        ids=ExternalIds(erp_id="r-1"),
+        customer=cust,
+        amount=eur("20"),
+        received_on=date(2026, 11, 27),
+        applications=(PaymentApplication(invoice=ExternalIds(erp_id="cn-1"), amount=eur("20")),),
+        updated_at=T0,
+        refund=True,
+    )
+    state = new_finance_state("42")
+    records: list[UpsertCrmInvoice] = []
+    for n, data in enumerate((invoice, memo, refund), start=1):
+        state, step = on_finance_change(state, erp_change(data, n), "acc-1", CFG, NOW)
+        records += [e.command for e in step.commands if isinstance(e.command, UpsertCrmInvoice)]
+    # One record per change, all of the invoice the memo corrects (the ERP had no order).
+    assert [r.invoice.erp_id for r in records] == ["inv-1"] * 3
+    assert [r.deal for r in records] == [None] * 3
+    assert [(r.credited.amount, r.overpaid.amount, r.refunded.amount) for r in records] == [
+        (Decimal(0), Decimal(0), Decimal(0)),
+        (Decimal(20), Decimal(20), Decimal(0)),
+        (Decimal(20), Decimal(20), Decimal(20)),
+    ]
+    (linked,) = records[-1].credit_memos
+    assert (linked.number, linked.refunded.amount) == ("CN1", Decimal(20))
+    # Unchanged, the refund delivered again sends no record.
+    _, step = on_finance_change(state, erp_change(refund, 3), "acc-1", CFG, NOW)
     assert step.commands == []
 
 
