@@ -451,7 +451,8 @@ def test_a_credit_memo_and_its_refund_update_the_record_of_the_invoice_they_corr
     )
     state = new_finance_state("42")
     records: list[UpsertCrmInvoice] = []
-    for n, data in enumerate((invoice, memo, refund), start=1):
+    changes: tuple[Invoice | CreditMemo | Payment, ...] = (invoice, memo, refund)
+    for n, data in enumerate(changes, start=1):
         state, step = on_finance_change(state, erp_change(data, n), "acc-1", CFG, NOW)
         records += [e.command for e in step.commands if isinstance(e.command, UpsertCrmInvoice)]
     # One record per change, all of the invoice the memo corrects (the ERP had no order).
