@@ -208,13 +208,16 @@ class SalesforceSink(Sink):
 
     @handles(UpsertCrmInvoice)
     async def upsert_invoice(self, command: UpsertCrmInvoice) -> CommandResult:
-        """Salesforce has no standard invoice object: by configuration the invoice is kept
-        as one line of the opportunity's invoice-records field, or refused with the
-        reason (a dead letter, never a silent drop)."""
+        """A Sales Cloud org has no invoice object (Salesforce's Invoice and InvoiceLine
+        come with Order Management, Subscription Management or Billing licences, made by
+        those products from orders): by configuration the invoice is kept as one line of the
+        opportunity's invoice-records field, or refused with the reason (a dead letter,
+        never a silent drop)."""
         if self.invoice_records == "refuse":
             raise _skip(
                 f"invoice {command.number or command.invoice.erp_id}: Salesforce has no "
-                "standard invoice object and invoice_records is 'refuse' (set it to "
+                "standard invoice object q2c writes to (Invoice needs an Order Management or "
+                "Billing licence) and invoice_records is 'refuse' (set it to "
                 "'opportunity_field' to keep invoices on the opportunity)"
             )
         if command.deal is None or command.deal.crm_id is None:
