@@ -3,18 +3,23 @@ reason by default, or kept as one line per invoice on the opportunity by configu
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import SecretStr
 
 from connectors.base import ConnectorError, ErrorKind
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.provision import ensure_fields
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.sink import (
     SalesforceSink,
     invoice_record_line,
     merged_invoice_records,
 )
-from schemas import ExternalIds
+from connectors.salesforce.spec import SPEC
+from schemas import ExternalIds, Outcome
+from tests.plugins.salesforce import defaults_of
 from tests.schemas.samples import crm_invoice
 
 
@@ -47,3 +52,41 @@ def test_the_opportunity_keeps_one_line_per_invoice_replaced_by_erp_id() -> None
     assert again.splitlines() == [invoice_record_line(other), invoice_record_line(paid)]
     assert "refunded 5" in again
     assert merged_invoice_records(again, paid) == again
+
+
+@pytest.mark.integration
+async def test_kept_on_the_opportunity_in_the_field_set_up_makes(salesforce_bare: Any) -> None:
+    config = SPEC.configured(defaults_of(salesforce_bare.credentials)).model_copy(
+        update={"invoice_records": "opportunity_field"}
+    )
+    crm = SalesforceClient(config)
+    try:
+        made = await ensure_fields(crm, config.fields, invoice_records=True)
+        assert "salesforce: created Opportunity.ERP_Invoice_Records__c: LongTextArea(32768), " in (
+            "\n".join(made)
+        )
+        account = await crm.create("Account", {"Name": "Globex"})
+        opportunity = await crm.create(
+            "Opportunity",
+            {
+                "Name": "Big",
+                "AccountId": account,
+                "StageName": "Prospecting",
+                "CloseDate": "2026-12-31",
+            },
+        )
+        command = crm_invoice("k").model_copy(
+            update={"deal": ExternalIds(crm_id=opportunity, erp_id="3")}
+        )
+        sink = SalesforceSink(crm, config.fields, invoice_records="opportunity_field")
+        assert (await sink.apply(command)).outcome is Outcome.UPDATED
+        assert (await sink.apply(command)).outcome is Outcome.UNCHANGED
+        stored = await crm.record("Opportunity", opportunity)
+        assert stored is not None
+        assert stored["ERP_Invoice_Records__c"] == invoice_record_line(command)
+        without_deal = command.model_copy(update={"deal": None})
+        with pytest.raises(ConnectorError, match="bills no opportunity") as raised:
+            await sink.apply(without_deal)
+        assert raised.value.kind is ErrorKind.SKIPPABLE
+    finally:
+        await crm.close()
