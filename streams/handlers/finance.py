@@ -255,6 +255,7 @@ def on_finance_change(
     record = f"{change.entity}:{change.origin_id}"
     if state.fingerprints.get(record) == change.fingerprint:
         return state, Step()
+    account_was_unknown = state.account_crm_id is None
     state = state.model_copy(
         update={
             "fingerprints": {**state.fingerprints, record: change.fingerprint},
@@ -289,7 +290,10 @@ def on_finance_change(
         return state, Step()
     # A return has no deal of its own: it is told on the deal of the order it returns.
     state, step = _write_backs(state, originals(affected, state.orders), cfg, now)
-    state, records = _invoice_records(state, _touched_invoices(state, data), cfg, now)
+    touched = _touched_invoices(state, data)
+    if account_was_unknown and state.account_crm_id is not None:
+        touched = set(state.invoice_documents)  # the records that waited for the account
+    state, records = _invoice_records(state, touched, cfg, now)
     step.commands.extend(records.commands)
     return state, step
 

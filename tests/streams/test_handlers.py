@@ -470,6 +470,37 @@ def test_a_credit_memo_and_its_refund_update_the_record_of_the_invoice_they_corr
     assert step.commands == []
 
 
+def test_invoice_records_wait_for_the_account_to_be_known_in_the_crm() -> None:
+    cust = ExternalIds(erp_id="42")
+    invoice = Invoice(
+        ids=ExternalIds(erp_id="inv-1"),
+        number="INV1",
+        customer=cust,
+        currency="EUR",
+        state=InvoiceState.POSTED,
+        untaxed=eur("100"),
+        tax=eur("0"),
+        total=eur("100"),
+        amount_due=eur("100"),
+        updated_at=T0,
+    )
+    state, step = on_finance_change(new_finance_state("42"), erp_change(invoice, 1), None, CFG, NOW)
+    assert not [e for e in step.commands if isinstance(e.command, UpsertCrmInvoice)]
+    order = SalesOrder(
+        ids=ExternalIds(erp_id="so-9"),
+        customer=ExternalIds(erp_id="42", crm_id="acc-1"),
+        currency="EUR",
+        state=SalesOrderState.PROCESSING,
+        untaxed=eur("100"),
+        tax=eur("0"),
+        total=eur("100"),
+        updated_at=T0,
+    )
+    _, step = on_finance_change(state, erp_change(order, 2), None, CFG, NOW)
+    (record,) = [e.command for e in step.commands if isinstance(e.command, UpsertCrmInvoice)]
+    assert (record.invoice.erp_id, record.account.crm_id) == ("inv-1", "acc-1")
+
+
 def test_the_overdue_balance_is_recomputed_as_due_dates_pass() -> None:
     cust = ExternalIds(crm_id="acc-1", erp_id="42")
     due = NOW.date() + timedelta(days=3)
