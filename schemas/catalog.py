@@ -20,6 +20,7 @@ from schemas.commands import (
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
+    UpsertCrmInvoice,
     UpsertCustomer,
     UpsertItem,
 )
@@ -105,6 +106,7 @@ MODELS: tuple[type[Contract], ...] = (
     CreateRenewalDeal,
     UpdateDealFinancialStatus,
     UpdateAccountBalance,
+    UpsertCrmInvoice,
     ReportSyncStatus,
     CommandResult,
     DeadLetter,

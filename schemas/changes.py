@@ -54,7 +54,7 @@ class EntityChange(Contract):
     """One canonical entity as one system now has it (or its deletion)."""
 
     schema_subject: ClassVar[str] = "entity_change"
-    schema_version: ClassVar[int] = 5
+    schema_version: ClassVar[int] = 6
 
     entity: EntityKind
     ids: ExternalIds = Field(description="The entity's ids; the origin's side is always known.")

@@ -186,7 +186,7 @@ class UpdateDealFinancialStatus(Command):
 
     schema_subject: ClassVar[str] = "update_deal_financial_status"
     addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
-    schema_version: ClassVar[int] = 5
+    schema_version: ClassVar[int] = 6
 
     deal: ExternalIds
     order_number: str | None = None
@@ -212,6 +212,18 @@ class UpdateDealFinancialStatus(Command):
     subscriptions: tuple[Subscription, ...] = Field(
         default=(),
         description="Subscriptions sold on the deal, with their renewal dates (added in v4).",
+    )
+    credit: Money | None = Field(
+        default=None,
+        description=(
+            "What the customer paid above the deal's invoices, or the open credit of its "
+            "credit memos beyond what is due: the customer's credit, never a negative "
+            "outstanding (added in v5)."
+        ),
+    )
+    refunded: Money | None = Field(
+        default=None,
+        description="What was paid back to the customer on the deal's invoices (added in v5).",
     )
 
 
@@ -255,11 +267,17 @@ class CurrencyBalance(Frozen):
 
     outstanding: Money
     overdue: Money
+    credit: Money | None = Field(
+        default=None,
+        description="The customer's unapplied credit (overpayments, open credit memos).",
+    )
 
     @model_validator(mode="after")
     def _one_currency(self) -> CurrencyBalance:
         if self.overdue.currency != self.outstanding.currency:
             raise ValueError("outstanding and overdue are in different currencies")
+        if self.credit is not None and self.credit.currency != self.outstanding.currency:
+            raise ValueError("outstanding and credit are in different currencies")
         return self
 
 
@@ -268,7 +286,7 @@ class UpdateAccountBalance(Command):
 
     schema_subject: ClassVar[str] = "update_account_balance"
     addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
-    schema_version: ClassVar[int] = 4
+    schema_version: ClassVar[int] = 5
 
     account: ExternalIds
     outstanding: Money
@@ -287,6 +305,125 @@ class UpdateAccountBalance(Command):
             "currency code (outstanding and overdue are those of the first)."
         ),
     )
+    unapplied_credit: Money | None = Field(
+        default=None,
+        description=(
+            "Added in v5: the customer's credit in the currency of ``outstanding`` (paid "
+            "above its invoices, or credit memos not yet set against any): shown as credit, "
+            "never as a negative outstanding."
+        ),
+    )
+
+
+class CrmInvoiceState(StrEnum):
+    """Where an invoice is, as the CRM shows it."""
+
+    DRAFT = "draft"
+    POSTED = "posted"
+    """Issued, nothing paid yet."""
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class CrmInvoiceLine(Frozen):
+    """One line of an invoice, as the CRM shows it."""
+
+    line_no: int = Field(ge=1)
+    item: ExternalIds | None = None
+    sku: str | None = None
+    description: str | None = None
+    quantity: ExactDecimal
+    unit_price: Money
+    tax: Money = Field(description="The line's tax (its share of the invoice's tax).")
+    amount: Money = Field(description="The line's net amount, before tax.")
+    total: Money = Field(description="Amount plus tax.")
+
+
+class CrmCreditMemo(Frozen):
+    """A credit memo correcting an invoice, as the CRM shows it beside the invoice."""
+
+    ids: ExternalIds
+    number: str | None = None
+    state: InvoiceState
+    issue_date: date | None = None
+    reason: str | None = None
+    total: Money = Field(description="What it credits (positive).")
+    open: Money = Field(description="Its credit not yet set against an invoice or refunded.")
+    refunded: Money = Field(description="What of it was paid back to the customer.")
+
+
+class SettlementKind(StrEnum):
+    PAYMENT = "payment"
+    CREDIT_MEMO = "credit_memo"
+
+
+class InvoiceSettlement(Frozen):
+    """One thing that lowered what an invoice leaves to pay: a payment applied to it, or
+    the credit of one of its credit memos."""
+
+    kind: SettlementKind
+    ids: ExternalIds = Field(description="The payment's or the credit memo's ids.")
+    reference: str | None = None
+    on: date | None = None
+    amount: Money
+
+
+class UpsertCrmInvoice(Command):
+    """Show one ERP invoice in the CRM as an invoice record: number, dates, lines, totals,
+    what is paid and due, and its credit memos. Found again by the ERP invoice id."""
+
+    schema_subject: ClassVar[str] = "upsert_crm_invoice"
+    addressed_to: ClassVar[frozenset[SystemRole]] = _CRM
+    schema_version: ClassVar[int] = 1
+
+    invoice: ExternalIds = Field(description="The invoice's ids; its ERP id is the natural key.")
+    number: str | None = None
+    account: ExternalIds
+    deal: ExternalIds | None = Field(default=None, description="The CRM deal it bills.")
+    order_number: str | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: CurrencyCode
+    state: CrmInvoiceState
+    lines: tuple[CrmInvoiceLine, ...] = ()
+    untaxed: Money
+    tax: Money
+    total: Money
+    amount_paid: Money = Field(description="Payments applied to it.")
+    credited: Money = Field(description="What its credit memos credit.")
+    amount_due: Money = Field(
+        description="What is left to pay, less its credit memos' open credit; never negative."
+    )
+    overpaid: Money = Field(description="Paid above the invoice: the customer's credit.")
+    refunded: Money = Field(description="Paid back to the customer on it or its memos.")
+    credit_memos: tuple[CrmCreditMemo, ...] = ()
+    settlements: tuple[InvoiceSettlement, ...] = ()
+    as_of: UtcDateTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> UpsertCrmInvoice:
+        amounts = [
+            self.untaxed,
+            self.tax,
+            self.total,
+            self.amount_paid,
+            self.credited,
+            self.amount_due,
+            self.overpaid,
+            self.refunded,
+        ]
+        amounts += [s.amount for s in self.settlements]
+        for line in self.lines:
+            amounts += [line.unit_price, line.tax, line.amount, line.total]
+        for memo in self.credit_memos:
+            amounts += [memo.total, memo.open, memo.refunded]
+        for money in amounts:
+            if money.currency != self.currency:
+                raise ValueError(f"an amount is in {money.currency}, not {self.currency}")
+        if self.amount_due.amount < 0:
+            raise ValueError("the amount due is never negative (credit is shown as credit)")
+        return self
 
 
 class SyncStatus(StrEnum):

@@ -81,6 +81,23 @@ def _products_page(body: Any) -> Page:
     return list(body["results"]), int(body["count"])
 
 
+def _invoices_page(body: Any) -> Page:
+    return list(body["results"]), int(body["count"])
+
+
+def _wired(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON body: decimals and dates as text, nested lists and objects too."""
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if isinstance(value, Mapping):
+            out[key] = _wired(value)
+        elif isinstance(value, list | tuple):
+            out[key] = [_wired(v) if isinstance(v, Mapping) else _wire(v) for v in value]
+        else:
+            out[key] = _wire(value)
+    return out
+
+
 ObjectName = Literal["account", "contact", "deal", "product"]
 _LISTS: Mapping[ObjectName, tuple[str, Callable[[Any], Page]]] = {
     "account": ("/api/accounts/", _accounts_page),
@@ -287,6 +304,56 @@ class BottleCrmClient:
 
     async def delete_contact(self, contact_id: str) -> None:
         await self.call("DELETE", f"/api/contacts/{contact_id}/")
+
+    async def account_contacts(self, account_id: str) -> list[Contact]:
+        """The account's contacts, oldest first (the account detail lists them)."""
+        path, _ = _DETAIL_PATHS["Account"]
+        body = await self.call("GET", f"{path}{account_id}/")
+        rows = body.get("contacts") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise unexpected(f"GET {path}{account_id}/ lists no contacts")
+        contacts = [self._parse(Contact, row, "a contact of an account") for row in rows]
+        return sorted(contacts, key=lambda c: (c.created_at is None, c.created_at, c.id))
+
+    # -- invoices ------------------------------------------------------------------------
+
+    def invoices(self, account: str) -> AsyncIterator[dict[str, Any]]:
+        """The account's invoices as the list sends them (no custom fields: see
+        :meth:`invoice`)."""
+        return self._pages("/api/invoices/", _invoices_page, {"account": account})
+
+    async def invoice(self, invoice_id: str) -> dict[str, Any]:
+        """One invoice with its line items, payments and custom fields."""
+        body = await self.call("GET", f"/api/invoices/{invoice_id}/")
+        found = body.get("invoice") if isinstance(body, dict) else None
+        if not isinstance(found, dict):
+            raise unexpected(f"GET /api/invoices/{invoice_id}/ has no invoice")
+        return found
+
+    async def create_invoice(self, payload: Mapping[str, Any]) -> str:
+        body = await self.call("POST", "/api/invoices/", json=_wired(payload), once=True)
+        found = body.get("invoice") if isinstance(body, dict) else None
+        if not isinstance(found, dict) or not found.get("id"):
+            raise unexpected("POST /api/invoices/ did not return the new invoice")
+        return str(found["id"])
+
+    async def update_invoice(self, invoice_id: str, payload: Mapping[str, Any]) -> None:
+        await self.call("PUT", f"/api/invoices/{invoice_id}/", json=_wired(payload))
+
+    async def send_invoice(self, invoice_id: str) -> None:
+        """Draft → Sent: BottleCRM's way to mark an invoice issued."""
+        await self.call("POST", f"/api/invoices/{invoice_id}/send/")
+
+    async def cancel_invoice(self, invoice_id: str) -> None:
+        await self.call("POST", f"/api/invoices/{invoice_id}/cancel/")
+
+    async def add_invoice_payment(self, invoice_id: str, payment: Mapping[str, Any]) -> None:
+        await self.call(
+            "POST", f"/api/invoices/{invoice_id}/payments/", json=_wired(payment), once=True
+        )
+
+    async def delete_invoice_payment(self, invoice_id: str, payment_id: str) -> None:
+        await self.call("DELETE", f"/api/invoices/{invoice_id}/payments/{payment_id}/")
 
     # -- deals ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The custom fields q2c writes back onto BottleCRM deals and accounts.
+"""The custom fields q2c writes back onto BottleCRM deals, accounts and invoices.
 
 BottleCRM keeps ERP facts nowhere else, so each one is a custom field, defined once per org
 (``BottleCrmClient.ensure_custom_fields``). Keys are prefixed so they cannot collide with
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from connectors.bottlecrm.models import CustomFieldSpec
+from connectors.bottlecrm.models import CustomFieldSpec, CustomFieldTarget
 from schemas.commands import SyncStatus
 
 _SYNC_LABELS: Final = {
@@ -61,6 +61,18 @@ DEAL_FIELDS: Final = (
         target_model="Opportunity",
         key="erp_amount_due",
         label="Amount due",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_credit",
+        label="Customer credit (overpaid)",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Opportunity",
+        key="erp_refunded_total",
+        label="Refunded",
         field_type="number",
     ),
     CustomFieldSpec(
@@ -171,6 +183,12 @@ ACCOUNT_FIELDS: Final = (
     ),
     CustomFieldSpec(
         target_model="Account",
+        key="erp_unapplied_credit",
+        label="Unapplied credit (overpaid, open credit memos)",
+        field_type="number",
+    ),
+    CustomFieldSpec(
+        target_model="Account",
         key="erp_last_payment_date",
         label="Last payment",
         field_type="date",
@@ -244,4 +262,26 @@ ACCOUNT_FIELDS: Final = (
     ),
 )
 
-Q2C_FIELDS: Final = DEAL_FIELDS + ACCOUNT_FIELDS
+
+def _field(target: CustomFieldTarget, key: str, label: str, kind: str) -> CustomFieldSpec:
+    return CustomFieldSpec.model_validate(
+        {"target_model": target, "key": key, "label": label, "field_type": kind}
+    )
+
+
+INVOICE_FIELDS: Final = (
+    _field("Invoice", "erp_invoice_id", "ERP invoice id", "text"),
+    _field("Invoice", "erp_invoice_number", "ERP invoice number", "text"),
+    _field("Invoice", "erp_invoice_state", "ERP invoice state", "text"),
+    _field("Invoice", "erp_total", "ERP total", "number"),
+    _field("Invoice", "erp_amount_paid", "Paid (ERP)", "number"),
+    _field("Invoice", "erp_amount_due", "Due (ERP, less credit memos)", "number"),
+    _field("Invoice", "erp_credited_total", "Credited by credit memos", "number"),
+    _field("Invoice", "erp_overpaid", "Overpaid (customer credit)", "number"),
+    _field("Invoice", "erp_refunded", "Refunded", "number"),
+    _field("Invoice", "erp_credit_memos", "Credit memos", "textarea"),
+)
+"""An ERP invoice kept as a BottleCRM invoice: found again by ``erp_invoice_id``; the ERP's
+own amounts beside BottleCRM's (which follow the payments q2c records on it)."""
+
+Q2C_FIELDS: Final = DEAL_FIELDS + ACCOUNT_FIELDS + INVOICE_FIELDS

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CustomFieldTarget = Literal["Account", "Opportunity", "Contact", "Lead", "Case"]
+CustomFieldTarget = Literal["Account", "Opportunity", "Contact", "Lead", "Case", "Invoice"]
 CustomFieldType = Literal["text", "textarea", "number", "dropdown", "date", "checkbox"]
 
 

@@ -18,7 +18,16 @@ from typing import Any, ClassVar
 from connectors.base import ConnectorError, ErrorKind, Sink
 from connectors.base.sink import handles
 from connectors.bottlecrm.client import BottleCrmClient, ObjectName, same_value
+from connectors.bottlecrm.errors import CustomFieldsNotApplied
 from connectors.bottlecrm.fields import RENEWAL_KEY, RENEWAL_OF
+from connectors.bottlecrm.invoices import (
+    KEY_FIELD,
+    custom_values,
+    invoice_body,
+    invoice_title,
+    payment_changes,
+    wanted_payments,
+)
 from connectors.bottlecrm.mapping import SYSTEM, account_input, contact_input
 from connectors.bottlecrm.models import (
     AccountInput,
@@ -51,10 +60,11 @@ from schemas import (
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
+    UpsertCrmInvoice,
     UpsertCustomer,
     UpsertItem,
 )
-from schemas.commands import InvoiceSummary, ReturnSummary, SerialNumber
+from schemas.commands import CrmInvoiceState, InvoiceSummary, ReturnSummary, SerialNumber
 
 _TARGETS: Mapping[EntityKind, CustomFieldTarget] = {
     EntityKind.QUOTE: "Opportunity",
@@ -178,6 +188,8 @@ def deal_fields(command: UpdateDealFinancialStatus) -> dict[str, Any]:
         "erp_invoice_numbers": invoice_numbers(command.invoices),
         "erp_invoiced_total": command.invoiced.amount,
         "erp_amount_due": command.outstanding.amount,
+        "erp_credit": command.credit.amount if command.credit is not None else None,
+        "erp_refunded_total": command.refunded.amount if command.refunded is not None else None,
         "erp_last_payment_date": command.last_payment_date,
     }
     if command.shipment_status is None:  # an ERP that reports nothing after the order
@@ -222,9 +234,10 @@ def next_warranty_end(units: tuple[SerialNumber, ...], today: date) -> date | No
 
 def balances_text(command: UpdateAccountBalance) -> str:
     """The customer's balance in every currency, for people: "EUR 50.00 (overdue 0.00);
-    USD 200.00 (overdue 120.00)"."""
+    USD 0.00 (overdue 0.00, credit 30.00)"."""
     return "; ".join(
-        f"{b.outstanding.currency} {b.outstanding.amount} (overdue {b.overdue.amount})"
+        f"{b.outstanding.currency} {b.outstanding.amount} (overdue {b.overdue.amount}"
+        + (f", credit {b.credit.amount})" if b.credit is not None and b.credit.amount else ")")
         for b in command.balances
     )
 
@@ -233,6 +246,9 @@ def account_fields(command: UpdateAccountBalance) -> dict[str, Any]:
     values: dict[str, Any] = {
         "erp_outstanding_balance": command.outstanding.amount,
         "erp_overdue_balance": command.overdue.amount,
+        "erp_unapplied_credit": (
+            command.unapplied_credit.amount if command.unapplied_credit is not None else None
+        ),
         "erp_last_payment_date": command.last_payment_date,
     }
     if command.serial_numbers is not None:  # an ERP that reports serial numbers
@@ -367,6 +383,119 @@ class BottleCrmSink(Sink):
         account = _crm_id(command.account, "account")
         outcome = await self.set_fields("Account", account, account_fields(command))
         return self.result(command, EntityKind.CUSTOMER, outcome, command.account)
+
+    @handles(UpsertCrmInvoice)
+    async def upsert_invoice(self, command: UpsertCrmInvoice) -> CommandResult:
+        """Finds the invoice by its ERP id (else creates it, with its lines and a contact),
+        then brings its status, payments and ERP fields in step; see
+        :mod:`connectors.bottlecrm.invoices`."""
+        account = _crm_id(command.account, "account")
+        erp_id = command.invoice.erp_id
+        if not erp_id:
+            raise _skip("the invoice has no ERP id: nothing to find it again by")
+        invoice_id = await self._invoice_by_erp_id(account, erp_id, invoice_title(command))
+        outcome = Outcome.UNCHANGED
+        if invoice_id is None:
+            contact = await self._billing_contact(account)
+            body = invoice_body(command, account, contact, with_lines=True)
+            body["custom_fields"] = custom_values(command)
+            invoice_id = await self.client.create_invoice(body)
+            outcome = Outcome.CREATED
+        current = await self.client.invoice(invoice_id)
+        if current.get("status") == "Draft" and outcome is not Outcome.CREATED:
+            contact = _ref_id(current.get("contact")) or await self._billing_contact(account)
+            body = invoice_body(command, account, contact, with_lines=True)
+            if _draft_differs(current, body):
+                await self.client.update_invoice(invoice_id, body)
+                outcome = Outcome.UPDATED
+        if await self._invoice_status(invoice_id, current, command.state):
+            outcome = outcome if outcome is Outcome.CREATED else Outcome.UPDATED
+            current = await self.client.invoice(invoice_id)
+        if await self._invoice_payments(invoice_id, current, command):
+            outcome = outcome if outcome is Outcome.CREATED else Outcome.UPDATED
+            current = await self.client.invoice(invoice_id)
+        values = custom_values(command)
+        stored = current.get("custom_fields") or {}
+        differ = {k: v for k, v in values.items() if not same_value(v, stored.get(k))}
+        if differ:
+            await self.client.update_invoice(invoice_id, {"custom_fields": differ})
+            stored = (await self.client.invoice(invoice_id)).get("custom_fields") or {}
+            missing = [k for k, v in differ.items() if not same_value(v, stored.get(k))]
+            if missing:
+                raise CustomFieldsNotApplied(f"Invoice {invoice_id}", sorted(missing))
+            outcome = outcome if outcome is Outcome.CREATED else Outcome.UPDATED
+        ids = ExternalIds(crm_id=invoice_id, erp_id=erp_id)
+        return self.result(command, EntityKind.INVOICE, outcome, ids)
+
+    async def _invoice_by_erp_id(self, account: str, erp_id: str, title: str) -> str | None:
+        """The account's invoice carrying ``erp_id`` (those titled as q2c titles it are
+        read first: the list does not show custom fields)."""
+        rows = [row async for row in self.client.invoices(account)]
+        rows.sort(key=lambda row: row.get("invoice_title") != title)
+        for row in rows:
+            found = await self.client.invoice(str(row["id"]))
+            if (found.get("custom_fields") or {}).get(KEY_FIELD) == erp_id:
+                return str(found["id"])
+        return None
+
+    async def _billing_contact(self, account: str) -> str:
+        """The account's oldest active contact; else a billing contact made from the
+        account's e-mail address."""
+        contacts = await self.client.account_contacts(account)
+        for contact in contacts:
+            if contact.is_active:
+                return contact.id
+        record = await self.client.get_account(account)
+        if not record.email:
+            raise _skip(
+                f"account {account} has no contact and no e-mail address: BottleCRM needs a "
+                "contact on every invoice"
+            )
+        return await self.client.create_contact(
+            ContactInput(
+                first_name="Billing",
+                last_name=record.name[:255],
+                email=record.email,
+                phone=record.phone,
+                title="Billing contact",
+                account=account,
+            )
+        )
+
+    async def _invoice_status(
+        self, invoice_id: str, current: Mapping[str, Any], state: CrmInvoiceState
+    ) -> bool:
+        """Sends an issued invoice, cancels a cancelled one; whether it changed anything."""
+        status = current.get("status")
+        if state is CrmInvoiceState.CANCELLED:
+            if status in ("Cancelled", "Paid"):
+                return False  # BottleCRM cannot cancel a paid invoice: the ERP state says so
+            await self.client.cancel_invoice(invoice_id)
+            return True
+        if state is not CrmInvoiceState.DRAFT and status == "Draft":
+            await self.client.send_invoice(invoice_id)
+            return True
+        return False
+
+    async def _invoice_payments(
+        self, invoice_id: str, current: Mapping[str, Any], command: UpsertCrmInvoice
+    ) -> bool:
+        if current.get("status") in ("Cancelled", "Draft"):
+            return False
+        stored = [p for p in current.get("payments") or () if isinstance(p, Mapping)]
+        delete, add = payment_changes(wanted_payments(command), stored)
+        for payment_id in delete:
+            await self.client.delete_invoice_payment(invoice_id, payment_id)
+        if delete:
+            current = await self.client.invoice(invoice_id)
+        due = Decimal(str(current.get("amount_due") or 0))
+        for payment in add:
+            amount = min(Decimal(payment["amount"]), due)
+            if amount <= 0:
+                continue  # BottleCRM refuses a payment above what it shows due
+            await self.client.add_invoice_payment(invoice_id, {**payment, "amount": amount})
+            due -= amount
+        return bool(delete or add)
 
     @handles(ReportSyncStatus)
     async def report_sync_status(self, command: ReportSyncStatus) -> CommandResult:
@@ -611,6 +740,36 @@ _ACCOUNT_PERSONAL = (
     "description",
 )
 _CONTACT_PERSONAL = ("email", "phone", "title", "description")
+
+
+def _ref_id(value: Any) -> str | None:
+    """The id of a nested record (``{"id": ...}``) or a bare id."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def _draft_differs(current: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether a draft invoice's title, dates or lines differ from what the ERP has."""
+    for key in ("invoice_title", "issue_date", "due_date"):
+        if key in body and not same_value(body[key], current.get(key)):
+            return True
+    if _ref_id(current.get("opportunity")) != body.get("opportunity_id"):
+        return True
+    stored = sorted(
+        (
+            str(line.get("name")),
+            Decimal(str(line.get("quantity"))),
+            Decimal(str(line.get("unit_price"))),
+        )
+        for line in current.get("line_items") or ()
+        if isinstance(line, Mapping)
+    )
+    wanted = sorted(
+        (str(line["name"]), Decimal(line["quantity"]), Decimal(line["unit_price"]))
+        for line in body.get("line_items") or ()
+    )
+    return stored != wanted
 
 
 _DELETABLE: Mapping[EntityKind, ObjectName] = {

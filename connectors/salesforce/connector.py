@@ -44,7 +44,12 @@ async def connect(config: SalesforceSettings) -> ConnectorParts:
         system=SYSTEM,
         mapper=SalesforceMapper(default_currency=config.currency),
         streams=[*events, *polling],
-        sink=SalesforceSink(client, config.fields, currency=config.currency),
+        sink=SalesforceSink(
+            client,
+            config.fields,
+            currency=config.currency,
+            invoice_records=config.invoice_records,
+        ),
         # Under cdc the event stream is read continuously; polling is the safety net.
         poll_interval=config.cdc_poll_interval if events else config.poll_interval,
         close=close,

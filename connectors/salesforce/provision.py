@@ -52,8 +52,12 @@ _DATE: Mapping[str, Any] = {"type": "Date"}
 _KEY: Mapping[str, Any] = {"type": "Text", "length": 80, "externalId": True, "unique": True}
 
 
-def field_specs(names: WriteBackFields) -> list[FieldSpec]:
-    """Every field q2c writes, on the object it belongs to."""
+_LONG_TEXT: Mapping[str, Any] = {"type": "LongTextArea", "length": 32768, "visibleLines": 5}
+
+
+def field_specs(names: WriteBackFields, invoice_records: bool = False) -> list[FieldSpec]:
+    """Every field q2c writes, on the object it belongs to (the opportunity's invoice
+    records only when invoices are kept there)."""
 
     def spec(obj: str, name: str, label: str, metadata: Mapping[str, Any]) -> FieldSpec:
         return FieldSpec(obj, name, label, {**metadata, "label": label})
@@ -77,7 +81,11 @@ def field_specs(names: WriteBackFields) -> list[FieldSpec]:
         spec(ACCOUNT, names.sync_reason, "q2c sync reason", _text(255)),
         spec(PRODUCT, names.item_code, "q2c SKU", _KEY),
         spec(PRICE_BOOK, names.price_list_code, "q2c price list", _KEY),
-    ]
+    ] + (
+        [spec(OPPORTUNITY, names.invoice_records, "ERP invoice records", _LONG_TEXT)]
+        if invoice_records
+        else []
+    )
 
 
 def refused(error: ConnectorError) -> bool:
@@ -95,10 +103,12 @@ async def existing_fields(client: SalesforceClient, obj: str) -> frozenset[str]:
     return frozenset(str(f.get("name")) for f in fields if isinstance(f, Mapping))
 
 
-async def ensure_fields(client: SalesforceClient, names: WriteBackFields) -> list[str]:
+async def ensure_fields(
+    client: SalesforceClient, names: WriteBackFields, invoice_records: bool = False
+) -> list[str]:
     """Creates the missing fields; what was done (or what an admin must do), line by line."""
     lines: list[str] = []
-    wanted = field_specs(names)
+    wanted = field_specs(names, invoice_records)
     present: dict[str, frozenset[str]] = {}
     for obj in dict.fromkeys(f.obj for f in wanted):
         present[obj] = await existing_fields(client, obj)
@@ -125,6 +135,7 @@ async def provision(config: SalesforceSettings, options: SetupOptions) -> Sequen
     del options  # Salesforce pushes no webhooks to q2c
     client = SalesforceClient(config)
     try:
-        return await ensure_fields(client, config.fields)
+        kept = config.invoice_records == "opportunity_field"
+        return await ensure_fields(client, config.fields, invoice_records=kept)
     finally:
         await client.close()

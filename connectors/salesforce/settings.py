@@ -42,6 +42,11 @@ class WriteBackFields(BaseModel):
     )
     sync_status: str = "Q2C_Sync_Status__c"
     sync_reason: str = "Q2C_Sync_Reason__c"
+    invoice_records: str = Field(
+        default="ERP_Invoice_Records__c",
+        description="Opportunity Long Text Area (32768): one line per ERP invoice of the "
+        "deal, written when ``invoice_records`` is ``opportunity_field``.",
+    )
 
 
 class SalesforceSettings(BaseModel):
@@ -114,6 +119,15 @@ class SalesforceSettings(BaseModel):
     )
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     fields: WriteBackFields = Field(default_factory=WriteBackFields)
+    invoice_records: Literal["refuse", "opportunity_field"] = Field(
+        default="opportunity_field",
+        description=(
+            "What becomes of an ERP invoice record (Salesforce has no standard invoice "
+            "object): 'opportunity_field' keeps one line per invoice in the opportunity's "
+            "invoice-records field (made by set-up), 'refuse' dead-letters each with the "
+            "reason (for orgs that keep invoices elsewhere, e.g. Salesforce Billing)."
+        ),
+    )
     timeout: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=6, ge=1)
 

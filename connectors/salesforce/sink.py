@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from connectors.base import ConnectorError, ErrorKind, Sink
 from connectors.base.sink import handles
@@ -50,6 +50,7 @@ from schemas import (
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
+    UpsertCrmInvoice,
     UpsertCustomer,
     UpsertItem,
 )
@@ -151,6 +152,39 @@ def book_prices(item: Item, currency: str) -> dict[str, Money]:
     }
 
 
+def invoice_record_line(command: UpsertCrmInvoice) -> str:
+    """One invoice for people, keyed by its ERP id, e.g. ``[erp 12] INV-3 partially_paid,
+    issued 2026-12-01, due 2026-12-31, total USD 200.00, paid 50.00, due 150.00; credit
+    memos CN-1 (posted, 20.00, open 20.00)``."""
+    cur = command.currency
+    parts = [f"[erp {command.invoice.erp_id}] {command.number or '(unnumbered)'}"]
+    parts[0] += f" {command.state.value}"
+    if command.issue_date:
+        parts.append(f"issued {command.issue_date.isoformat()}")
+    if command.due_date:
+        parts.append(f"due {command.due_date.isoformat()}")
+    parts.append(f"total {cur} {command.total.amount}")
+    parts.append(f"paid {command.amount_paid.amount}")
+    parts.append(f"due {command.amount_due.amount}")
+    if command.overpaid.amount:
+        parts.append(f"overpaid {command.overpaid.amount}")
+    if command.refunded.amount:
+        parts.append(f"refunded {command.refunded.amount}")
+    text = ", ".join(parts)
+    memos = [
+        f"{m.number or m.ids.erp_id} ({m.state.value}, {m.total.amount}, open {m.open.amount})"
+        for m in command.credit_memos
+    ]
+    return text + (f"; credit memos {', '.join(memos)}" if memos else "")
+
+
+def merged_invoice_records(current: str | None, command: UpsertCrmInvoice) -> str:
+    """The field's lines with this invoice's line replaced (or added), in ERP id order."""
+    key = f"[erp {command.invoice.erp_id}] "
+    lines = [line for line in (current or "").splitlines() if line and not line.startswith(key)]
+    return "\n".join(sorted([*lines, invoice_record_line(command)]))
+
+
 def product_price(item: Item, currency: str) -> Money | None:
     """The item's standard price in the org's currency, else its first standard price."""
     preferred = item.price(currency)
@@ -168,11 +202,13 @@ class SalesforceSink(Sink):
         client: SalesforceClient,
         fields: WriteBackFields | None = None,
         currency: str = "USD",
+        invoice_records: Literal["refuse", "opportunity_field"] = "opportunity_field",
     ) -> None:
         self.client = client
         self.names = fields or WriteBackFields()
         self.currency = currency
         self._books: dict[str, str] = {}
+        self.invoice_records = invoice_records
 
     # -- write-back ---------------------------------------------------------------------
 
@@ -187,6 +223,38 @@ class SalesforceSink(Sink):
         account = _crm_id(command.account, "account")
         outcome = await self.set_fields(ACCOUNT, account, account_values(command, self.names))
         return self.result(command, EntityKind.CUSTOMER, outcome, command.account)
+
+    @handles(UpsertCrmInvoice)
+    async def upsert_invoice(self, command: UpsertCrmInvoice) -> CommandResult:
+        """A Sales Cloud org has no invoice object (Salesforce's Invoice and InvoiceLine
+        come with Order Management, Subscription Management or Billing licences, made by
+        those products from orders): by configuration the invoice is kept as one line of the
+        opportunity's invoice-records field, or refused with the reason (a dead letter,
+        never a silent drop)."""
+        if self.invoice_records == "refuse":
+            raise _skip(
+                f"invoice {command.number or command.invoice.erp_id}: Salesforce has no "
+                "standard invoice object q2c writes to (Invoice needs an Order Management or "
+                "Billing licence) and invoice_records is 'refuse' (set it to "
+                "'opportunity_field' to keep invoices on the opportunity)"
+            )
+        if command.deal is None or command.deal.crm_id is None:
+            raise _skip(
+                f"invoice {command.number or command.invoice.erp_id} bills no opportunity "
+                "known to Salesforce: nowhere to keep it"
+            )
+        deal = command.deal.crm_id
+        current = await self.client.record(OPPORTUNITY, deal)
+        if current is None:
+            raise _skip(f"{OPPORTUNITY} {deal} does not exist (deleted?)")
+        field = self.names.invoice_records
+        stored = current.get(field)
+        wanted = merged_invoice_records(stored if isinstance(stored, str) else None, command)
+        outcome = Outcome.UNCHANGED
+        if not same_value(wanted, stored):
+            await self.save(OPPORTUNITY, deal, {field: wanted})
+            outcome = Outcome.UPDATED
+        return self.result(command, EntityKind.INVOICE, outcome, command.invoice)
 
     @handles(ReportSyncStatus)
     async def report_sync_status(self, command: ReportSyncStatus) -> CommandResult:

@@ -448,25 +448,49 @@ def _due_date(record: Mapping[str, Any]) -> date | None:
     return min(dates) if dates else None
 
 
+def _overpayment(record: Mapping[str, Any]) -> Decimal:
+    """What the pay wizard kept of a receipt as the customer's credit: the lines of the same
+    move on the same receivable account and party that pay no invoice (Tryton's
+    ``pay_invoice`` with an ``overpayment``). Whether that very line is reconciled does not
+    matter: when the payment settles the invoice exactly, Tryton reconciles the invoice with
+    it and leaves an earlier partial payment open instead; the customer's credit is the
+    same."""
+    total = Decimal(0)
+    for line in record.get("move_lines") or ():
+        if not isinstance(line, Mapping):
+            continue
+        same_account = line.get("account") == record.get("account")
+        if not same_account or line.get("party") != record.get("party"):
+            continue
+        if line.get("invoice_payment") is not None:
+            continue
+        total += _decimal(line.get("credit"), "credit") - _decimal(line.get("debit"), "debit")
+    return max(total, Decimal(0))
+
+
 def to_payment(record: Mapping[str, Any], updated_at: datetime) -> Payment | None:
-    """A customer payment (a credit on the receivable); None for a refund paid out."""
+    """A customer payment (a credit on the receivable paying an invoice, with what it paid
+    above the invoice as ``unapplied``), or a refund (a debit paying out a credit note);
+    None for a line without a party or amount."""
     currency = _code(record, "currency")
     if currency is None:
         raise MappingError("the payment has no currency", field="currency")
     amount = _decimal(record.get("credit"), "credit") - _decimal(record.get("debit"), "debit")
-    if amount <= 0 or record.get("party") is None:
+    if amount == 0 or record.get("party") is None:
         return None
+    refund = amount < 0
     received = _date(record.get("date"))
     if received is None:
         raise MappingError("the payment has no date", field="date")
-    paid = Money(amount=amount, currency=currency)
+    applied = Money(amount=abs(amount), currency=currency)
+    over = Decimal(0) if refund else _overpayment(record)
     invoice = record.get("invoice_payment")
     journal = record.get("journal.")
     move = record.get("move.")
     return Payment(
         ids=ExternalIds(erp_id=str(record["id"])),
         customer=_customer_ids(record),
-        amount=paid,
+        amount=Money(amount=applied.amount + over, currency=currency),
         received_on=received,
         method=str(journal["name"])
         if isinstance(journal, Mapping) and journal.get("name")
@@ -476,11 +500,13 @@ def to_payment(record: Mapping[str, Any], updated_at: datetime) -> Payment | Non
             or (str(move["number"]) if isinstance(move, Mapping) and move.get("number") else None)
         ),
         applications=(
-            (PaymentApplication(invoice=ExternalIds(erp_id=str(invoice)), amount=paid),)
+            (PaymentApplication(invoice=ExternalIds(erp_id=str(invoice)), amount=applied),)
             if invoice
             else ()
         ),
         updated_at=updated_at,
+        refund=refund,
+        unapplied=Money(amount=over, currency=currency) if over else None,
     )
 
 

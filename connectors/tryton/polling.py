@@ -64,7 +64,16 @@ class Prices:
     Tryton computes them (:mod:`connectors.tryton.prices`); the row is a product."""
 
 
-Related = Expand | PartyIdentifiers | SameReference | Prices
+@dataclass(frozen=True)
+class SameMove:
+    """Put the other lines of the row's accounting move (``fields`` of each) into ``into``:
+    the overpayment line the pay wizard writes beside the line that pays the invoice."""
+
+    into: str
+    fields: tuple[str, ...]
+
+
+Related = Expand | PartyIdentifiers | SameReference | Prices | SameMove
 
 
 async def read_related(
@@ -110,6 +119,23 @@ async def _same_reference(client: TrytonClient, rows: list[Row], rel: SameRefere
         )
 
 
+async def _same_move(client: TrytonClient, rows: list[Row], rel: SameMove) -> None:
+    moves = sorted({int(row["move"]) for row in rows if row.get("move") is not None})
+    found: dict[int, list[Row]] = {}
+    if moves:
+        for line in await client.search_read(
+            "account.move.line",
+            [("move", "in", moves)],
+            sorted({"move", *rel.fields}),
+            order=[("id", "ASC")],
+            context=EVERYTHING,
+        ):
+            found.setdefault(int(line["move"]), []).append(line)
+    for row in rows:
+        siblings = found.get(int(row["move"]), []) if row.get("move") is not None else []
+        row[rel.into] = [line for line in siblings if line["id"] != row["id"]]
+
+
 async def add_related(client: TrytonClient, rows: list[Row], related: Sequence[Related]) -> None:
     """Add the ``related`` records to ``rows``, in place."""
     for rel in related:
@@ -118,6 +144,9 @@ async def add_related(client: TrytonClient, rows: list[Row], related: Sequence[R
             continue
         if isinstance(rel, SameReference):
             await _same_reference(client, rows, rel)
+            continue
+        if isinstance(rel, SameMove):
+            await _same_move(client, rows, rel)
             continue
         if isinstance(rel, Expand):
             found = await read_related(
@@ -169,6 +198,8 @@ class ModifiedStream(ModifiedSinceStream):
                 continue
             if isinstance(rel, SameReference):
                 needed = "reference"
+            elif isinstance(rel, SameMove):
+                needed = "move"
             else:
                 needed = rel.field if isinstance(rel, Expand) else rel.party
             if needed not in read:

@@ -12,6 +12,7 @@ from connectors.tryton.polling import (
     ModifiedStream,
     PartyIdentifiers,
     Prices,
+    SameMove,
     SameReference,
 )
 
@@ -259,11 +260,15 @@ class InvoiceStream(ModifiedStream):
 
 class PaymentStream(ModifiedStream):
     """Payments of customer invoices: the move lines Tryton links to an invoice as paying
-    it (through the pay wizard or a bank statement)."""
+    it (through the pay wizard or a bank statement), with the other lines of their move
+    (an overpayment is a line of its own on the receivable, paying no invoice). A line that
+    pays out (a debit on a credit note) is a refund."""
 
     name = model = "account.move.line"
     domain = (("invoice_payment", "!=", None), ("invoice_payment.type", "=", "out"))
     fields = (
+        "move",
+        "account",
         "party",
         "date",
         "debit",
@@ -276,7 +281,13 @@ class PaymentStream(ModifiedStream):
         "invoice_payment",
         "invoice_payment.number",
     )
-    related = (PartyIdentifiers(into="party_identifiers", party="party"),)
+    related = (
+        PartyIdentifiers(into="party_identifiers", party="party"),
+        SameMove(
+            into="move_lines",
+            fields=("account", "party", "debit", "credit", "invoice_payment", "reconciliation"),
+        ),
+    )
 
 
 # Polled in this order, so within one poll the records a change refers to come first:

@@ -316,10 +316,11 @@ class PaymentApplication(Frozen):
 
 
 class Payment(Contract):
-    """A customer payment and the invoices it settles."""
+    """A customer payment and the invoices it settles; or, with ``refund``, money paid back
+    to the customer (its applications name the credit memos or invoices it refunds)."""
 
     schema_subject: ClassVar[str] = "payment"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     ids: ExternalIds
     customer: ExternalIds
@@ -329,12 +330,26 @@ class Payment(Contract):
     reference: NonEmptyStr | None = None
     applications: tuple[PaymentApplication, ...] = ()
     updated_at: UtcDateTime
+    refund: bool = Field(
+        default=False,
+        description="Money paid to the customer, not received from it (added in v2).",
+    )
+    unapplied: Money | None = Field(
+        default=None,
+        description=(
+            "The part of a receipt applied to no invoice: an overpayment, kept as the "
+            "customer's credit. None: the ERP does not say (added in v2)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Payment:
         currency = self.amount.currency
         _check_currency(currency, (a.amount for a in self.applications), "payment")
+        _check_currency(currency, (self.unapplied,), "payment")
         applied = sum((a.amount.amount for a in self.applications), start=Decimal(0))
+        if self.unapplied is not None:
+            applied += self.unapplied.amount
         if applied > self.amount.amount:
             raise ValueError(f"applications total {applied}, more than the payment")
         return self

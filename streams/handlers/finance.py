@@ -20,7 +20,12 @@ from typing import Protocol
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from schemas import CreateRenewalDeal, UpdateAccountBalance, UpdateDealFinancialStatus
+from schemas import (
+    CreateRenewalDeal,
+    UpdateAccountBalance,
+    UpdateDealFinancialStatus,
+    UpsertCrmInvoice,
+)
 from schemas.changes import EntityChange, SystemRole
 from schemas.commands import CurrencyBalance
 from schemas.commands import InvoiceSummary as InvoiceLine
@@ -29,12 +34,15 @@ from schemas.keys import customer_key, deal_key
 from schemas.types import Money
 from streams.config import SyncConfig
 from streams.handlers.common import Emit, Step, command_fields
+from streams.rules.invoices import invoice_record
 from streams.rules.ledger import (
     CustomerLedger,
     account_balance,
+    account_credit,
     apply_invoice,
     apply_payment,
     currencies,
+    deal_credit,
     deal_financials,
     fell_due_between,
     order_of,
@@ -65,6 +73,9 @@ class FinanceState(BaseModel):
     """The day the account's overdue balance was last computed for."""
     renewals: dict[str, date] = {}
     """Per subscription (ERP id), the renewal date it opened a renewal deal for."""
+    invoice_documents: dict[str, Invoice] = {}
+    """The customer's invoices as the ERP last sent them (for the CRM's invoice records)."""
+    memo_documents: dict[str, CreditMemo] = {}
 
 
 class Items(Protocol):
@@ -120,6 +131,7 @@ def _write_backs(
         if deal is None:
             continue
         status, invoiced, paid, outstanding = deal_financials(order, state.ledger)
+        credit, refunded = deal_credit(order, state.ledger)
         body: dict[str, object] = {
             "deal": ExternalIds(crm_id=deal, erp_id=order.ids.erp_id),
             "order_number": order.number,
@@ -134,6 +146,8 @@ def _write_backs(
             "shipments": order.shipments,
             "returns": returns_of(order, state.orders.values(), state.ledger),
             "subscriptions": order.subscriptions,
+            "credit": credit,
+            "refunded": refunded,
         }
         digest = _digest(body)
         if sent.get(f"deal:{deal}") == digest:
@@ -159,15 +173,19 @@ def _write_backs(
         outstanding, overdue = account_balance(state.ledger, currency, now.date())
         state = state.model_copy(update={"balance_day": now.date()})
         per_currency = [
-            account_balance(state.ledger, code, now.date()) for code in currencies(state.ledger)
+            (*account_balance(state.ledger, code, now.date()), account_credit(state.ledger, code))
+            for code in currencies(state.ledger)
         ]
         body = {
             "account": ExternalIds(crm_id=account, erp_id=state.ledger.customer),
             "outstanding": outstanding,
             "overdue": overdue,
+            "unapplied_credit": account_credit(state.ledger, currency),
             "last_payment_date": state.ledger.last_payment,
             "serial_numbers": serials,
-            "balances": tuple(CurrencyBalance(outstanding=o, overdue=d) for o, d in per_currency),
+            "balances": tuple(
+                CurrencyBalance(outstanding=o, overdue=d, credit=c) for o, d, c in per_currency
+            ),
         }
         digest = _digest(body)
         if sent.get("account") != digest:
@@ -185,6 +203,72 @@ def _write_backs(
     return state.model_copy(update={"sent": sent}), step
 
 
+def _invoice_records(
+    state: FinanceState, invoice_ids: set[str], cfg: SyncConfig, now: datetime
+) -> tuple[FinanceState, Step]:
+    """An ``upsert_crm_invoice`` for each of the invoices whose record changed, once the
+    account is known in the CRM (the record waits in the state until then)."""
+    step = Step()
+    account = state.account_crm_id
+    if account is None:
+        return state, step
+    sent = dict(state.sent)
+    for erp_id in sorted(invoice_ids):
+        invoice = state.invoice_documents.get(erp_id)
+        if invoice is None:
+            continue
+        order = state.orders.get(invoice.sales_order.erp_id or "") if invoice.sales_order else None
+        deal = _deal_of(order) if order is not None else None
+        body: dict[str, object] = {
+            **invoice_record(invoice, state.ledger, state.memo_documents),
+            "account": ExternalIds(crm_id=account, erp_id=state.ledger.customer),
+            "deal": ExternalIds(crm_id=deal, erp_id=order.ids.erp_id) if order and deal else None,
+            "order_number": order.number if order is not None else None,
+        }
+        digest = _digest(body)
+        if sent.get(f"invoice:{erp_id}") == digest:
+            continue
+        sent[f"invoice:{erp_id}"] = digest
+        command = UpsertCrmInvoice.model_validate(
+            {
+                **command_fields(cfg, SystemRole.CRM, now, "crm_invoice", erp_id, digest),
+                **body,
+                "as_of": now,
+            }
+        )
+        # Keyed by the account: its invoices are written in order, and a billing contact
+        # the first one makes is there for the next.
+        step.commands.append(
+            Emit(SystemRole.CRM, customer_key(ExternalIds(crm_id=account)), command)
+        )
+    return state.model_copy(update={"sent": sent}), step
+
+
+def _touched_invoices(state: FinanceState, data: object) -> set[str]:
+    """The invoices whose CRM record a change affects: the invoice itself, the invoice a
+    credit memo corrects, those a payment paid (or whose memo it refunded), those of an
+    order."""
+    ids: set[str] = set()
+    if isinstance(data, Invoice) and data.ids.erp_id:
+        ids.add(data.ids.erp_id)
+    elif isinstance(data, CreditMemo) and data.credited_invoice is not None:
+        ids.add(data.credited_invoice.erp_id or "")
+    elif isinstance(data, Payment):
+        for application in data.applications:
+            target = application.invoice.erp_id or ""
+            memo = state.memo_documents.get(target)
+            if memo is not None and memo.credited_invoice is not None:
+                target = memo.credited_invoice.erp_id or ""
+            ids.add(target)
+    elif isinstance(data, SalesOrder) and data.ids.erp_id:
+        ids.update(
+            erp_id
+            for erp_id, invoice in state.invoice_documents.items()
+            if invoice.sales_order is not None and invoice.sales_order.erp_id == data.ids.erp_id
+        )
+    return {erp_id for erp_id in ids if erp_id in state.invoice_documents}
+
+
 def on_finance_change(
     state: FinanceState,
     change: EntityChange,
@@ -198,6 +282,7 @@ def on_finance_change(
     record = f"{change.entity}:{change.origin_id}"
     if state.fingerprints.get(record) == change.fingerprint:
         return state, Step()
+    account_was_unknown = state.account_crm_id is None
     state = state.model_copy(
         update={
             "fingerprints": {**state.fingerprints, record: change.fingerprint},
@@ -213,6 +298,12 @@ def on_finance_change(
             state = state.model_copy(update={"account_crm_id": data.customer.crm_id})
     elif isinstance(data, Invoice | CreditMemo):
         state = state.model_copy(update={"ledger": apply_invoice(state.ledger, data)})
+        if data.ids.erp_id and isinstance(data, Invoice):
+            documents = {**state.invoice_documents, data.ids.erp_id: data}
+            state = state.model_copy(update={"invoice_documents": documents})
+        elif data.ids.erp_id and isinstance(data, CreditMemo):
+            memos = {**state.memo_documents, data.ids.erp_id: data}
+            state = state.model_copy(update={"memo_documents": memos})
         summary = state.ledger.invoices.get(data.ids.erp_id or "")
         order_id = order_of(summary, state.ledger) if summary is not None else None
         if order_id is None and data.sales_order is not None:
@@ -229,6 +320,11 @@ def on_finance_change(
     if isinstance(data, SalesOrder):
         state, renewals = open_renewals(state, cfg, now, items)
         step.extend(renewals)
+    touched = _touched_invoices(state, data)
+    if account_was_unknown and state.account_crm_id is not None:
+        touched = set(state.invoice_documents)  # the records that waited for the account
+    state, records = _invoice_records(state, touched, cfg, now)
+    step.commands.extend(records.commands)
     return state, step
 
 

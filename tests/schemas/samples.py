@@ -9,7 +9,14 @@ from pydantic import JsonValue
 
 import schemas as s
 from schemas.changes import EntityChange, SystemRole
-from schemas.commands import CurrencyBalance
+from schemas.commands import (
+    CrmCreditMemo,
+    CrmInvoiceLine,
+    CrmInvoiceState,
+    CurrencyBalance,
+    InvoiceSettlement,
+    SettlementKind,
+)
 from schemas.decisions import (
     DeadLetterResolution,
     DealApproval,
@@ -89,6 +96,67 @@ def invoice() -> s.Invoice:
         total=eur("106.58"),
         amount_due=eur("6.58"),
         updated_at=AT,
+    )
+
+
+def crm_invoice(key: str) -> s.UpsertCrmInvoice:
+    """An invoice partly paid, with a credit memo and an overpayment."""
+    return s.UpsertCrmInvoice(
+        idempotency_key=key,
+        invoice=s.ExternalIds(erp_id="40"),
+        number="INV-40",
+        account=s.ExternalIds(crm_id="acct-7", erp_id="17"),
+        deal=s.ExternalIds(crm_id="deal-42", erp_id="3"),
+        order_number="SO-3",
+        issue_date=date(2026, 11, 20),
+        due_date=date(2026, 12, 20),
+        currency="EUR",
+        state=CrmInvoiceState.PARTIALLY_PAID,
+        lines=(
+            CrmInvoiceLine(
+                line_no=1,
+                item=s.ExternalIds(crm_id="prod-1", erp_id="101"),
+                sku="SKU-0001",
+                description="Widget model 1",
+                quantity=Decimal("2"),
+                unit_price=eur("50.00"),
+                tax=eur("19.00"),
+                amount=eur("100.00"),
+                total=eur("119.00"),
+            ),
+        ),
+        untaxed=eur("100.00"),
+        tax=eur("19.00"),
+        total=eur("119.00"),
+        amount_paid=eur("50.00"),
+        credited=eur("19.00"),
+        amount_due=eur("50.00"),
+        overpaid=eur("0.00"),
+        refunded=eur("0.00"),
+        credit_memos=(
+            CrmCreditMemo(
+                ids=s.ExternalIds(erp_id="41"),
+                number="CN-41",
+                state=s.InvoiceState.POSTED,
+                issue_date=date(2026, 11, 22),
+                reason="damaged",
+                total=eur("19.00"),
+                open=eur("19.00"),
+                refunded=eur("0.00"),
+            ),
+        ),
+        settlements=(
+            InvoiceSettlement(
+                kind=SettlementKind.PAYMENT,
+                ids=s.ExternalIds(erp_id="90"),
+                reference="MV-44",
+                on=date(2026, 11, 25),
+                amount=eur("50.00"),
+            ),
+        ),
+        as_of=AT,
+        target_system="bottlecrm",
+        issued_at=AT,
     )
 
 
@@ -267,8 +335,12 @@ def all_samples() -> list[s.Contract]:
             as_of=AT,
             target_system="bottlecrm",
             issued_at=AT,
-            balances=(CurrencyBalance(outstanding=eur("6.58"), overdue=eur("0.00")),),
+            balances=(
+                CurrencyBalance(outstanding=eur("6.58"), overdue=eur("0.00"), credit=eur("30.00")),
+            ),
+            unapplied_credit=eur("30.00"),
         ),
+        crm_invoice(key),
         s.ReportSyncStatus(
             idempotency_key=key,
             entity=s.EntityKind.QUOTE,

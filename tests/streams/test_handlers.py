@@ -16,6 +16,7 @@ from schemas import (
     SyncStatus,
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
+    UpsertCrmInvoice,
     UpsertCustomer,
     UpsertItem,
     fingerprint,
@@ -23,6 +24,7 @@ from schemas import (
 from schemas.changes import EntityChange, SystemRole
 from schemas.decisions import DealApproval
 from schemas.entities import (
+    CreditMemo,
     Customer,
     EntityKind,
     ExternalIds,
@@ -31,6 +33,7 @@ from schemas.entities import (
     InvoiceStatus,
     Item,
     Payment,
+    PaymentApplication,
     SalesOrder,
     SalesOrderState,
 )
@@ -326,10 +329,11 @@ def test_a_declined_or_wrongly_priced_deal_is_rejected_with_the_reason_once() ->
     assert step.commands[0].command.message == "declined by cfo: too cheap"
 
 
-def erp_change(data: SalesOrder | Invoice | Payment, n: int) -> EntityChange:
+def erp_change(data: SalesOrder | Invoice | CreditMemo | Payment, n: int) -> EntityChange:
     kind = {
         SalesOrder: EntityKind.SALES_ORDER,
         Invoice: EntityKind.INVOICE,
+        CreditMemo: EntityKind.CREDIT_MEMO,
         Payment: EntityKind.PAYMENT,
     }[type(data)]
     return EntityChange(
@@ -380,7 +384,11 @@ def test_orders_invoices_and_payments_are_written_back_to_the_deal_and_account()
     )
     state, step = on_finance_change(state, erp_change(invoice, 2), None, CFG, NOW)
     kinds = {type(e.command) for e in step.commands}
-    assert kinds == {UpdateDealFinancialStatus, UpdateAccountBalance}
+    assert kinds == {UpdateDealFinancialStatus, UpdateAccountBalance, UpsertCrmInvoice}
+    record = next(e.command for e in step.commands if isinstance(e.command, UpsertCrmInvoice))
+    assert record.account.crm_id == "acc-1"
+    assert record.deal == ExternalIds(crm_id="deal-1", erp_id="so-9")
+    assert (record.number, record.order_number, record.state.value) == ("INV1", "SO9", "posted")
     balance = next(e.command for e in step.commands if isinstance(e.command, UpdateAccountBalance))
     assert balance.account == cust
     assert (balance.outstanding.amount, balance.overdue.amount) == (Decimal(200), Decimal(200))
@@ -408,6 +416,94 @@ def test_orders_invoices_and_payments_are_written_back_to_the_deal_and_account()
     # The same payment delivered twice changes nothing and sends nothing.
     _, step = on_finance_change(state, erp_change(payment, 4), None, CFG, NOW)
     assert step.commands == []
+
+
+def test_a_credit_memo_and_its_refund_update_the_record_of_the_invoice_they_correct() -> None:
+    cust = ExternalIds(crm_id="acc-1", erp_id="42")
+    invoice = Invoice(
+        ids=ExternalIds(erp_id="inv-1"),
+        number="INV1",
+        customer=cust,
+        currency="EUR",
+        state=InvoiceState.PAID,
+        untaxed=eur("100"),
+        tax=eur("0"),
+        total=eur("100"),
+        amount_due=eur("0"),
+        updated_at=T0,
+    )
+    memo = CreditMemo(
+        ids=ExternalIds(erp_id="cn-1"),
+        number="CN1",
+        customer=cust,
+        credited_invoice=ExternalIds(erp_id="inv-1"),
+        currency="EUR",
+        state=InvoiceState.POSTED,
+        untaxed=eur("20"),
+        tax=eur("0"),
+        total=eur("20"),
+        amount_open=eur("20"),
+        updated_at=T0,
+    )
+    refund = Payment(
+        ids=ExternalIds(erp_id="r-1"),
+        customer=cust,
+        amount=eur("20"),
+        received_on=date(2026, 11, 27),
+        applications=(PaymentApplication(invoice=ExternalIds(erp_id="cn-1"), amount=eur("20")),),
+        updated_at=T0,
+        refund=True,
+    )
+    state = new_finance_state("42")
+    records: list[UpsertCrmInvoice] = []
+    changes: tuple[Invoice | CreditMemo | Payment, ...] = (invoice, memo, refund)
+    for n, data in enumerate(changes, start=1):
+        state, step = on_finance_change(state, erp_change(data, n), "acc-1", CFG, NOW)
+        records += [e.command for e in step.commands if isinstance(e.command, UpsertCrmInvoice)]
+    # One record per change, all of the invoice the memo corrects (the ERP had no order).
+    assert [r.invoice.erp_id for r in records] == ["inv-1"] * 3
+    assert [r.deal for r in records] == [None] * 3
+    assert [(r.credited.amount, r.overpaid.amount, r.refunded.amount) for r in records] == [
+        (Decimal(0), Decimal(0), Decimal(0)),
+        (Decimal(20), Decimal(20), Decimal(0)),
+        (Decimal(20), Decimal(20), Decimal(20)),
+    ]
+    (linked,) = records[-1].credit_memos
+    assert (linked.number, linked.refunded.amount) == ("CN1", Decimal(20))
+    # Unchanged, the refund delivered again sends no record.
+    _, step = on_finance_change(state, erp_change(refund, 3), "acc-1", CFG, NOW)
+    assert step.commands == []
+
+
+def test_invoice_records_wait_for_the_account_to_be_known_in_the_crm() -> None:
+    cust = ExternalIds(erp_id="42")
+    invoice = Invoice(
+        ids=ExternalIds(erp_id="inv-1"),
+        number="INV1",
+        customer=cust,
+        currency="EUR",
+        state=InvoiceState.POSTED,
+        untaxed=eur("100"),
+        tax=eur("0"),
+        total=eur("100"),
+        amount_due=eur("100"),
+        updated_at=T0,
+    )
+    state, step = on_finance_change(new_finance_state("42"), erp_change(invoice, 1), None, CFG, NOW)
+    assert not [e for e in step.commands if isinstance(e.command, UpsertCrmInvoice)]
+    order = SalesOrder(
+        ids=ExternalIds(erp_id="so-9"),
+        customer=ExternalIds(erp_id="42", crm_id="acc-1"),
+        currency="EUR",
+        state=SalesOrderState.PROCESSING,
+        untaxed=eur("100"),
+        tax=eur("0"),
+        total=eur("100"),
+        updated_at=T0,
+    )
+    _, step = on_finance_change(state, erp_change(order, 2), None, CFG, NOW)
+    (record,) = [e.command for e in step.commands if isinstance(e.command, UpsertCrmInvoice)]
+    assert (record.invoice.erp_id, record.account.crm_id) == ("inv-1", "acc-1")
 
 
 def test_the_overdue_balance_is_recomputed_as_due_dates_pass() -> None:

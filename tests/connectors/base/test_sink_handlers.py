@@ -35,6 +35,7 @@ from schemas import (
     UpdateAccountBalance,
     UpdateDealFinancialStatus,
     UpsertContact,
+    UpsertCrmInvoice,
     UpsertCustomer,
     UpsertItem,
 )
@@ -72,7 +73,7 @@ def test_the_commands_a_role_must_apply_come_from_the_commands_themselves() -> N
     both = subjects([UpsertCustomer, UpsertContact, UpsertItem, DeleteRecord])
     assert subjects(REQUIRED_COMMANDS[SystemRole.ERP]) == both | {"create_sales_order"}
     assert subjects(REQUIRED_COMMANDS[SystemRole.CRM]) == both | subjects(
-        [UpdateDealFinancialStatus, UpdateAccountBalance, ReportSyncStatus]
+        [UpdateDealFinancialStatus, UpdateAccountBalance, UpsertCrmInvoice, ReportSyncStatus]
     )
 
 
@@ -86,6 +87,7 @@ def test_both_real_sinks_cover_their_role() -> None:
         "report_sync_status",
         "update_account_balance",
         "update_deal_financial_status",
+        "upsert_crm_invoice",
     ]
 
 

@@ -332,8 +332,77 @@ def test_payment_line_becomes_payment_applied_to_its_invoice() -> None:
     assert [(a.invoice.erp_id, a.amount.amount) for a in payment.applications] == [
         ("40", Decimal("600.00"))
     ]
+    assert (payment.refund, payment.unapplied) == (False, None)
+
+
+def test_a_debit_paying_out_a_credit_note_is_a_refund() -> None:
     refund = {**PAYMENT_LINE, "debit": "50.00", "credit": "0"}
-    assert TrytonMapper().to_canonical(change("account.move.line", refund)) == ()
+    (result,) = TrytonMapper().to_canonical(change("account.move.line", refund))
+    payment = result.data
+    assert isinstance(payment, Payment)
+    assert payment.refund
+    assert payment.amount == Money(amount=Decimal("50.00"), currency="USD")
+    assert [(a.invoice.erp_id, a.amount.amount) for a in payment.applications] == [
+        ("40", Decimal("50.00"))
+    ]
+    nothing = {**PAYMENT_LINE, "debit": "0", "credit": "0"}
+    assert TrytonMapper().to_canonical(change("account.move.line", nothing)) == ()
+
+
+def test_the_overpayment_line_of_the_same_move_is_the_unapplied_part_of_the_payment() -> None:
+    receivable = 5
+    overpaid = {
+        **PAYMENT_LINE,
+        "account": receivable,
+        "credit": "70.00",
+        "move_lines": [
+            # Tryton's pay wizard: the line paying the invoice, the overpayment on the same
+            # receivable and party (paying no invoice), and the cash counterpart.
+            {
+                "id": 91,
+                "account": receivable,
+                "party": 7,
+                "debit": "0",
+                "credit": "30.00",
+                "invoice_payment": None,
+                "reconciliation": 3,  # reconciled with the invoice it overpaid: still credit
+            },
+            {
+                "id": 92,
+                "account": 9,
+                "party": None,
+                "debit": "100.00",
+                "credit": "0",
+                "invoice_payment": None,
+                "reconciliation": None,
+            },
+            # Another customer's line, and a line on another account, are not this credit.
+            {
+                "id": 93,
+                "account": receivable,
+                "party": 8,
+                "debit": "0",
+                "credit": "5.00",
+                "invoice_payment": None,
+                "reconciliation": None,
+            },
+            {
+                "id": 94,
+                "account": 11,
+                "party": 7,
+                "debit": "0",
+                "credit": "4.00",
+                "invoice_payment": None,
+                "reconciliation": None,
+            },
+        ],
+    }
+    (result,) = TrytonMapper().to_canonical(change("account.move.line", overpaid))
+    payment = result.data
+    assert isinstance(payment, Payment)
+    assert payment.amount == Money(amount=Decimal("100.00"), currency="USD")
+    assert payment.unapplied == Money(amount=Decimal("30.00"), currency="USD")
+    assert [a.amount.amount for a in payment.applications] == [Decimal("70.00")]
 
 
 def test_invoice_due_date_is_the_earliest_maturity() -> None:

@@ -350,3 +350,40 @@ async def test_payments_and_due_dates(tryton_client: TrytonClient, tryton_db: Tr
     assert bill.data.due_date == dt.date.today()  # the "Direct" payment term
     assert bill.data.amount_due == Money(amount=Decimal("50"), currency="USD")
     assert bill.data.state is InvoiceState.POSTED
+
+    # Paid 100 on the 50 it still asks (a credit note of the invoice open beside it): the
+    # pay wizard's overpayment keeps 50 on the receivable as the customer's credit, beside
+    # the line that pays the invoice.
+    await client.run_wizard(
+        "account.invoice.credit",
+        model="account.invoice",
+        ids=[invoice],
+        steps=[WizardStep("start", "credit", {"with_refund": False})],
+    )
+    (note,) = await client.search("account.invoice", [("id", "!=", invoice)])
+    (note_line,) = (await client.read("account.invoice", [note], ["lines"]))[0]["lines"]
+    await client.write("account.invoice.line", [note_line], {"unit_price": Decimal("20")})
+    await client.button("account.invoice", "post", [note])
+    cursor = (await payments.read(cursor)).cursor
+    await client.run_wizard(
+        "account.invoice.pay",
+        model="account.invoice",
+        ids=[invoice],
+        steps=[
+            WizardStep(
+                "start",
+                "choice",
+                {"amount": Decimal("100"), "payment_method": records["invoice_payment_method"]},
+            ),
+            WizardStep("ask", "pay", {"type": "overpayment"}),
+        ],
+    )
+    # The earlier payment line comes again too: this payment reconciled it.
+    changed = {c.record_id: c for c in (await payments.read(cursor)).changes}
+    (overpaid,) = [c for c in changed.values() if c.record_id != paid.record_id]
+    (overpaid_change,) = mapper.to_canonical(overpaid)
+    over = overpaid_change.data
+    assert isinstance(over, Payment)
+    assert over.amount == Money(amount=Decimal("100"), currency="USD")
+    assert over.unapplied == Money(amount=Decimal("50"), currency="USD")
+    assert [a.amount.amount for a in over.applications] == [Decimal("50")]
