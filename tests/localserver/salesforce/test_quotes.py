@@ -46,10 +46,10 @@ async def test_a_quote_totals_its_lines_and_syncs_with_its_opportunity(org: Org)
         Discount=50,
     )
     [row] = await org.records(
-        "SELECT QuoteNumber, AccountId, Pricebook2Id, IsSyncing, Status, Subtotal, TotalPrice, "
+        "SELECT QuoteNumber, AccountId, Pricebook2Id, IsSyncing, Status, Subtotal, TotalPrice, "  # noqa: S608
         "GrandTotal, LineItemCount, SystemModstamp, (SELECT Quantity, UnitPrice, ListPrice, "
         "TotalPrice, Product2.ProductCode FROM QuoteLineItems ORDER BY Quantity DESC) "
-        f"FROM Quote WHERE Id = '{quote}'"  # noqa: S608
+        f"FROM Quote WHERE Id = '{quote}'"
     )
     assert row["QuoteNumber"] == "00000001"
     assert (row["AccountId"], row["IsSyncing"], row["Status"]) == (account, False, "Draft")
@@ -71,8 +71,8 @@ async def test_a_quote_totals_its_lines_and_syncs_with_its_opportunity(org: Org)
     )
     assert (synced["Id"], synced["OpportunityId"]) == (quote, opportunity)
     [deal] = await org.records(
-        "SELECT SyncedQuoteId, SyncedQuote.QuoteNumber FROM Opportunity "
-        f"WHERE SyncedQuoteId IN ('{quote}')"  # noqa: S608
+        "SELECT SyncedQuoteId, SyncedQuote.QuoteNumber FROM Opportunity "  # noqa: S608
+        f"WHERE SyncedQuoteId IN ('{quote}')"
     )
     assert (deal["SyncedQuoteId"], deal["SyncedQuote"]["QuoteNumber"]) == (quote, "00000001")
 
