@@ -578,6 +578,7 @@ def object_reread(streams: Mapping[str, ObjectStream]) -> Reread:
 
     async def reread(obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
         stream = streams[obj]
+        await stream.prepare()
         now = stream.clock()
         cursor = f"cdc@{now.isoformat()}"
         changes: list[RawChange] = []
@@ -599,8 +600,23 @@ def object_reread(streams: Mapping[str, ObjectStream]) -> Reread:
     return reread
 
 
-CHILDREN: Mapping[str, tuple[str, str]] = {"OpportunityLineItem": ("Opportunity", "OpportunityId")}
-"""Objects q2c reads with their parent (an opportunity's line items ride along with it)."""
+CHILDREN: Mapping[str, tuple[str, str]] = {
+    "OpportunityLineItem": ("Opportunity", "OpportunityId"),
+    "Quote": ("Opportunity", "OpportunityId"),
+    "QuoteLineItem": ("Opportunity", "Quote.OpportunityId"),
+}
+"""Objects q2c reads with their parent: an opportunity's line items ride along with it, and
+so do its synced quote and that quote's lines (``QuoteChangeEvent`` and
+``QuoteLineItemChangeEvent`` where enabled; a change of a quote that is not the synced one
+re-reads its opportunity for nothing, and downstream drops the repeat)."""
+
+
+def _path(record: Mapping[str, Any], field: str) -> Any:
+    """A field of a query row, through parent relationships (``Quote.OpportunityId``)."""
+    value: Any = record
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def parent_lookup(client: SalesforceClient) -> Parents:
@@ -614,8 +630,8 @@ def parent_lookup(client: SalesforceClient) -> Parents:
             soql = " ".join(("SELECT", f"Id, {field}", "FROM", child))
             async for page in client.query_pages(f"{soql} WHERE Id IN ({where})", all_rows=True):
                 for record in page["records"]:
-                    if isinstance(record.get(field), str):
-                        found[str(record["Id"])] = record[field]
+                    if isinstance(parent := _path(record, field), str):
+                        found[str(record["Id"])] = parent
         return found
 
     return parents
@@ -626,7 +642,11 @@ def streams(
 ) -> list[CdcStream]:
     """The Change Data Capture stream over the objects the polling streams follow; it
     re-snapshots and re-reads through streams of its own (their paging state is theirs)."""
-    own = {stream.name: type(stream)(client, config) for stream in polling}
+    own = {
+        stream.name: type(stream)(client, config)
+        for stream in polling
+        if stream.stands_for is None  # quotes come as their opportunity's children
+    }
     host = config.pubsub_address.rsplit(":", 1)[0]
     channel = PubSubChannel(
         config.pubsub_address,
