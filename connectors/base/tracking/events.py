@@ -292,8 +292,10 @@ def plan_expired(
 ) -> tuple[Resnapshot, EventCursor]:
     """The position cannot be resumed (or there is none): re-snapshot every object from the
     last known time, then subscribe from the tip and catch up from ``now`` (taken before the
-    re-snapshot) once the subscription has answered."""
-    return resnapshot(replace(cursor, catchup=now), objects, cursor.at, TIP, reason, start)
+    re-snapshot) once the subscription has answered; a catch-up still pending keeps its
+    earlier time (its window is not covered yet)."""
+    since = min(cursor.catchup, now) if cursor.catchup is not None else now
+    return resnapshot(replace(cursor, catchup=since), objects, cursor.at, TIP, reason, start)
 
 
 def plan_catchup(

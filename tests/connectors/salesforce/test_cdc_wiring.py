@@ -28,8 +28,10 @@ async def test_tracking_cdc_adds_the_cdc_stream(tmp_path: Path) -> None:
         cdc, *polling = parts.streams
         assert isinstance(cdc, CdcStream)
         assert all(isinstance(stream, ObjectStream) for stream in polling)
-        assert set(cdc.fallback) == {stream.name for stream in polling}
-        assert set(cdc.children) == {"OpportunityLineItem"}
+        # Quotes and their lines are followed as their opportunity's children.
+        assert set(cdc.fallback) == {s.name for s in polling if s.stands_for is None}
+        assert {s.name for s in polling if s.stands_for} == {"Quote", "QuoteLineItem"}
+        assert set(cdc.children) == {"OpportunityLineItem", "Quote", "QuoteLineItem"}
         channel = cdc.channel
         assert isinstance(channel, PubSubChannel)
         assert not channel.secure  # the local server's loopback address

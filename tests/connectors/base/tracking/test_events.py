@@ -72,6 +72,9 @@ def test_an_expired_position_resnapshots_every_object_then_resubscribes_at_the_t
     assert (action.since, action.resume, after.catchup) == (None, TIP, at(5))
     assert "from the beginning" in action.describe()
     assert "from the tip" in action.describe()
+    # Expired again before a pending catch-up ran: the earlier catch-up time stays.
+    _, again = plan_expired(after, ["a"], at(50), "expired", start)
+    assert again.catchup == at(5)
 
 
 def test_a_catch_up_polls_from_the_time_before_the_snapshot_then_resumes() -> None:
