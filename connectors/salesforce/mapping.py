@@ -321,11 +321,21 @@ class SalesforceMapper(Mapper):
         }
 
     def updated_at(self, change: RawChange) -> dt.datetime:
-        stamp = change.record.get("SystemModstamp")
         try:
-            return parse_datetime(stamp) if stamp else change.source_ts
+            return modstamp(change.record) or change.source_ts
         except ValueError:
             return change.source_ts
+
+
+def modstamp(record: Mapping[str, Any]) -> dt.datetime | None:
+    """When the record last changed: its ``SystemModstamp``, or its synced quote's when
+    later (a quote's change leaves the opportunity's own stamp as it was)."""
+    stamps = [record.get("SystemModstamp")]
+    quote = record.get(SYNCED_QUOTE)
+    if isinstance(quote, Mapping):
+        stamps.append(quote.get("SystemModstamp"))
+    times = [parse_datetime(stamp) for stamp in stamps if isinstance(stamp, str) and stamp]
+    return max(times) if times else None
 
 
 # -- canonical entities → Salesforce fields (only what the objects have) ------------------

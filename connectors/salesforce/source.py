@@ -59,6 +59,7 @@ from connectors.salesforce.mapping import (
     QUOTE_LINE,
     SYNCED_QUOTE,
     SYSTEM,
+    modstamp,
 )
 from connectors.salesforce.settings import SalesforceSettings, WriteBackFields
 from connectors.salesforce.wire import parse_datetime, soql_datetime, soql_literal
@@ -100,14 +101,14 @@ def raw_change(
     observed_at: dt.datetime,
     ignore: Iterable[str],
 ) -> RawChange:
-    """A record as the API returned it, stamped with its ``SystemModstamp``."""
-    stamp = record.get("SystemModstamp")
+    """A record as the API returned it, stamped with its ``SystemModstamp`` (or its synced
+    quote's, when later)."""
     return RawChange.of(
         system=SYSTEM,
         object=obj,
         record_id=str(record["Id"]),
         operation=Operation.UPDATE,
-        source_ts=parse_datetime(stamp) if stamp else observed_at,
+        source_ts=modstamp(record) or observed_at,
         cursor=cursor,
         record=dict(record),
         observed_at=observed_at,

@@ -233,7 +233,7 @@ async def sale_of(stack: SalesforceStack, deal: str, states: tuple[str, ...]) ->
 
 
 async def won_opportunity(stack: SalesforceStack, account: str, entry: dict[str, Any]) -> str:
-    """An opportunity with a line of 2 at 100 and a synced quote with a line of 4 at 50
+    """An opportunity with a line of 1 at 100 and a synced quote with a line of 2 at 100
     (the accepted offer), closed won."""
     book = await stack.one("SELECT Id FROM Pricebook2 WHERE IsStandard = true")
     assert book is not None
@@ -252,7 +252,7 @@ async def won_opportunity(stack: SalesforceStack, account: str, entry: dict[str,
         {
             "OpportunityId": opportunity,
             "PricebookEntryId": entry["Id"],
-            "Quantity": 2,
+            "Quantity": 1,
             "UnitPrice": 100,
         },
     )
@@ -261,7 +261,7 @@ async def won_opportunity(stack: SalesforceStack, account: str, entry: dict[str,
     )
     await stack.crm.create(
         "QuoteLineItem",
-        {"QuoteId": quote, "PricebookEntryId": entry["Id"], "Quantity": 4, "UnitPrice": 50},
+        {"QuoteId": quote, "PricebookEntryId": entry["Id"], "Quantity": 2, "UnitPrice": 100},
     )
     await stack.crm.update(
         "Opportunity", opportunity, {"SyncedQuoteId": quote, "StageName": "Closed Won"}
@@ -293,8 +293,8 @@ async def test_quote_to_cash_with_salesforce_as_the_crm(sf_stack: SalesforceStac
     assert sale["party"] == party_id
     assert sale["total_amount"] == Decimal("200.00")
     lines = await stack.erp.read("sale.line", sale["lines"], ["quantity", "unit_price"])
-    # The synced quote's line, not the opportunity's (2 at 100).
-    assert [(line["quantity"], line["unit_price"]) for line in lines] == [(4.0, Decimal("50"))]
+    # The synced quote's line, not the opportunity's (1 at 100).
+    assert [(line["quantity"], line["unit_price"]) for line in lines] == [(2.0, Decimal("100"))]
     written = await fields_of(
         stack,
         "Opportunity",

@@ -123,6 +123,19 @@ def test_a_synced_quote_gives_the_lines_currency_and_total() -> None:
     )
 
 
+def test_a_later_change_of_the_synced_quote_dates_the_deal() -> None:
+    later = "2026-11-30T11:00:00.000+0000"
+    deal = records.opportunity(SyncedQuote=records.quote(SystemModstamp=later))
+    raw = change("Opportunity", deal)
+    assert raw.source_ts == dt.datetime(2026, 11, 30, 11, tzinfo=dt.UTC)
+    [canonical] = SalesforceMapper().canonical(raw)
+    assert canonical.data.updated_at == raw.source_ts
+    # An older quote leaves the opportunity's own stamp.
+    older = change("Opportunity", records.opportunity(SyncedQuote=records.quote(
+        SystemModstamp="2026-11-29T00:00:00.000+0000")))  # fmt: skip
+    assert older.source_ts == dt.datetime(2026, 11, 30, 10, 15, tzinfo=dt.UTC)
+
+
 def test_without_a_synced_quote_the_opportunity_lines_stay() -> None:
     # SyncedQuoteId null, or an org without quotes: the opportunity's line items.
     for deal in (records.opportunity(SyncedQuoteId=None), records.opportunity()):
