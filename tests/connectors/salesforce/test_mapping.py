@@ -129,6 +129,7 @@ def test_a_later_change_of_the_synced_quote_dates_the_deal() -> None:
     raw = change("Opportunity", deal)
     assert raw.source_ts == dt.datetime(2026, 11, 30, 11, tzinfo=dt.UTC)
     [canonical] = SalesforceMapper().canonical(raw)
+    assert canonical.data is not None
     assert canonical.data.updated_at == raw.source_ts
     # An older quote leaves the opportunity's own stamp.
     older = change("Opportunity", records.opportunity(SyncedQuote=records.quote(
