@@ -8,10 +8,16 @@ hands on deliveries: change events, ``GAP_*`` events as :class:`Gap` (re-read th
 ``GAP_OVERFLOW`` as :class:`Overflow` (re-snapshot the object by polling). The position is
 the replay id (hex); a replay id the service calls corrupt (expired past the retention
 period, or invalid) raises :class:`PositionExpired`, on which the stream re-snapshots by
-polling from the last known time and resubscribes. Flow control: each fetch requests at
-most the batch size (``num_requested``); the trailing transaction of a full fetch waits for
-the next one, so one transaction's events stay together. A stream the service drops is
-reopened on the next read after the last replay id handed on (the runner backs off).
+polling from the last known time and resubscribes. A first start (or a re-snapshot) ends
+with a subscription from ``LATEST`` and a catch-up poll once the service has answered it
+(the kit's safe order, :mod:`connectors.base.tracking.events`): the service registers a
+``LATEST`` subscription when it reads the first ``FetchRequest``, and its first response
+(events, or a keep-alive naming ``latest_replay_id``) is the first sign that it has.
+
+Flow control: each fetch requests at most the batch size (``num_requested``); the trailing
+transaction of a full fetch waits for the next one, so one transaction's events stay
+together. A stream the service drops is reopened on the next read after the last replay id
+handed on (the runner backs off).
 
 :class:`CdcStream` turns events into raw changes: one per record id; a DELETE as such; a
 CREATE, UPDATE or UNDELETE by re-reading the records through the REST API, in one query per
@@ -187,9 +193,6 @@ class PubSubChannel(EventChannel):
     async def subscribe(self, start: str | Preset) -> PubSubSubscription:
         return PubSubSubscription(self, start)
 
-    async def latest(self) -> str | None:
-        return self.latest_replay_id.hex() if self.latest_replay_id else None
-
     async def close(self) -> None:
         if self._channel is not None:
             channel, self._channel = self._channel, None
@@ -222,6 +225,16 @@ class PubSubSubscription(Subscription):
         self._reader: asyncio.Task[None] | None = None
         self._outstanding = 0
         self._held: list[tuple[bytes, ChangeEvent | Undecodable]] = []
+        self._answered = False
+
+    @property
+    def answered(self) -> bool:
+        """A response came (events or a keep-alive): the service has registered the
+        subscription, so a ``LATEST`` start is fixed from then on."""
+        return self._answered
+
+    def position(self) -> str | None:
+        return None if isinstance(self.resume, Preset) else self.resume
 
     async def _send(self, n: int) -> None:
         if self._requests is None:
@@ -274,8 +287,7 @@ class PubSubSubscription(Subscription):
         if isinstance(error, grpc.aio.AioRpcError):
             code = _error_code(error)
             if code == REPLAY_ID_CORRUPTED or "replayid" in code:
-                # What the service said was latest may be as old: resubscribe from the
-                # earliest retained event after the re-snapshot instead.
+                # What the service said was latest may be as old as the expired id.
                 self.channel.latest_replay_id = None
                 return PositionExpired(self.resume, f"{code} ({error.code().name})")
             return self.channel.failure(error, "Subscribe")
@@ -317,10 +329,16 @@ class PubSubSubscription(Subscription):
                 break
             if isinstance(item, BaseException):
                 raise self._failed(item)
+            self._answered = True
             if item.latest_replay_id:
                 self.channel.latest_replay_id = item.latest_replay_id
             self._outstanding = item.pending_num_requested
             if not item.events:
+                if isinstance(self.resume, Preset) and item.latest_replay_id and not got:
+                    # Nothing delivered yet: the tip the keep-alive names is where this
+                    # subscription stands (a reopened call resumes after it, not at a
+                    # later tip).
+                    self.resume = item.latest_replay_id.hex()
                 idle = True  # a keep-alive: nothing more now
                 break
             for event in item.events:
@@ -395,6 +413,9 @@ class CdcStream(EventStream):
         """Changes left out as q2c's own writes."""
         self._letters: list[DeadLetter] = []
         self._to_read: dict[int, tuple[str, str]] = {}
+
+    def now(self) -> dt.datetime:
+        return self.clock()
 
     async def close(self) -> None:
         await super().close()
@@ -557,6 +578,7 @@ def object_reread(streams: Mapping[str, ObjectStream]) -> Reread:
 
     async def reread(obj: str, record_ids: Sequence[str]) -> Sequence[RawChange]:
         stream = streams[obj]
+        await stream.prepare()
         now = stream.clock()
         cursor = f"cdc@{now.isoformat()}"
         changes: list[RawChange] = []
@@ -578,8 +600,23 @@ def object_reread(streams: Mapping[str, ObjectStream]) -> Reread:
     return reread
 
 
-CHILDREN: Mapping[str, tuple[str, str]] = {"OpportunityLineItem": ("Opportunity", "OpportunityId")}
-"""Objects q2c reads with their parent (an opportunity's line items ride along with it)."""
+CHILDREN: Mapping[str, tuple[str, str]] = {
+    "OpportunityLineItem": ("Opportunity", "OpportunityId"),
+    "Quote": ("Opportunity", "OpportunityId"),
+    "QuoteLineItem": ("Opportunity", "Quote.OpportunityId"),
+}
+"""Objects q2c reads with their parent: an opportunity's line items ride along with it, and
+so do its synced quote and that quote's lines (``QuoteChangeEvent`` and
+``QuoteLineItemChangeEvent`` where enabled; a change of a quote that is not the synced one
+re-reads its opportunity for nothing, and downstream drops the repeat)."""
+
+
+def _path(record: Mapping[str, Any], field: str) -> Any:
+    """A field of a query row, through parent relationships (``Quote.OpportunityId``)."""
+    value: Any = record
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def parent_lookup(client: SalesforceClient) -> Parents:
@@ -593,8 +630,8 @@ def parent_lookup(client: SalesforceClient) -> Parents:
             soql = " ".join(("SELECT", f"Id, {field}", "FROM", child))
             async for page in client.query_pages(f"{soql} WHERE Id IN ({where})", all_rows=True):
                 for record in page["records"]:
-                    if isinstance(record.get(field), str):
-                        found[str(record["Id"])] = record[field]
+                    if isinstance(parent := _path(record, field), str):
+                        found[str(record["Id"])] = parent
         return found
 
     return parents
@@ -605,7 +642,11 @@ def streams(
 ) -> list[CdcStream]:
     """The Change Data Capture stream over the objects the polling streams follow; it
     re-snapshots and re-reads through streams of its own (their paging state is theirs)."""
-    own = {stream.name: type(stream)(client, config) for stream in polling}
+    own = {
+        stream.name: type(stream)(client, config)
+        for stream in polling
+        if stream.stands_for is None  # quotes come as their opportunity's children
+    }
     host = config.pubsub_address.rsplit(":", 1)[0]
     channel = PubSubChannel(
         config.pubsub_address,

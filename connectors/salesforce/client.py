@@ -36,6 +36,7 @@ class SalesforceClient:
         self.auth = auth or Authenticator(config)
         self.limits = LimitTracker(SYSTEM)
         self.version = f"v{config.api_version}"
+        self._quotes: bool | None = None
         secrets = tuple(
             s.get_secret_value()
             for s in (config.client_secret, config.refresh_token, config.private_key)
@@ -126,6 +127,21 @@ class SalesforceClient:
         async for page in self.query_pages(soql):
             found += page["records"]
         return found
+
+    async def has_quotes(self) -> bool:
+        """Whether the org has quotes (asked once). Quote is an sObject only where quotes
+        are enabled: elsewhere SOQL on it answers ``INVALID_TYPE`` ("sObject type 'Quote'
+        is not supported"), which means no quotes, not a failure."""
+        if self._quotes is None:
+            try:
+                await self.query("SELECT Id FROM Quote LIMIT 1")
+            except ConnectorError as exc:
+                if "INVALID_TYPE" not in exc.reason:
+                    raise
+                self._quotes = False
+            else:
+                self._quotes = True
+        return self._quotes
 
     async def record(self, obj: str, record_id: str) -> Record | None:
         """The record by id; None when it does not exist (404)."""

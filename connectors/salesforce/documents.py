@@ -5,6 +5,11 @@
   ``attributes``), or a query answer page (``totalSize``, ``done``, ``records``,
   ``nextRecordsUrl``) of that object, read as the polling stream reads it (an update: the
   poll cannot tell a new record from a changed one, and the mapping treats both alike).
+- ``quote``: one Quote record with its ``QuoteLineItems`` (as the source reads a synced
+  quote), or a query page of them: each read as its opportunity (``OpportunityId``) with
+  it as the synced quote, so the canonical quote shows the lines, currency, total and
+  quote attributes the quote gives the deal; the deal's name, stage and close date are the
+  opportunity's own and are left out.
 - ``deleted``: a ``sobjects/{type}/deleted/`` answer; each entry a delete of the object its
   id's key prefix names, and the window the next call starts from.
 - ``change-event``, ``change-event-cometd``: a Change Data Capture event as the Pub/Sub
@@ -20,7 +25,14 @@ from typing import Any
 
 from connectors.base.spec import DocumentStream, Reading
 from connectors.salesforce.cdc_documents import DOCUMENTS as CHANGE_EVENT_DOCUMENTS
-from connectors.salesforce.mapping import ACCOUNT, CONTACT, OPPORTUNITY, PRODUCT
+from connectors.salesforce.mapping import (
+    ACCOUNT,
+    CONTACT,
+    OPPORTUNITY,
+    PRODUCT,
+    QUOTE,
+    SYNCED_QUOTE,
+)
 from connectors.salesforce.settings import WriteBackFields
 from connectors.salesforce.source import deleted_change, q2c_fields, raw_change
 from connectors.salesforce.wire import parse_datetime
@@ -80,6 +92,27 @@ def record_reader(name: str, obj: str) -> DocumentStream:
     )
 
 
+def read_quotes(document: Any) -> Reading:
+    """Quotes, each as its opportunity with it as the synced quote (see the docstring)."""
+    now = dt.datetime.now(dt.UTC)
+    cursor = f"poll@{now.isoformat()}"
+    changes = []
+    for position, quote in enumerate(records_of(QUOTE, document)):
+        opportunity = quote.get("OpportunityId")
+        if not isinstance(opportunity, str):
+            raise ValueError(f"quote {position} has no OpportunityId")
+        deal = {
+            "attributes": {"type": OPPORTUNITY},
+            "Id": opportunity,
+            "AccountId": quote.get("AccountId"),
+            "SystemModstamp": quote.get("SystemModstamp"),
+            "SyncedQuoteId": quote["Id"],
+            SYNCED_QUOTE: quote,
+        }
+        changes.append(raw_change(OPPORTUNITY, deal, cursor, now, _IGNORED))
+    return Reading(changes)
+
+
 def read_deleted(document: Any) -> Reading:
     """A getDeleted answer: one delete per entry whose object q2c follows."""
     if not isinstance(document, Mapping) or not isinstance(document.get("deletedRecords"), list):
@@ -112,6 +145,12 @@ DOCUMENTS: Mapping[str, DocumentStream] = {
             ("product", PRODUCT),
         )
     },
+    "quote": DocumentStream(
+        name="quote",
+        description="one Quote record with its QuoteLineItems, or a query page of them, read "
+        "as the synced quote of its opportunity",
+        read=lambda document: read_quotes(document),
+    ),
     "deleted": DocumentStream(
         name="deleted",
         description="a sobjects/{type}/deleted/ answer (deletedRecords, earliestDateAvailable, "

@@ -2,6 +2,14 @@
 an Opportunity with its line items a quote, a Product2 (with its standard price book entry)
 an item. Pure functions, no I/O.
 
+Where quotes are enabled and an opportunity has a synced quote (``SyncedQuoteId``), the
+source nests that quote, with its ``QuoteLineItems``, in the opportunity record as
+``SyncedQuote`` (the shape of the parent relationship): the synced quote is what the
+customer accepted, so the canonical quote's lines, currency and total come from it, and its
+id, number and status ride along in ``attributes`` (``synced_quote_id``,
+``synced_quote_number``, ``synced_quote_status``). Without one, the opportunity's own line
+items make the lines.
+
 Records are read as the REST API returns them: API field names, ``attributes`` beside the
 fields, child relationships as nested query answers (``{"totalSize", "done", "records"}``).
 The canonical time of a record is its ``SystemModstamp``. Countries are kept only as ISO
@@ -41,6 +49,10 @@ CONTACT = "Contact"
 OPPORTUNITY = "Opportunity"
 PRODUCT = "Product2"
 PRICE_BOOK = "Pricebook2"
+QUOTE = "Quote"
+QUOTE_LINE = "QuoteLineItem"
+SYNCED_QUOTE = "SyncedQuote"
+"""Where the source nests an opportunity's synced quote (its parent relationship's name)."""
 
 HELD_ITEM = frozenset({"sku", "name", "description", "active", "prices"})
 """What a Product2 holds of an item (units, tiers and the like stay in the ERP)."""
@@ -176,8 +188,14 @@ def to_item(record: Mapping[str, Any], updated_at: dt.datetime, currency: str) -
     )
 
 
-def _line(line: Mapping[str, Any], n: int, currency: str) -> DocumentLine:
-    where = f"OpportunityLineItems.{n}"
+def _parent(record: Mapping[str, Any], relationship: str) -> Mapping[str, Any]:
+    """A parent relationship's record (``Product2.ProductCode`` reads as ``{"Product2": …}``)."""
+    value = record.get(relationship)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _line(line: Mapping[str, Any], n: int, currency: str, relationship: str) -> DocumentLine:
+    where = f"{relationship}.{n}"
     quantity = _decimal(line.get("Quantity"), f"{where}.Quantity")
     unit = _decimal(line.get("UnitPrice"), f"{where}.UnitPrice")
     discount = _decimal(line.get("Discount") or 0, f"{where}.Discount")
@@ -188,11 +206,14 @@ def _line(line: Mapping[str, Any], n: int, currency: str) -> DocumentLine:
         else (quantity * unit * (100 - discount) / 100).quantize(Decimal("0.01"))
     )
     product = _text(line, "Product2Id")
+    product_record = _parent(line, "Product2")
     return DocumentLine(
         line_no=n + 1,
         item=ExternalIds(crm_id=product) if product else None,
-        sku=_text(line, "ProductCode"),
-        description=_text(line, "Description") or _text(line, "Name"),
+        sku=_text(line, "ProductCode") or _text(product_record, "ProductCode"),
+        description=(
+            _text(line, "Description") or _text(line, "Name") or _text(product_record, "Name")
+        ),
         quantity=quantity,
         unit_price=Money(amount=unit, currency=currency),
         discount_percent=discount,
@@ -217,6 +238,38 @@ def quote_status(record: Mapping[str, Any]) -> QuoteStatus:
     return _OPEN_STAGES.get(stage, QuoteStatus.DRAFT)
 
 
+def _lines(record: Mapping[str, Any], relationship: str, currency: str) -> tuple[DocumentLine, ...]:
+    rows = sorted(children(record, relationship), key=_line_order)
+    return tuple(_line(line, n, currency, relationship) for n, line in enumerate(rows))
+
+
+def _total(record: Mapping[str, Any], field: str, lines: tuple[DocumentLine, ...]) -> Decimal:
+    value = record.get(field)
+    if value is not None:
+        return _decimal(value, field)
+    return sum((line.amount.amount for line in lines), Decimal(0))
+
+
+def synced_quote(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The synced quote nested in an opportunity record (None: none, or not read)."""
+    nested = record.get(SYNCED_QUOTE)
+    if nested is None:
+        return None
+    if not isinstance(nested, Mapping):
+        raise MappingError("not a Quote record", field=SYNCED_QUOTE)
+    return nested
+
+
+def quote_attributes(quote: Mapping[str, Any]) -> dict[str, str]:
+    """What a synced quote adds to the canonical quote's ``attributes``."""
+    values = {
+        "synced_quote_id": _text(quote, "Id"),
+        "synced_quote_number": _text(quote, "QuoteNumber"),
+        "synced_quote_status": _text(quote, "Status"),
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def to_quote(record: Mapping[str, Any], updated_at: dt.datetime, default_currency: str) -> Quote:
     account = _text(record, "AccountId")
     if account is None:
@@ -224,14 +277,16 @@ def to_quote(record: Mapping[str, Any], updated_at: dt.datetime, default_currenc
             "an opportunity needs an account before it can become an order", field="AccountId"
         )
     currency = _text(record, "CurrencyIsoCode") or default_currency
-    rows = sorted(children(record, "OpportunityLineItems"), key=_line_order)
-    lines = tuple(_line(line, n, currency) for n, line in enumerate(rows))
-    amount = record.get("Amount")
-    total = (
-        _decimal(amount, "Amount")
-        if amount is not None
-        else sum((line.amount.amount for line in lines), Decimal(0))
-    )
+    quote = synced_quote(record)
+    if quote is not None:
+        currency = _text(quote, "CurrencyIsoCode") or currency
+        lines = _lines(quote, "QuoteLineItems", currency)
+        total = _total(quote, "TotalPrice", lines)
+        attributes = quote_attributes(quote)
+    else:
+        lines = _lines(record, "OpportunityLineItems", currency)
+        total = _total(record, "Amount", lines)
+        attributes = {}
     close = _text(record, "CloseDate")
     return Quote(
         ids=ExternalIds(crm_id=record_id(record)),
@@ -244,6 +299,7 @@ def to_quote(record: Mapping[str, Any], updated_at: dt.datetime, default_currenc
         lines=lines,
         total=Money(amount=total, currency=currency),
         updated_at=updated_at,
+        attributes=attributes,
     )
 
 
@@ -266,11 +322,21 @@ class SalesforceMapper(Mapper):
         }
 
     def updated_at(self, change: RawChange) -> dt.datetime:
-        stamp = change.record.get("SystemModstamp")
         try:
-            return parse_datetime(stamp) if stamp else change.source_ts
+            return modstamp(change.record) or change.source_ts
         except ValueError:
             return change.source_ts
+
+
+def modstamp(record: Mapping[str, Any]) -> dt.datetime | None:
+    """When the record last changed: its ``SystemModstamp``, or its synced quote's when
+    later (a quote's change leaves the opportunity's own stamp as it was)."""
+    stamps = [record.get("SystemModstamp")]
+    quote = record.get(SYNCED_QUOTE)
+    if isinstance(quote, Mapping):
+        stamps.append(quote.get("SystemModstamp"))
+    times = [parse_datetime(stamp) for stamp in stamps if isinstance(stamp, str) and stamp]
+    return max(times) if times else None
 
 
 # -- canonical entities → Salesforce fields (only what the objects have) ------------------

@@ -20,6 +20,17 @@ poll is due answers an empty batch and keeps its cursor.
 
 A stream's cursor (``sf1:``) holds the modified-since cursor (``lm1:``) and where the next
 deleted window starts.
+
+Quotes, where the org has them (:meth:`SalesforceClient.has_quotes`): an opportunity with
+a synced quote (``SyncedQuoteId``) is read with that quote and its line items nested as
+``SyncedQuote`` (the mapping takes the deal's lines from it). A change of the quote or of
+one of its lines does not change the opportunity, so two more streams poll ``Quote`` and
+``QuoteLineItem`` on their ``SystemModstamp`` and publish, for what changed, the
+opportunities synced with those quotes (read whole, as the opportunity stream reads them):
+their changes stand for the opportunity's. They follow no deletes of their own: deleting a
+synced quote clears the opportunity's ``SyncedQuoteId`` (a change of the opportunity), and
+adding or deleting a line changes its quote's totals (``LineItemCount``, ``TotalPrice``),
+so the quote's ``SystemModstamp``.
 """
 
 from __future__ import annotations
@@ -39,7 +50,17 @@ from connectors.base.tracking.modified import ModifiedSinceStream, Row, utc_now
 from connectors.base.tracking.modified_cursor import RecordId
 from connectors.salesforce.client import Record, SalesforceClient
 from connectors.salesforce.limits import poll_delay
-from connectors.salesforce.mapping import ACCOUNT, CONTACT, OPPORTUNITY, PRODUCT, SYSTEM
+from connectors.salesforce.mapping import (
+    ACCOUNT,
+    CONTACT,
+    OPPORTUNITY,
+    PRODUCT,
+    QUOTE,
+    QUOTE_LINE,
+    SYNCED_QUOTE,
+    SYSTEM,
+    modstamp,
+)
 from connectors.salesforce.settings import SalesforceSettings, WriteBackFields
 from connectors.salesforce.wire import parse_datetime, soql_datetime, soql_literal
 from schemas import Operation, RawChange
@@ -80,14 +101,14 @@ def raw_change(
     observed_at: dt.datetime,
     ignore: Iterable[str],
 ) -> RawChange:
-    """A record as the API returned it, stamped with its ``SystemModstamp``."""
-    stamp = record.get("SystemModstamp")
+    """A record as the API returned it, stamped with its ``SystemModstamp`` (or its synced
+    quote's, when later)."""
     return RawChange.of(
         system=SYSTEM,
         object=obj,
         record_id=str(record["Id"]),
         operation=Operation.UPDATE,
-        source_ts=parse_datetime(stamp) if stamp else observed_at,
+        source_ts=modstamp(record) or observed_at,
         cursor=cursor,
         record=dict(record),
         observed_at=observed_at,
@@ -155,6 +176,8 @@ class ObjectStream(ModifiedSinceStream):
     replication_key: ClassVar[str] = "SystemModstamp"
     fields: ClassVar[tuple[str, ...]]
     subqueries: ClassVar[tuple[str, ...]] = ()
+    stands_for: ClassVar[str | None] = None
+    """The object whose changes this stream's publish (None: its own)."""
 
     def __init__(
         self,
@@ -182,11 +205,19 @@ class ObjectStream(ModifiedSinceStream):
     def select(self) -> str:
         """The field list: system fields, declared ones, the write-back ones the object has."""
         extra = self.write_back()
-        names = list(dict.fromkeys((*SYSTEM_FIELDS, *self.fields, *extra)))
+        names = list(dict.fromkeys((*SYSTEM_FIELDS, *self.read_fields(), *extra)))
         return ", ".join([*names, *(f"({sub})" for sub in self.subqueries)])
+
+    def read_fields(self) -> tuple[str, ...]:
+        """The fields read besides the system and write-back ones (the org's features may
+        add some, once :meth:`prepare` has run)."""
+        return self.fields
 
     def write_back(self) -> tuple[str, ...]:
         return ()
+
+    async def prepare(self) -> None:
+        """What the stream asks of the org before its first query (nothing by default)."""
 
     def soql(self, since: dt.datetime | None) -> str:
         where = ("WHERE", "SystemModstamp", ">=", soql_datetime(since)) if since else ()
@@ -241,6 +272,7 @@ class ObjectStream(ModifiedSinceStream):
     async def read(self, cursor: str | None) -> Batch:
         if self.monotonic() < self._not_before:
             return Batch((), None)
+        await self.prepare()
         state = StreamCursor.decode(cursor)
         now = self.clock()
         deleted_from = state.deleted_from or now
@@ -265,7 +297,17 @@ class ObjectStream(ModifiedSinceStream):
     ) -> tuple[list[RawChange], dt.datetime, bool]:
         """The deletes between ``start`` and ``end``, where the next window starts, and
         whether the log had lost part of the window."""
-        answer = await self.client.deleted(self.name, start, end)
+        try:
+            answer = await self.client.deleted(self.name, start, end)
+        except ConnectorError as exc:
+            # getDeleted() refuses a start the purged log no longer reaches with
+            # INVALID_REPLICATION_DATE (as it refuses a window under a minute, which a
+            # stream asking after ``delete_interval`` can ask for: that one waits).
+            if "INVALID_REPLICATION_DATE" not in exc.reason:
+                raise
+            if end - start <= dt.timedelta(minutes=2):
+                return [], start, False
+            return [], end, True
         earliest = answer.get("earliestDateAvailable")
         lost = bool(earliest) and parse_datetime(earliest) > start
         covered = answer.get("latestDateCovered")
@@ -334,9 +376,51 @@ LINE_FIELDS = (
 )
 
 
+QUOTE_FIELDS = (
+    "Id",
+    "Name",
+    "QuoteNumber",
+    "Status",
+    "IsSyncing",
+    "OpportunityId",
+    "AccountId",
+    "ExpirationDate",
+    "Subtotal",
+    "TotalPrice",
+    "GrandTotal",
+    "Tax",
+    "ShippingHandling",
+    "SystemModstamp",
+)
+QUOTE_LINE_FIELDS = (
+    "Id",
+    "Product2Id",
+    "Product2.ProductCode",
+    "Product2.Name",
+    "Description",
+    "Quantity",
+    "UnitPrice",
+    "Discount",
+    "TotalPrice",
+    "SortOrder",
+    "PricebookEntryId",
+)
+"""A QuoteLineItem has no ProductCode of its own: its product's, through the parent."""
+QUOTE_SOQL = " ".join(
+    (
+        "SELECT",
+        ", ".join(QUOTE_FIELDS) + ",",
+        "(" + " ".join(("SELECT", ", ".join(QUOTE_LINE_FIELDS), "FROM QuoteLineItems")) + ")",
+        "FROM Quote",
+    )
+)
+IDS_PER_QUERY = 200
+"""Ids per ``IN (…)`` (keeps a SOQL statement well under its length limit)."""
+
+
 class OpportunityStream(ObjectStream):
     """An opportunity with its line items (a line's change changes the opportunity's
-    Amount, and so its SystemModstamp)."""
+    Amount, and so its SystemModstamp), and its synced quote where the org has quotes."""
 
     name = OPPORTUNITY
     fields = (
@@ -350,6 +434,14 @@ class OpportunityStream(ObjectStream):
         "Pricebook2Id",
     )
     subqueries = (" ".join(("SELECT", ", ".join(LINE_FIELDS), "FROM OpportunityLineItems")),)
+    quotes = False
+    """Whether the org has quotes (known once :meth:`prepare` has run)."""
+
+    async def prepare(self) -> None:
+        self.quotes = await self.client.has_quotes()
+
+    def read_fields(self) -> tuple[str, ...]:
+        return (*self.fields, "SyncedQuoteId") if self.quotes else self.fields
 
     def write_back(self) -> tuple[str, ...]:
         f = self.config.fields
@@ -364,6 +456,102 @@ class OpportunityStream(ObjectStream):
             f.sync_status,
             f.sync_reason,
         )
+
+    async def complete(self, records: list[Record]) -> list[Record]:
+        """Each opportunity with a synced quote gets it nested as ``SyncedQuote`` (one
+        quote is gone in between: the opportunity's own lines stay until its
+        ``SyncedQuoteId`` is cleared, a change of its own)."""
+        if not self.quotes:
+            return records
+        wanted = [
+            str(r["SyncedQuoteId"]) for r in records if isinstance(r.get("SyncedQuoteId"), str)
+        ]
+        if not wanted:
+            return records
+        quotes = await synced_quotes(self.client, wanted)
+        return [
+            {**r, SYNCED_QUOTE: quotes[str(r["SyncedQuoteId"])]}
+            if str(r.get("SyncedQuoteId")) in quotes
+            else r
+            for r in records
+        ]
+
+    async def synced_with(self, quote_ids: Sequence[str]) -> list[RawChange]:
+        """The opportunities synced with ``quote_ids``, read whole, as raw changes."""
+        await self.prepare()
+        now = self.clock()
+        cursor = f"poll@{now.isoformat()}"
+        unique = list(dict.fromkeys(quote_ids))
+        changes: list[RawChange] = []
+        for start in range(0, len(unique), IDS_PER_QUERY):
+            ids = ", ".join(soql_literal(i) for i in unique[start : start + IDS_PER_QUERY])
+            soql = " ".join(("SELECT", self.select(), "FROM", self.name))
+            records = await self.client.query(f"{soql} WHERE SyncedQuoteId IN ({ids})")
+            records = await self.complete(records)
+            changes += [raw_change(self.name, r, cursor, now, self.ignore) for r in records]
+        return changes
+
+
+async def synced_quotes(client: SalesforceClient, quote_ids: Sequence[str]) -> dict[str, Record]:
+    """The quotes ``quote_ids`` with their line items, by id."""
+    unique = list(dict.fromkeys(quote_ids))
+    found: dict[str, Record] = {}
+    for start in range(0, len(unique), IDS_PER_QUERY):
+        ids = ", ".join(soql_literal(i) for i in unique[start : start + IDS_PER_QUERY])
+        for quote in await client.query(f"{QUOTE_SOQL} WHERE Id IN ({ids})"):
+            found[str(quote["Id"])] = quote
+    return found
+
+
+class SyncedQuoteStream(ObjectStream):
+    """Quotes (or their lines) polled on ``SystemModstamp``; what changed is published as
+    the opportunities synced with those quotes (see the module docstring). Nothing where
+    the org has no quotes."""
+
+    stands_for = OPPORTUNITY
+    quote_field: ClassVar[str]
+    """The field of a row holding its quote's id."""
+
+    def __init__(
+        self,
+        client: SalesforceClient,
+        config: SalesforceSettings,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(client, config, clock=clock, monotonic=monotonic)
+        self.opportunities = OpportunityStream(client, config, clock=clock, monotonic=monotonic)
+
+    async def read(self, cursor: str | None) -> Batch:
+        if not await self.client.has_quotes():
+            return Batch((), None)
+        return await super().read(cursor)
+
+    async def deletes(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> tuple[list[RawChange], dt.datetime, bool]:
+        return [], end, False  # followed through the opportunity and the quote's totals
+
+    async def changes(self, fresh: Sequence[Row]) -> list[RawChange]:
+        quote_ids = [
+            str(row["record"][self.quote_field])
+            for row in fresh
+            if isinstance(row["record"].get(self.quote_field), str)
+        ]
+        return await self.opportunities.synced_with(quote_ids) if quote_ids else []
+
+
+class QuoteStream(SyncedQuoteStream):
+    name = QUOTE
+    fields = ("OpportunityId", "IsSyncing")
+    quote_field = "Id"
+
+
+class QuoteLineStream(SyncedQuoteStream):
+    name = QUOTE_LINE
+    fields = ("QuoteId",)
+    quote_field = "QuoteId"
 
 
 class ProductStream(ObjectStream):
@@ -417,4 +605,6 @@ STREAMS: tuple[type[ObjectStream], ...] = (
     ContactStream,
     OpportunityStream,
     ProductStream,
+    QuoteStream,
+    QuoteLineStream,
 )

@@ -1,7 +1,9 @@
 """Quote to cash with Salesforce as the CRM and Tryton as the ERP, on the local Salesforce
 server (its own process, as `q2c dev up --crm salesforce` runs it), the real Tryton and the
 real broker: an item made in Tryton becomes a Product2 with a standard price book entry; an
-account and an opportunity with line items closed won become one confirmed Tryton sale;
+account and an opportunity closed won become one confirmed Tryton sale, whose lines are
+those of the opportunity's synced quote (what the customer accepted), not the
+opportunity's own;
 the invoice posted and paid in Tryton shows on the opportunity and the account; and
 faults of the org (5xx, slow answers, the allowance spent) on the way change none of it."""
 
@@ -231,6 +233,8 @@ async def sale_of(stack: SalesforceStack, deal: str, states: tuple[str, ...]) ->
 
 
 async def won_opportunity(stack: SalesforceStack, account: str, entry: dict[str, Any]) -> str:
+    """An opportunity with a line of 1 at 100 and a synced quote with a line of 2 at 100
+    (the accepted offer), closed won."""
     book = await stack.one("SELECT Id FROM Pricebook2 WHERE IsStandard = true")
     assert book is not None
     opportunity = await stack.crm.create(
@@ -248,11 +252,20 @@ async def won_opportunity(stack: SalesforceStack, account: str, entry: dict[str,
         {
             "OpportunityId": opportunity,
             "PricebookEntryId": entry["Id"],
-            "Quantity": 2,
+            "Quantity": 1,
             "UnitPrice": 100,
         },
     )
-    await stack.crm.update("Opportunity", opportunity, {"StageName": "Closed Won"})
+    quote = await stack.crm.create(
+        "Quote", {"Name": "Acme widgets, volume offer", "OpportunityId": opportunity}
+    )
+    await stack.crm.create(
+        "QuoteLineItem",
+        {"QuoteId": quote, "PricebookEntryId": entry["Id"], "Quantity": 2, "UnitPrice": 100},
+    )
+    await stack.crm.update(
+        "Opportunity", opportunity, {"SyncedQuoteId": quote, "StageName": "Closed Won"}
+    )
     return opportunity
 
 
@@ -280,6 +293,7 @@ async def test_quote_to_cash_with_salesforce_as_the_crm(sf_stack: SalesforceStac
     assert sale["party"] == party_id
     assert sale["total_amount"] == Decimal("200.00")
     lines = await stack.erp.read("sale.line", sale["lines"], ["quantity", "unit_price"])
+    # The synced quote's line, not the opportunity's (1 at 100).
     assert [(line["quantity"], line["unit_price"]) for line in lines] == [(2.0, Decimal("100"))]
     written = await fields_of(
         stack,

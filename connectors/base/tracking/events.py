@@ -16,19 +16,35 @@ Events can be lost to a subscriber, and the channel says so with a typed signal,
   that object from the last known time through the polling strategy, then resubscribe after
   the overflow (:class:`Resnapshot`).
 - :class:`PositionExpired`, raised by the channel (the position is no longer retained, or
-  corrupt) → re-snapshot every object from the last known time, then resubscribe from the
-  channel's tip as it was *before* the re-snapshot (or its earliest retained event), so
-  nothing committed during the re-snapshot is missed; repeats are dropped downstream.
+  corrupt) → re-snapshot every object from the last known time, then subscribe from the
+  tip in the safe order below.
 
 A stream with no cursor starts the same way: a snapshot of every object, then the events
-from the tip taken before it.
+from the tip.
+
+**Subscribing from the tip without losing the window.** A subscription from the tip
+(``Preset.LATEST``) starts at the newest event *when the system registers it*, which the
+client cannot observe before the system first answers. A snapshot read before that moment
+misses what is committed between its read and the registration; subscribing from the
+earliest retained event instead replays up to the whole retention (72 hours on
+Salesforce). So the stream records the time *T0* before the snapshot (``catchup``), takes
+the snapshot, subscribes from the tip, and once the subscription has answered (an event,
+or a keep-alive naming the tip: :attr:`Subscription.answered`) polls every object again
+from *T0* (less the polling overlap), then resumes after the position the subscription had
+reached. Every change is then seen: one committed before *T0* by the snapshot; one between
+*T0* and the registration by the catch-up poll, which starts after the answer and so after
+the registration; one after the registration by the subscription. The price is one
+modified-since poll per object and some repeats, which downstream drops as
+fingerprint-equal. A restart before the catch-up subscribes from the tip again and keeps
+*T0*, so the argument holds across restarts.
 
 While re-snapshotting, the cursor holds the polling streams' cursors, so a source killed
 halfway resumes the re-snapshot where it was.
 
-What a system implements: an :class:`EventChannel` (``subscribe(from_position)``,
-optionally ``latest()``), :meth:`EventStream.changes_of` (an event's raw changes),
-:meth:`EventStream.reread` (records by id) and, per object, a
+What a system implements: an :class:`EventChannel` (``subscribe(from_position)``) whose
+subscriptions say when they are ``answered`` and where they stand,
+:meth:`EventStream.changes_of` (an event's raw changes), :meth:`EventStream.reread`
+(records by id) and, per object, a
 :class:`~connectors.base.tracking.modified.ModifiedSinceStream` to re-snapshot with.
 """
 
@@ -52,6 +68,8 @@ from schemas import RawChange
 log = logging.getLogger(__name__)
 
 PREFIX = "ev1:"
+TIP = "@latest"
+"""The position that stands for "subscribe from the tip" (``Preset.LATEST``)."""
 
 
 class Preset(StrEnum):
@@ -103,6 +121,17 @@ class PositionExpired(Exception):
 class Subscription(ABC):
     """An open subscription; the channel sends only what was requested."""
 
+    @property
+    def answered(self) -> bool:
+        """Whether the channel has answered this subscription, so its start is fixed (a
+        channel that registers a subscription as it opens answers True)."""
+        return True
+
+    def position(self) -> str | None:
+        """Where the subscription stands: after its last delivery, or the tip the channel
+        reported (None: not known yet)."""
+        return None
+
     @abstractmethod
     async def fetch(self, n: int, wait: float) -> Sequence[Delivery]:
         """Request up to ``n`` deliveries and return those that arrive within ``wait``
@@ -117,11 +146,6 @@ class EventChannel(ABC):
     async def subscribe(self, start: str | Preset) -> Subscription:
         """Deliveries after the position ``start`` (or from the preset). May raise
         :class:`PositionExpired`, here or on the first fetch."""
-
-    async def latest(self) -> str | None:
-        """The position of the newest event now (None: unknown; resubscribe from the
-        earliest retained event instead)."""
-        return None
 
 
 @dataclass(frozen=True)
@@ -142,12 +166,17 @@ class EventCursor:
     position: str | None = None
     at: dt.datetime | None = None
     resync: Resync | None = None
+    catchup: dt.datetime | None = None
+    """Poll every object from this time once a subscription from the tip has answered
+    (see the module docstring)."""
 
     def encode(self) -> str:
         data: dict[str, Any] = {
             "pos": self.position,
             "at": self.at.isoformat() if self.at else None,
         }
+        if self.catchup is not None:
+            data["catchup"] = self.catchup.isoformat()
         if self.resync is not None:
             data["resync"] = {
                 "pending": [list(pair) for pair in self.resync.pending],
@@ -176,7 +205,8 @@ class EventCursor:
                     sync["resume"],
                     str(sync["reason"]),
                 )
-            return cls(data["pos"], at, resync)
+            catchup = dt.datetime.fromisoformat(data["catchup"]) if data.get("catchup") else None
+            return cls(data["pos"], at, resync, catchup)
         except (ValueError, TypeError, KeyError) as exc:
             raise ConnectorError(
                 ErrorKind.FATAL, f"unreadable {PREFIX} cursor: {exc}", system=system
@@ -209,7 +239,13 @@ class Resnapshot:
 
     def describe(self) -> str:
         start = f"since {self.since.isoformat()}" if self.since else "from the beginning"
-        after = f"after {self.resume}" if self.resume else "from the earliest retained event"
+        after = (
+            "from the tip"
+            if self.resume == TIP
+            else f"after {self.resume}"
+            if self.resume
+            else "from the earliest retained event"
+        )
         return (
             f"re-snapshot {', '.join(self.objects)} {start} by polling ({self.reason}), "
             f"then resubscribe {after}"
@@ -248,11 +284,29 @@ def plan(delivery: Delivery, cursor: EventCursor, start: StartCursor) -> tuple[A
 
 
 def plan_expired(
-    cursor: EventCursor, objects: Sequence[str], tip: str | None, reason: str, start: StartCursor
+    cursor: EventCursor,
+    objects: Sequence[str],
+    now: dt.datetime,
+    reason: str,
+    start: StartCursor,
 ) -> tuple[Resnapshot, EventCursor]:
     """The position cannot be resumed (or there is none): re-snapshot every object from the
-    last known time, then subscribe after ``tip``, taken before the re-snapshot."""
-    return resnapshot(cursor, objects, cursor.at, tip, reason, start)
+    last known time, then subscribe from the tip and catch up from ``now`` (taken before the
+    re-snapshot) once the subscription has answered; a catch-up still pending keeps its
+    earlier time (its window is not covered yet)."""
+    since = min(cursor.catchup, now) if cursor.catchup is not None else now
+    return resnapshot(replace(cursor, catchup=since), objects, cursor.at, TIP, reason, start)
+
+
+def plan_catchup(
+    cursor: EventCursor, objects: Sequence[str], reached: str, start: StartCursor
+) -> tuple[Resnapshot, EventCursor]:
+    """The subscription from the tip has answered at ``reached``: poll every object from
+    the catch-up time, then resume after ``reached``."""
+    assert cursor.catchup is not None
+    since = cursor.catchup
+    after = replace(cursor, position=reached, catchup=None)
+    return resnapshot(after, objects, since, reached, "catch-up", start)
 
 
 def resync_step(cursor: EventCursor, polled: str | None, more: bool) -> EventCursor:
@@ -302,6 +356,10 @@ class EventStream(Stream):
     def _start(self, obj: str, since: dt.datetime | None) -> str | None:
         return self.fallback[obj].cursor_since(since)
 
+    def now(self) -> dt.datetime:
+        """The time a snapshot is planned at (the catch-up poll starts there)."""
+        return dt.datetime.now(dt.UTC)
+
     async def close(self) -> None:
         if self._subscription is not None:
             subscription, self._subscription = self._subscription, None
@@ -310,10 +368,8 @@ class EventStream(Stream):
     async def read(self, cursor: str | None) -> Batch:
         state = EventCursor.decode(cursor, self.system)
         if cursor is None:
-            # From the beginning: a snapshot, then the events from the tip taken before it.
-            _, state = plan_expired(
-                state, list(self.fallback), await self.channel.latest(), "snapshot", self._start
-            )
+            # From the beginning: a snapshot, then the events from the tip (safe order).
+            _, state = plan_expired(state, list(self.fallback), self.now(), "snapshot", self._start)
             return Batch([], state.encode(), more=True)
         if state.resync is not None:
             await self.close()
@@ -323,9 +379,7 @@ class EventStream(Stream):
         except PositionExpired as exc:
             await self.close()
             log.warning("%s: %s; re-snapshotting", self.cursor_key, exc)
-            _, state = plan_expired(
-                state, list(self.fallback), await self.channel.latest(), "expired", self._start
-            )
+            _, state = plan_expired(state, list(self.fallback), self.now(), "expired", self._start)
             return Batch([], state.encode(), more=True)
 
     async def _resync(self, state: EventCursor) -> Batch:
@@ -339,9 +393,12 @@ class EventStream(Stream):
         if self._subscription is None or self._expected != cursor:
             # A new start, or the last batch was not stored: resume from the stored position.
             await self.close()
-            start = state.position if state.position is not None else Preset.EARLIEST
-            self._subscription = await self.channel.subscribe(start)
-        deliveries = await self._subscription.fetch(self.batch_size, self.wait)
+            start: str | Preset = Preset.EARLIEST if state.position is None else state.position
+            self._subscription = await self.channel.subscribe(
+                Preset.LATEST if start == TIP else start
+            )
+        subscription = self._subscription
+        deliveries = await subscription.fetch(self.batch_size, self.wait)
         changes: list[RawChange] = []
         for delivery in deliveries:
             action, state = plan(delivery, state, self._start)
@@ -353,6 +410,12 @@ class EventStream(Stream):
                 log.warning("%s: %s", self.cursor_key, action.describe())
                 await self.close()  # what followed is read again after the re-snapshot
                 break
+        if state.catchup is not None and state.resync is None and subscription.answered:
+            reached = state.position if state.position != TIP else subscription.position()
+            if reached is not None:
+                action, state = plan_catchup(state, list(self.fallback), reached, self._start)
+                log.info("%s: %s", self.cursor_key, action.describe())
+                await self.close()
         encoded = state.encode()
         self._expected = encoded if self._subscription is not None else None
         more = state.resync is not None or len(deliveries) >= self.batch_size

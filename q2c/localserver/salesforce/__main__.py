@@ -41,6 +41,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=ServerSettings.cdc_retention.total_seconds() / 3600,
     )
+    parser.add_argument(
+        "--quotes-disabled",
+        action="store_true",
+        help="an org where quotes are not enabled (no Quote or QuoteLineItem)",
+    )
     return parser.parse_args(argv)
 
 
@@ -52,6 +57,7 @@ async def _main(arguments: argparse.Namespace) -> None:
         deleted_retention=timedelta(days=arguments.deleted_retention_days),
         cdc_keepalive=timedelta(seconds=arguments.cdc_keepalive_seconds),
         cdc_retention=timedelta(hours=arguments.cdc_retention_hours),
+        quotes_enabled=not arguments.quotes_disabled,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -73,11 +73,22 @@ class Replication:
 
     async def deleted(self, request: web.Request) -> web.Response:
         """Deleted ids between ``start`` and ``end`` (seconds ignored, as on the platform),
-        back to ``earliestDateAvailable`` (now less the recycle bin's retention)."""
+        back to ``earliestDateAvailable`` (now less the recycle bin's retention); a ``start``
+        before it is refused with ``INVALID_REPLICATION_DATE`` (SOAP API guide, getDeleted(),
+        "Rules and Guidelines": the purge has been performed)."""
         sobject = self.api.sobject(request.match_info["sobject"])
         start, end = self._window(request)
         now = datetime.now(UTC)
         earliest = _minute(now - self.api.control.deleted_retention)
+        if start < earliest:
+            # getDeleted(): the log has been purged past the start; a full pull is the
+            # documented way on.
+            raise SalesforceError(
+                400,
+                "INVALID_REPLICATION_DATE",
+                f"startDate is before earliestDateAvailable {format_datetime(earliest)}: the "
+                "delete log no longer covers it",
+            )
         covered = min(end, _minute(now))
         records = sorted(
             (

@@ -1,6 +1,7 @@
 """The objects the local org has, with their documented standard fields (Object Reference
 for the Salesforce Platform: Account, Contact, Opportunity, OpportunityLineItem, Product2,
-Pricebook2, PricebookEntry, User), the system fields every object has, the key prefixes of
+Pricebook2, PricebookEntry, User, and Quote and QuoteLineItem where quotes are enabled),
+the system fields every object has, the key prefixes of
 their ids, and the custom fields the Tooling API adds. Field names are case-insensitive in
 SOQL and in request bodies, as on the platform; responses use the canonical spelling."""
 
@@ -21,6 +22,19 @@ STAGES: dict[str, tuple[int, bool, bool, str]] = {
     "Closed Won": (100, True, True, "Closed"),
     "Closed Lost": (0, True, False, "Omitted"),
 }
+
+QUOTE_STATUSES = (
+    "Draft",
+    "Needs Review",
+    "In Review",
+    "Approved",
+    "Rejected",
+    "Presented",
+    "Accepted",
+    "Denied",
+)
+QUOTE_OBJECTS = ("Quote", "QuoteLineItem")
+"""Objects an org has only where quotes are enabled (Setup, Quote Settings)."""
 
 NUMERIC_TYPES = frozenset({"double", "currency", "percent", "int"})
 TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "url", "picklist"})
@@ -225,8 +239,22 @@ def _object(
     return ObjectDef(name, label or name, prefix, fields, children, createable)
 
 
-def standard_objects() -> dict[str, ObjectDef]:
-    """A fresh copy of the standard objects (custom fields are added to the copy)."""
+def standard_objects(*, quotes: bool = True) -> dict[str, ObjectDef]:
+    """A fresh copy of the standard objects (custom fields are added to the copy); without
+    ``quotes`` the org is one where quotes are not enabled: no Quote or QuoteLineItem, no
+    ``Opportunity.SyncedQuoteId``."""
+    objects = _standard_objects()
+    if not quotes:
+        for name in QUOTE_OBJECTS:
+            del objects[name]
+        opportunity = objects["Opportunity"]
+        del opportunity.fields["SyncedQuoteId"]
+        opportunity.children = tuple(c for c in opportunity.children if c.child != "Quote")
+        opportunity.__post_init__()
+    return objects
+
+
+def _standard_objects() -> dict[str, ObjectDef]:
     owner = _ref("OwnerId", "User", "Owner", defaulted_on_create=True, nillable=False)
     objects = [
         _object(
@@ -334,9 +362,13 @@ def standard_objects() -> dict[str, ObjectDef]:
                 FieldDef("Description", "textarea", length=32000),
                 _ref("Pricebook2Id", "Pricebook2", "Pricebook2"),
                 _read_only(FieldDef("HasOpportunityLineItem", "boolean", nillable=False)),
+                _ref("SyncedQuoteId", "Quote", "SyncedQuote"),
                 owner,
             ],
-            (ChildRelationship("OpportunityLineItems", "OpportunityLineItem", "OpportunityId"),),
+            (
+                ChildRelationship("OpportunityLineItems", "OpportunityLineItem", "OpportunityId"),
+                ChildRelationship("Quotes", "Quote", "OpportunityId"),
+            ),
         ),
         _object(
             "OpportunityLineItem",
@@ -360,6 +392,62 @@ def standard_objects() -> dict[str, ObjectDef]:
                 FieldDef("SortOrder", "int"),
             ],
             label="Opportunity Product",
+        ),
+        _object(
+            "Quote",
+            "0Q0",
+            [
+                _text("Name", 255, nillable=False),
+                _ref(
+                    "OpportunityId", "Opportunity", "Opportunity", nillable=False, updateable=False
+                ),
+                _read_only(_ref("AccountId", "Account", "Account")),
+                _ref("ContactId", "Contact", "Contact"),
+                _ref("Pricebook2Id", "Pricebook2", "Pricebook2"),
+                _read_only(_text("QuoteNumber", 30)),
+                _read_only(FieldDef("IsSyncing", "boolean", nillable=False)),
+                FieldDef(
+                    "Status",
+                    "picklist",
+                    length=40,
+                    picklist=QUOTE_STATUSES,
+                    defaulted_on_create=True,
+                ),
+                FieldDef("ExpirationDate", "date"),
+                FieldDef("Description", "textarea", length=32000),
+                FieldDef("Tax", "currency", precision=18, scale=2),
+                FieldDef("ShippingHandling", "currency", precision=18, scale=2),
+                _read_only(FieldDef("Discount", "percent", precision=18, scale=2)),
+                _read_only(FieldDef("Subtotal", "currency", precision=18, scale=2)),
+                _read_only(FieldDef("TotalPrice", "currency", precision=18, scale=2)),
+                _read_only(FieldDef("GrandTotal", "currency", precision=18, scale=2)),
+                _read_only(FieldDef("LineItemCount", "int", precision=8)),
+                owner,
+            ],
+            (ChildRelationship("QuoteLineItems", "QuoteLineItem", "QuoteId"),),
+        ),
+        _object(
+            "QuoteLineItem",
+            "0QL",
+            [
+                _ref("QuoteId", "Quote", "Quote", nillable=False, updateable=False),
+                _ref("PricebookEntryId", "PricebookEntry", "PricebookEntry", updateable=False),
+                _read_only(_ref("Product2Id", "Product2", "Product2")),
+                _read_only(
+                    _ref("OpportunityLineItemId", "OpportunityLineItem", "OpportunityLineItem")
+                ),
+                _read_only(_text("LineNumber", 255)),
+                FieldDef("Quantity", "double", precision=12, scale=2, nillable=False),
+                FieldDef("UnitPrice", "currency", precision=18, scale=2),
+                _read_only(FieldDef("ListPrice", "currency", precision=18, scale=2)),
+                _read_only(FieldDef("Subtotal", "currency", precision=18, scale=2)),
+                _read_only(FieldDef("TotalPrice", "currency", precision=18, scale=2)),
+                FieldDef("Discount", "percent", precision=18, scale=2),
+                FieldDef("ServiceDate", "date"),
+                FieldDef("Description", "string", length=255),
+                FieldDef("SortOrder", "int"),
+            ],
+            label="Quote Line Item",
         ),
         _object(
             "Product2",

@@ -118,7 +118,7 @@ async def running(
     settings = settings or ServerSettings()
     # Blocking set-up (the first start makes an RSA key pair) off the event loop.
     identity = await asyncio.to_thread(_prepare, state_dir)
-    store = Store(state_dir / "org.sqlite3", feed)
+    store = Store(state_dir / "org.sqlite3", feed, quotes=settings.quotes_enabled)
     sessions = Sessions(settings.session_lifetime, identity.org_id)
     usage = ApiUsage(settings.daily_api_requests)
     duplicates = DuplicateRules()

@@ -24,3 +24,6 @@ class ServerSettings:
     """How long an idle Pub/Sub API subscription waits for an empty keep-alive response."""
     cdc_retention: timedelta = timedelta(hours=72)
     """How long change events are kept for replay."""
+    quotes_enabled: bool = True
+    """Quote Settings' "Enable Quotes": without it the org has no Quote or QuoteLineItem
+    (SOQL answers ``INVALID_TYPE``, REST ``NOT_FOUND``) and no ``Opportunity.SyncedQuoteId``."""

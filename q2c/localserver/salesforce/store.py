@@ -73,10 +73,10 @@ class _Change:
 
 
 class Store:
-    def __init__(self, path: Path, feed: ChangeFeed | None = None) -> None:
+    def __init__(self, path: Path, feed: ChangeFeed | None = None, *, quotes: bool = True) -> None:
         self.path = path
         self.feed: ChangeFeed = feed or NullFeed()
-        self.objects: dict[str, ObjectDef] = standard_objects()
+        self.objects: dict[str, ObjectDef] = standard_objects(quotes=quotes)
         self.custom_field_object = custom_field_object()
         self.custom_fields: dict[str, dict[str, Any]] = {}
         self.rows: dict[str, Row] = {}

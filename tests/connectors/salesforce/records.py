@@ -133,3 +133,59 @@ def product(price: float | None = 1500.0, **fields: Any) -> dict[str, Any]:
         "PricebookEntries": {"totalSize": len(entries), "done": True, "records": entries},
         **fields,
     }
+
+
+QUOTE_ID = "0Q0Dn00000J1b2cIAB"
+OTHER_PRODUCT_ID = "01tDn00000K1b2cIAB"
+
+
+def quote_line(n: int, **fields: Any) -> dict[str, Any]:
+    """A QuoteLineItem as the source reads it: no ProductCode field of its own, the
+    product's through ``Product2.ProductCode``."""
+    line_id = f"0QLDn00000L{n}b2cIAB"
+    return {
+        "attributes": {
+            "type": "QuoteLineItem",
+            "url": f"/services/data/v62.0/sobjects/QuoteLineItem/{line_id}",
+        },
+        "Id": line_id,
+        "QuoteId": QUOTE_ID,
+        "Product2Id": OTHER_PRODUCT_ID,
+        "Product2": {
+            "attributes": {
+                "type": "Product2",
+                "url": f"/services/data/v62.0/sobjects/Product2/{OTHER_PRODUCT_ID}",
+            },
+            "ProductCode": "TRN-1",
+            "Name": "Training day",
+        },
+        "Description": None,
+        "Quantity": 3.0,
+        "UnitPrice": 800.0,
+        "Discount": None,
+        "TotalPrice": 2400.0,
+        "SortOrder": n,
+        "PricebookEntryId": ENTRY_ID,
+        **fields,
+    }
+
+
+def quote(lines: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
+    rows = [quote_line(1)] if lines is None else lines
+    return {
+        **_system("Quote", QUOTE_ID),
+        "Name": "Acme offer",
+        "OpportunityId": OPPORTUNITY_ID,
+        "AccountId": ACCOUNT_ID,
+        "QuoteNumber": "00000042",
+        "Status": "Accepted",
+        "IsSyncing": True,
+        "ExpirationDate": "2027-01-15",
+        "Subtotal": 2400.0,
+        "TotalPrice": 2400.0,
+        "GrandTotal": 2400.0,
+        "QuoteLineItems": (
+            {"totalSize": len(rows), "done": True, "records": rows} if rows else None
+        ),
+        **fields,
+    }

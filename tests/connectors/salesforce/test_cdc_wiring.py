@@ -25,11 +25,14 @@ def settings(credentials: dict[str, str], tracking: str) -> SalesforceSettings:
 async def test_tracking_cdc_adds_the_cdc_stream(tmp_path: Path) -> None:
     async with running(tmp_path / "org") as server:
         parts = await connect(settings(server.credentials, "cdc"))
-        cdc, *polling = parts.streams
+        cdc, *streams = parts.streams
         assert isinstance(cdc, CdcStream)
-        assert all(isinstance(stream, ObjectStream) for stream in polling)
-        assert set(cdc.fallback) == {stream.name for stream in polling}
-        assert set(cdc.children) == {"OpportunityLineItem"}
+        polling = [stream for stream in streams if isinstance(stream, ObjectStream)]
+        assert polling == streams
+        # Quotes and their lines are followed as their opportunity's children.
+        assert set(cdc.fallback) == {s.name for s in polling if s.stands_for is None}
+        assert {s.name for s in polling if s.stands_for} == {"Quote", "QuoteLineItem"}
+        assert set(cdc.children) == {"OpportunityLineItem", "Quote", "QuoteLineItem"}
         channel = cdc.channel
         assert isinstance(channel, PubSubChannel)
         assert not channel.secure  # the local server's loopback address

@@ -87,6 +87,75 @@ def test_an_opportunity_with_line_items_is_a_quote() -> None:
     assert quote.valid_until == dt.date(2026, 12, 15)
 
 
+def test_a_synced_quote_gives_the_lines_currency_and_total() -> None:
+    synced = records.quote(
+        [records.quote_line(2, Description="On site"), records.quote_line(1, Quantity=1.0,
+         UnitPrice=500.0, Discount=20.0, TotalPrice=400.0)],
+        CurrencyIsoCode="EUR",
+        TotalPrice=2800.0,
+    )  # fmt: skip
+    deal = records.opportunity(SyncedQuoteId=records.QUOTE_ID, SyncedQuote=synced)
+    quote = to_quote(deal, AT, "USD")
+    # The opportunity's own line (SUP-1) is not what the customer accepted.
+    assert [line.sku for line in quote.lines] == ["TRN-1", "TRN-1"]
+    assert [line.line_no for line in quote.lines] == [1, 2]
+    first, second = quote.lines
+    assert first.item == ExternalIds(crm_id=records.OTHER_PRODUCT_ID)
+    assert (first.quantity, first.discount_percent, first.amount.amount) == (
+        Decimal("1.0"),
+        Decimal("20.0"),
+        Decimal("400.0"),
+    )
+    assert first.description == "Training day"  # the product's name without a description
+    assert second.description == "On site"
+    assert quote.currency == "EUR"
+    assert quote.total.amount == Decimal("2800.0")
+    assert quote.attributes == {
+        "synced_quote_id": records.QUOTE_ID,
+        "synced_quote_number": "00000042",
+        "synced_quote_status": "Accepted",
+    }
+    # The deal's own fields stay the opportunity's.
+    assert (quote.ids.crm_id, quote.number, quote.stage) == (
+        records.OPPORTUNITY_ID,
+        "Acme support renewal",
+        "Closed Won",
+    )
+
+
+def test_a_later_change_of_the_synced_quote_dates_the_deal() -> None:
+    later = "2026-11-30T11:00:00.000+0000"
+    deal = records.opportunity(SyncedQuote=records.quote(SystemModstamp=later))
+    raw = change("Opportunity", deal)
+    assert raw.source_ts == dt.datetime(2026, 11, 30, 11, tzinfo=dt.UTC)
+    [canonical] = SalesforceMapper().canonical(raw)
+    assert canonical.data is not None
+    assert canonical.data.updated_at == raw.source_ts
+    # An older quote leaves the opportunity's own stamp.
+    older = change("Opportunity", records.opportunity(SyncedQuote=records.quote(
+        SystemModstamp="2026-11-29T00:00:00.000+0000")))  # fmt: skip
+    assert older.source_ts == dt.datetime(2026, 11, 30, 10, 15, tzinfo=dt.UTC)
+
+
+def test_without_a_synced_quote_the_opportunity_lines_stay() -> None:
+    # SyncedQuoteId null, or an org without quotes: the opportunity's line items.
+    for deal in (records.opportunity(SyncedQuoteId=None), records.opportunity()):
+        quote = to_quote(deal, AT, "USD")
+        assert [line.sku for line in quote.lines] == ["SUP-1"]
+        assert quote.attributes == {}
+    # A synced quote with no lines is an empty quote, not the opportunity's lines.
+    empty = to_quote(records.opportunity(SyncedQuote=records.quote([], TotalPrice=0.0)), AT, "USD")
+    assert (empty.lines, empty.total.amount) == ((), Decimal(0))
+
+
+def test_a_broken_synced_quote_is_a_mapping_error() -> None:
+    with pytest.raises(MappingError, match="SyncedQuote"):
+        to_quote(records.opportunity(SyncedQuote="0Q0Dn00000J1b2cIAB"), AT, "USD")
+    broken = records.quote([records.quote_line(1, Quantity="many")])
+    with pytest.raises(MappingError, match=r"QuoteLineItems\.0\.Quantity"):
+        to_quote(records.opportunity(SyncedQuote=broken), AT, "USD")
+
+
 def test_an_opportunity_without_lines_or_account() -> None:
     quote = to_quote(
         records.opportunity([], Amount=None, IsClosed=False, IsWon=False, StageName="Prospecting"),

@@ -52,11 +52,20 @@ async def test_deleted_records_in_a_window(org: Org) -> None:
 async def test_retention_moves_earliest_date_available(org: Org) -> None:
     org.server.control.deleted_retention = timedelta(seconds=30)
     now = datetime.now(UTC)
+    # A start the purged log no longer reaches: refused, as getDeleted() documents.
     reply = await org.call(
         "GET",
         "/sobjects/Account/deleted/",
         params={"start": stamp(now - timedelta(days=1)), "end": stamp(now)},
     )
+    assert (reply.status, error_code(reply.body)) == (400, "INVALID_REPLICATION_DATE")
+    assert "earliestDateAvailable" in reply.body[0]["message"]
+    reply = await org.call(
+        "GET",
+        "/sobjects/Account/deleted/",
+        params={"start": stamp(now - timedelta(seconds=30)), "end": stamp(now)},
+    )
+    assert reply.status == 200, reply.body
     earliest = parse_datetime(reply.body["earliestDateAvailable"])
     assert now - earliest <= timedelta(minutes=2)
     assert reply.body["latestDateCovered"] == format_datetime(now.replace(second=0, microsecond=0))

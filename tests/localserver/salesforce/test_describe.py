@@ -14,6 +14,8 @@ PREFIXES = {
     "Product2": "01t",
     "Pricebook2": "01s",
     "PricebookEntry": "01u",
+    "Quote": "0Q0",
+    "QuoteLineItem": "0QL",
     "User": "005",
 }
 
@@ -36,7 +38,13 @@ async def test_describe_global_and_describe(org: Org) -> None:
             "field": "OpportunityId",
             "relationshipName": "OpportunityLineItems",
             "cascadeDelete": True,
-        }
+        },
+        {
+            "childSObject": "Quote",
+            "field": "OpportunityId",
+            "relationshipName": "Quotes",
+            "cascadeDelete": True,
+        },
     ]
 
 

@@ -50,9 +50,6 @@ class FakeChannel(EventChannel):
         """Drop the deliveries before position ``keep_from``."""
         self.retained_from = keep_from - 1
 
-    async def latest(self) -> str | None:
-        return self.log[-1].position if self.log else None
-
     async def subscribe(self, start: str | Preset) -> Subscription:
         self.subscribed.append(start)
         if start is Preset.EARLIEST:
@@ -69,6 +66,9 @@ class FakeSubscription(Subscription):
         self.channel = channel
         self.index = index
         self.open = True
+
+    def position(self) -> str | None:
+        return str(self.index)
 
     async def fetch(self, n: int, wait: float) -> Sequence[Delivery]:
         assert self.open
@@ -91,6 +91,11 @@ class ThingEvents(EventStream):
         super().__init__(channel, {"thing": polling}, batch_size=batch_size, wait=0)
         self.table = table
         self.reread_ids: list[str] = []
+        self.clock = at(1000)
+        """The time a snapshot is planned at."""
+
+    def now(self) -> dt.datetime:
+        return self.clock
 
     def changes_of(self, event: ChannelEvent) -> Sequence[RawChange]:
         payload = event.payload

@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 from connectors.base import ConnectorError, ErrorKind
 from connectors.base.tracking import ChannelEvent, EventCursor, Gap, ModifiedCursor, Overflow
 from connectors.base.tracking.events import (
+    TIP,
+    Preset,
     Publish,
     Reread,
     Resnapshot,
     Resync,
     plan,
+    plan_catchup,
     plan_expired,
     resync_step,
 )
@@ -59,15 +62,28 @@ def test_an_overflow_resnapshots_its_object_from_the_last_known_time() -> None:
 
 
 def test_an_expired_position_resnapshots_every_object_then_resubscribes_at_the_tip() -> None:
-    action, after = plan_expired(EventCursor("3", at(10)), ["a", "b"], "42", "expired", start)
+    action, after = plan_expired(EventCursor("3", at(10)), ["a", "b"], at(90), "expired", start)
     assert action.objects == ("a", "b")
     assert after.resync is not None
     assert after.resync.pending == (("a", start("a", at(10))), ("b", start("b", at(10))))
-    # Never seen an event: everything, then from the earliest event the channel keeps.
-    action, after = plan_expired(EventCursor(), ["a"], None, "snapshot", start)
-    assert (action.since, action.resume) == (None, None)
+    assert (after.resync.resume, after.catchup) == (TIP, at(90))
+    # Never seen an event: everything, then from the tip, catching up from the time before.
+    action, after = plan_expired(EventCursor(), ["a"], at(5), "snapshot", start)
+    assert (action.since, action.resume, after.catchup) == (None, TIP, at(5))
     assert "from the beginning" in action.describe()
-    assert "earliest retained" in action.describe()
+    assert "from the tip" in action.describe()
+    # Expired again before a pending catch-up ran: the earlier catch-up time stays.
+    _, again = plan_expired(after, ["a"], at(50), "expired", start)
+    assert again.catchup == at(5)
+
+
+def test_a_catch_up_polls_from_the_time_before_the_snapshot_then_resumes() -> None:
+    cursor = EventCursor(TIP, None, None, at(5))
+    action, after = plan_catchup(cursor, ["a"], "17", start)
+    assert (action.since, action.resume, action.reason) == (at(5), "17", "catch-up")
+    assert after.catchup is None
+    assert after.resync == Resync((("a", start("a", at(5))),), "17", "catch-up")
+    assert resync_step(after, "a-done", more=False) == EventCursor("17", None)
 
 
 def test_a_resync_goes_object_by_object_then_back_to_the_subscription() -> None:
@@ -92,6 +108,7 @@ _cursors = st.builds(
         st.none() | st.text(max_size=30),
         st.text(max_size=20),
     ),
+    st.none() | st.datetimes(timezones=st.just(dt.UTC)),
 )
 
 
@@ -145,13 +162,35 @@ async def test_a_new_stream_snapshots_by_polling_then_follows_from_the_tip() -> 
     source = Source(ThingEvents(channel, table))
     snapshot = await source.drain()
     assert published(snapshot) == [(str(r), Operation.UPDATE) for r in (1, 2, 3)]
-    assert channel.subscribed == ["1"]  # after the tip taken before the snapshot
+    # From the tip, then (once answered) the catch-up poll, then after where it stood.
+    assert channel.subscribed == [Preset.LATEST, "1"]
 
     thing(channel, 4, 10, "create")
     thing(channel, 2, 11)
     assert published(await source.drain()) == [("4", Operation.CREATE), ("2", Operation.UPDATE)]
     assert (source.state.position, source.state.at) == ("3", at(11))
-    assert channel.subscribed == ["1"]  # one subscription, kept open between reads
+    assert channel.subscribed == [Preset.LATEST, "1"]  # kept open between reads
+
+
+async def test_a_change_between_the_snapshot_and_the_subscription_is_not_lost() -> None:
+    channel, table = FakeChannel(), Table()
+    table.write(1, at(1), v=1)
+    stream = ThingEvents(channel, table)
+    stream.clock = at(100)  # the snapshot is planned at 100
+    source = Source(stream)
+    while source.state.position != TIP:  # the snapshot, up to the subscription
+        await source.poll()
+    assert published(source.published) == [("1", Operation.UPDATE)]
+    # Committed after the snapshot read and before the subscription registers: its event
+    # is older than the tip the subscription starts from.
+    table.write(2, at(140), v="in the window")
+    thing(channel, 2, 140)
+    await source.drain()
+    assert ("2", Operation.UPDATE) in published(source.published)  # by the catch-up poll
+    assert source.state.catchup is None
+    assert channel.subscribed == [Preset.LATEST, "1"]
+    thing(channel, 3, 150, "create")
+    assert published(await source.drain()) == [("3", Operation.CREATE)]
 
 
 async def test_flow_control_requests_at_most_a_batch_and_the_position_is_durable() -> None:
@@ -242,7 +281,8 @@ async def test_an_expired_position_resnapshots_everything_since_the_last_known_t
     changes = await restarted.drain()
     ids = [c.record_id for c in changes]
     assert sorted(set(ids)) == ["30", "31"]  # from polling, then the tip onwards
-    assert channel.subscribed[-2:] == ["1", "3"]  # refused at 1, resumed after the tip
+    # Refused at 1; from the tip (3); after it once the catch-up poll is done.
+    assert channel.subscribed[-3:] == ["1", Preset.LATEST, "3"]
     assert restarted.state.position == "3"
 
 
