@@ -68,9 +68,13 @@ lint: install
 	$(BIN)/lint-imports
 
 ## Lint, type-check, check the schemas, run every test (integration tests start real servers).
+# The tests run in TEST_PROCESSES pytest processes (pytest-xdist), a test module to a process;
+# each process starts its own broker and peers. Most of an end-to-end test is waiting for
+# polls and processes, so two processes use a 2-core machine better than one.
+TEST_PROCESSES ?= 2
 test: lint tools
 	$(BIN)/q2c schemas check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile --durations=20
 
 bench: install
 	$(BIN)/python -m bench

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
-from q2c.core.kafka_admin import partitions_of
+from q2c.core.kafka_admin import group_lags, partitions_of
 from schemas import CODEC, Contract, DecodeError, Item
 from tests.e2e.conftest import Stack
 
@@ -220,3 +220,16 @@ async def everything_on(stack: Stack, topic: str) -> list[Contract]:
         return found
     finally:
         await consumer.stop()
+
+
+async def worker_caught_up(stack: Stack) -> None:
+    """Wait until the worker has handled, and committed, every message on its inputs: what
+    it does next is caused only by what is published from then on (or by its timers)."""
+    group = stack.env["Q2C_WORKER__APP_ID"]
+
+    async def probe() -> bool | None:
+        lags = await group_lags({"bootstrap_servers": stack.bootstrap}, group)
+        behind = lags.get(group)
+        return True if behind is not None and not any(behind.values()) else None
+
+    await stack.eventually(probe, "the worker handled every message on its inputs")

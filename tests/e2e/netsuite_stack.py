@@ -4,15 +4,12 @@ org per test, the real broker, and the worker and both connectors as real proces
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
@@ -20,16 +17,19 @@ from connectors.netsuite.client import NetSuiteClient
 from connectors.netsuite.suiteql import quote
 from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
-from q2c.devstack.procs import first_result, free_port, tail
-from tests.e2e.conftest import ConnectorProcess
+from tests.e2e.stacks import (
+    ConnectorProcess,
+    StackBase,
+    base_env,
+    connector_processes,
+    running,
+)
 from tests.plugins.netsuite import NetSuitePeer
 from tests.plugins.worker import WorkerProcess
 
-T = TypeVar("T")
-
 
 @dataclass
-class NetSuiteStack:
+class NetSuiteStack(StackBase):
     topics: Topics
     bootstrap: str
     worker: WorkerProcess
@@ -38,20 +38,7 @@ class NetSuiteStack:
     peer: NetSuitePeer
     crm: BottleCrmClient
     logs: Path
-
-    def diagnostics(self) -> str:
-        parts = [f"--- worker\n{tail(self.worker.log, 40)}"]
-        for name, connector in self.connectors.items():
-            parts.append(f"--- {name}\n{tail(connector.log, 40)}")
-        return "\n".join(parts)
-
-    async def eventually(
-        self, probe: Callable[[], Awaitable[T | None]], what: str, within: float = 180.0
-    ) -> T:
-        try:
-            return await first_result(probe, within)
-        except TimeoutError:
-            raise AssertionError(f"never happened: {what}\n{self.diagnostics()}") from None
+    env: dict[str, str]
 
     async def rows(self, query: str) -> list[dict[str, Any]]:
         return await self.erp.suiteql_rows(query)
@@ -60,18 +47,8 @@ class NetSuiteStack:
 def netsuite_env(
     bootstrap: str, peer: NetSuitePeer, org: OrgAccess, tmp_path: Path
 ) -> dict[str, str]:
-    run = uuid.uuid4().hex[:8]
     env = {
-        **os.environ,
-        "Q2C_KAFKA__BOOTSTRAP": bootstrap,
-        "Q2C_KAFKA__TOPIC_PREFIX": f"e2e{run}",
-        "Q2C_KAFKA__PARTITIONS": "1",
-        "Q2C_DEV__STATE_DIR": str(tmp_path / "state"),
-        "Q2C_WORKER__APP_ID": f"q2c-{run}",
-        "Q2C_WORKER__DATA_DIR": str(tmp_path / "worker"),
-        "Q2C_WORKER__WEB_PORT": str(free_port()),
-        "Q2C_WORKER__ADMIN_TOKEN": secrets.token_urlsafe(24),
-        "Q2C_TELEMETRY__LOG_FORMAT": "text",
+        **base_env(bootstrap, tmp_path),
         "Q2C_SYNC__ERP_SYSTEM": "netsuite",
         "Q2C_NETSUITE__POLL_INTERVAL": "1",
         "Q2C_BOTTLECRM__URL": org.url,
@@ -96,27 +73,16 @@ async def netsuite_stack(
     env = {**netsuite_env(bootstrap, peer, org, tmp_path), **(extra or {})}
     topics = Topics(env["Q2C_KAFKA__TOPIC_PREFIX"])
     worker = WorkerProcess(env, tmp_path / "worker.log", topics)
-    connectors = {
-        system: ConnectorProcess(
-            system,
-            {**env, "Q2C_CONNECTOR__WEB_PORT": str(free_port())},
-            tmp_path / f"connector-{system}.log",
-        )
-        for system in ("netsuite", "bottlecrm")
-    }
-    worker.start()
-    for connector in connectors.values():
-        connector.start()
+    connectors = connector_processes(env, ("netsuite", "bottlecrm"), tmp_path)
     # The test's own calls compete for the account's limit too: patient ones.
     erp = NetSuiteClient.of(peer.settings(max_attempts=100))
     try:
-        async with BottleCrmClient(org.settings()) as crm:
-            yield NetSuiteStack(topics, bootstrap, worker, connectors, erp, peer, crm, tmp_path)
+        async with running(worker, connectors), BottleCrmClient(org.settings()) as crm:
+            yield NetSuiteStack(
+                topics, bootstrap, worker, connectors, erp, peer, crm, tmp_path, env
+            )
     finally:
         await erp.close()
-        for connector in connectors.values():
-            connector.stop()
-        worker.stop()
 
 
 async def make_item(stack: NetSuiteStack, sku: str, price: str) -> str:

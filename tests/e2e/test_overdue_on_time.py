@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     make_item,
     sale_of,
     won_deal,
+    worker_caught_up,
 )
 from tests.streams.kafka_io import Collector
 
@@ -40,7 +41,12 @@ async def test_an_invoice_becomes_overdue_as_its_due_date_passes(stack: Stack) -
     fields = await account_fields(stack, account, erp_outstanding_balance="200.00")
     assert Decimal(str(fields["erp_overdue_balance"])) == 0
 
-    # Two days on, with no change in Tryton: the timer finds the invoice fell due.
+    # Two days on, with no change in Tryton: the timer finds the invoice fell due. Nothing
+    # more comes from Tryton (its connector stops), and the worker handles all it was sent
+    # before it stops: a ledger change handled after the restart would recompute the balance
+    # on the new clock itself, and the timer would rightly have nothing to nudge.
+    await asyncio.to_thread(stack.connectors["tryton"].stop)
+    await worker_caught_up(stack)
     await asyncio.to_thread(stack.worker.stop)
     stack.worker.env["Q2C_WORKER__CLOCK_OFFSET"] = "P2D"
     await asyncio.to_thread(stack.worker.start)

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import secrets
-import subprocess
-import sys
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -29,21 +24,25 @@ from connectors.salesforce.spec import SPEC
 from connectors.salesforce.wire import soql_literal
 from connectors.tryton.client import TrytonClient, WizardStep
 from q2c.core.topics import Topics
-from q2c.devstack.procs import first_result, free_port, tail
-from tests.e2e.conftest import ConnectorProcess
+from tests.e2e.stacks import (
+    ConnectorProcess,
+    StackBase,
+    base_env,
+    connector_processes,
+    running,
+)
 from tests.plugins.salesforce import SalesforceProcess
 from tests.plugins.tryton import TrytonPeer
-from tests.plugins.worker import REPO, WorkerProcess
+from tests.plugins.worker import WorkerProcess
 from tests.streams.kafka_io import Collector
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 CONFIRMED = ("confirmed", "processing")
 
 
 @dataclass
-class SalesforceStack:
+class SalesforceStack(StackBase):
     topics: Topics
     bootstrap: str
     worker: WorkerProcess
@@ -53,31 +52,7 @@ class SalesforceStack:
     server: SalesforceProcess
     records: dict[str, Any]
     env: dict[str, str]
-
-    def q2c(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run a `q2c` command against this stack."""
-        return subprocess.run(
-            [sys.executable, "-m", "q2c", *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
-    def diagnostics(self) -> str:
-        parts = [f"--- worker\n{tail(self.worker.log, 40)}"]
-        parts += [f"--- {n}\n{tail(c.log, 40)}" for n, c in self.connectors.items()]
-        return "\n".join(parts)
-
-    async def eventually(
-        self, probe: Callable[[], Awaitable[T | None]], what: str, within: float = 240.0
-    ) -> T:
-        try:
-            return await first_result(probe, within)
-        except TimeoutError:
-            raise AssertionError(f"never happened: {what}\n{self.diagnostics()}") from None
+    patience = 240.0
 
     async def one(self, soql: str) -> dict[str, Any] | None:
         rows = await self.crm.query(soql)
@@ -91,21 +66,10 @@ async def sf_stack(
     salesforce_process: SalesforceProcess,
     tmp_path: Path,
 ) -> AsyncIterator[SalesforceStack]:
-    run = uuid.uuid4().hex[:8]
-    prefix = f"e2esf{run}"
     erp = tryton_db.settings()
     crm = salesforce_process.defaults
     env = {
-        **os.environ,
-        "Q2C_KAFKA__BOOTSTRAP": kafka_bootstrap,
-        "Q2C_KAFKA__TOPIC_PREFIX": prefix,
-        "Q2C_KAFKA__PARTITIONS": "1",
-        "Q2C_DEV__STATE_DIR": str(tmp_path / "state"),
-        "Q2C_WORKER__APP_ID": f"q2c-{run}",
-        "Q2C_WORKER__DATA_DIR": str(tmp_path / "worker"),
-        "Q2C_WORKER__WEB_PORT": str(free_port()),
-        "Q2C_WORKER__ADMIN_TOKEN": secrets.token_urlsafe(24),
-        "Q2C_TELEMETRY__LOG_FORMAT": "text",
+        **base_env(kafka_bootstrap, tmp_path, prefix="e2esf"),
         "Q2C_SYNC__CRM_SYSTEM": "salesforce",
         "Q2C_TRYTON__URL": erp.url,
         "Q2C_TRYTON__DATABASE": erp.database,
@@ -117,23 +81,14 @@ async def sf_stack(
         "Q2C_SALESFORCE__DELETE_INTERVAL": "5",
         "Q2C_SALESFORCE__TIMEOUT": "5",
     }
-    worker = WorkerProcess(env, tmp_path / "worker.log", Topics(prefix))
-    connectors = {
-        system: ConnectorProcess(
-            system,
-            {**env, "Q2C_CONNECTOR__WEB_PORT": str(free_port())},
-            tmp_path / f"connector-{system}.log",
-        )
-        for system in ("tryton", "salesforce")
-    }
-    await asyncio.to_thread(worker.start)
-    for connector in connectors.values():
-        connector.start()
+    topics = Topics(env["Q2C_KAFKA__TOPIC_PREFIX"])
+    worker = WorkerProcess(env, tmp_path / "worker.log", topics)
+    connectors = connector_processes(env, ("tryton", "salesforce"), tmp_path)
     client = SalesforceClient(SPEC.configured(crm))
     try:
-        async with TrytonClient(erp) as erp_client:
+        async with running(worker, connectors), TrytonClient(erp) as erp_client:
             yield SalesforceStack(
-                Topics(prefix),
+                topics,
                 kafka_bootstrap,
                 worker,
                 connectors,
@@ -145,9 +100,6 @@ async def sf_stack(
             )
     finally:
         await client.close()
-        for connector in connectors.values():
-            await asyncio.to_thread(connector.stop)
-        await asyncio.to_thread(worker.stop)
 
 
 async def make_item(stack: SalesforceStack, sku: str, price: str) -> None:
