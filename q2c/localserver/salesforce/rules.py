@@ -117,7 +117,9 @@ class StandardRules:
                 ("SyncedQuoteId",),
             )
 
-    def _quote_line_from_entry(self, values: dict[str, Any]) -> None:
+    def _entry_of_line(self, values: dict[str, Any], parent: str, noun: str) -> Row:
+        """The line's active price book entry, in the price book of its ``parent`` (the
+        opportunity or quote, by the line's ``parent`` field), as Salesforce checks it."""
         entry_id = values.get("PricebookEntryId")
         if entry_id is None:
             raise SalesforceError(
@@ -127,18 +129,22 @@ class StandardRules:
                 ["PricebookEntryId"],
             )
         entry = self.store.rows[str(entry_id)]
-        quote = self.store.rows[str(values["QuoteId"])]
+        owner = self.store.rows[str(values[parent])]
         if not entry.values.get("IsActive"):
             raise _integrity(
                 "PricebookEntryId (pricebook entry is inactive)", ("PricebookEntryId",)
             )
-        pricebook_id = quote.values.get("Pricebook2Id")
+        pricebook_id = owner.values.get("Pricebook2Id")
         if pricebook_id is not None and pricebook_id != entry.values["Pricebook2Id"]:
             raise _integrity(
                 "PricebookEntryId (pricebook entry is in a different pricebook than the one "
-                "assigned to the quote)",
+                f"assigned to the {noun})",
                 ("PricebookEntryId",),
             )
+        return entry
+
+    def _quote_line_from_entry(self, values: dict[str, Any]) -> None:
+        entry = self._entry_of_line(values, "QuoteId", "quote")
         values["Product2Id"] = entry.values["Product2Id"]
         values["ListPrice"] = entry.values["UnitPrice"]
         numbered = sum(1 for _ in self.store.all_rows("QuoteLineItem", include_deleted=True))
@@ -227,27 +233,8 @@ class StandardRules:
         )
 
     def _line_from_entry(self, values: dict[str, Any]) -> None:
-        entry_id = values.get("PricebookEntryId")
-        if entry_id is None:
-            raise SalesforceError(
-                400,
-                "REQUIRED_FIELD_MISSING",
-                "Required fields are missing: [PricebookEntryId]",
-                ["PricebookEntryId"],
-            )
-        entry = self.store.rows[str(entry_id)]
+        entry = self._entry_of_line(values, "OpportunityId", "opportunity")
         opportunity = self.store.rows[str(values["OpportunityId"])]
-        if not entry.values.get("IsActive"):
-            raise _integrity(
-                "PricebookEntryId (pricebook entry is inactive)", ("PricebookEntryId",)
-            )
-        pricebook_id = opportunity.values.get("Pricebook2Id")
-        if pricebook_id is not None and pricebook_id != entry.values["Pricebook2Id"]:
-            raise _integrity(
-                "PricebookEntryId (pricebook entry is in a different pricebook than the one "
-                "assigned to the opportunity)",
-                ("PricebookEntryId",),
-            )
         product = self.store.rows[str(entry.values["Product2Id"])]
         values["Product2Id"] = product.id
         values["ListPrice"] = entry.values["UnitPrice"]
