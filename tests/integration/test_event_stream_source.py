@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.base import CursorStore, Publisher, SourceRunner
-from connectors.base.tracking import EventCursor
+from connectors.base.tracking import EventCursor, Preset
 from q2c.core.topics import Topics
 from schemas import CODEC, RawChange
 from tests.connectors.base.tracking.channel import FakeChannel, ThingEvents, thing
@@ -75,16 +75,18 @@ async def test_the_replay_position_lives_in_kafka_and_survives_a_restart(
     thing(channel, 3, 11)
     second = await run_until_idle(ThingEvents(channel, table), kafka_bootstrap, topics)
     assert EventCursor.decode(second).position == "3"
-    assert channel.subscribed == ["1", "1"]
+    # The first process subscribed from the tip, polled from before its snapshot once the
+    # channel answered, then went on after the position it reached; the second resumed there.
+    assert channel.subscribed == [Preset.LATEST, "1", "1"]
 
     # Third process, after the channel dropped what it never read: re-snapshot by polling
-    # from the last known time, then resubscribe after the tip.
+    # from the last known time, then resubscribe from the tip and go on after it.
     table.write(4, at(20), v=4)
     thing(channel, 4, 20)
     channel.expire(keep_from=5)
     third = await run_until_idle(ThingEvents(channel, table), kafka_bootstrap, topics)
     assert EventCursor.decode(third) == EventCursor("4", at(11))
-    assert channel.subscribed[-2:] == ["3", "4"]
+    assert channel.subscribed[3:] == ["3", Preset.LATEST, "4"]
 
     published = await raw_changes(kafka_bootstrap, topics.raw(SYSTEM))
     # The re-snapshot reaches back the polling overlap window: thing 1 is repeated, with

@@ -112,7 +112,8 @@ async def test_the_spec_loads_recorded_settings_under_the_environment(
 
 def test_a_spec_whose_sink_misses_a_command_of_its_role_is_refused() -> None:
     missing = (
-        r"NothingSink \(memcrm, a CRM sink\) has no handler for delete_record, report_sync_status"
+        r"NothingSink \(memcrm, a CRM sink\) has no handler for create_renewal_deal, "
+        r"delete_record, report_sync_status"
     )
     with pytest.raises(IncompleteSink, match=missing):
         mem_spec(sink=NothingSink)

@@ -41,6 +41,7 @@ from tests.integration.peers.test_bottlecrm_sink import (
     upsert_customer,
     upsert_item,
 )
+from tests.schemas.samples import crm_invoice
 
 
 def _usd(amount: str) -> Money:
@@ -111,6 +112,14 @@ class BottleCrmLive(Live):
                 target_system="bottlecrm",
                 issued_at=NOW,
                 contact=person,
+            )
+        if subject == "upsert_crm_invoice":
+            # An account without contacts: the invoice's billing contact comes from its e-mail.
+            account = await self.client.create_account(
+                AccountInput(name="Hooli", email="ap@hooli.test")
+            )
+            return crm_invoice(idempotency_key("invoice", account)).model_copy(
+                update={"account": ExternalIds(crm_id=account, erp_id="17"), "deal": None}
             )
         if subject == "create_renewal_deal":
             assert parts.sink is not None

@@ -40,6 +40,7 @@ from tests.connectors.salesforce.commands import (
     upsert_item,
 )
 from tests.plugins.salesforce import defaults_of
+from tests.schemas.samples import crm_invoice
 
 _JWT_KEYS = ("consumer_key", "username", "private_key_file")
 
@@ -112,6 +113,15 @@ class SalesforceLive(Live):
                     email="alan@people.example",
                     updated_at=NOW,
                 )
+            )
+        if subject == "upsert_crm_invoice":
+            # Kept on the opportunity (the default): one line per invoice.
+            opportunity = await self._opportunity()
+            return crm_invoice(idempotency_key("invoice", opportunity)).model_copy(
+                update={
+                    "deal": ExternalIds(crm_id=opportunity, erp_id="3"),
+                    "target_system": "salesforce",
+                }
             )
         if subject == "create_renewal_deal":
             assert parts.sink is not None

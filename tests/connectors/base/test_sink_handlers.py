@@ -25,6 +25,7 @@ from connectors.tryton.sink import TrytonSink
 from schemas import (
     Command,
     CommandResult,
+    CreateRenewalDeal,
     Customer,
     DeleteRecord,
     EntityKind,
@@ -73,7 +74,13 @@ def test_the_commands_a_role_must_apply_come_from_the_commands_themselves() -> N
     both = subjects([UpsertCustomer, UpsertContact, UpsertItem, DeleteRecord])
     assert subjects(REQUIRED_COMMANDS[SystemRole.ERP]) == both | {"create_sales_order"}
     assert subjects(REQUIRED_COMMANDS[SystemRole.CRM]) == both | subjects(
-        [UpdateDealFinancialStatus, UpdateAccountBalance, UpsertCrmInvoice, ReportSyncStatus]
+        [
+            CreateRenewalDeal,
+            UpdateDealFinancialStatus,
+            UpdateAccountBalance,
+            UpsertCrmInvoice,
+            ReportSyncStatus,
+        ]
     )
 
 
@@ -84,6 +91,7 @@ def test_both_real_sinks_cover_their_role() -> None:
     assert TrytonSink.commands() == REQUIRED_COMMANDS[SystemRole.ERP]
     # A CRM sink is not an ERP sink: Tryton does not write financial status back.
     assert missing_commands(TrytonSink, SystemRole.CRM) == [
+        "create_renewal_deal",
         "report_sync_status",
         "update_account_balance",
         "update_deal_financial_status",

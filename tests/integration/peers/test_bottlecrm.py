@@ -182,6 +182,8 @@ async def test_custom_fields_written_and_read_back(
         "erp_credited_total": Decimal("100.00"),
         "erp_subscriptions": "SUB-3 running, 2026-12-01 to 2027-11-30, next invoice 2027-01-01",
         "erp_renewal_date": date(2027, 11, 30),
+        "q2c_renewal_key": "tryton:subscription:3:2027-11-30",
+        "q2c_renewal_of": "deal-7",
         "q2c_sync_status": "synced",
         "q2c_sync_reason": "",
     }
