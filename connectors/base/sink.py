@@ -42,7 +42,6 @@ from schemas import (
     ExternalIds,
     MessageOrigin,
     Outcome,
-    ReportSyncStatus,
 )
 from schemas.changes import SystemRole
 
@@ -161,13 +160,17 @@ _ENTITY_OF_COMMAND = {
     "create_sales_order": EntityKind.SALES_ORDER,
     "update_deal_financial_status": EntityKind.QUOTE,
     "update_account_balance": EntityKind.CUSTOMER,
+    "create_renewal_deal": EntityKind.QUOTE,
+    "upsert_crm_invoice": EntityKind.INVOICE,
 }
 
 
 def entity_of(command: Command) -> EntityKind:
-    """The kind of entity a command acts on."""
-    if isinstance(command, ReportSyncStatus):
-        return command.entity
+    """The kind of entity a command acts on: the one it names (a sync status, a delete), else
+    the one its subject writes."""
+    named = getattr(command, "entity", None)
+    if isinstance(named, EntityKind):
+        return named
     return _ENTITY_OF_COMMAND[command.schema_subject]
 
 

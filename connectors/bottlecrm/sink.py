@@ -451,16 +451,23 @@ class BottleCrmSink(Sink):
                 f"account {account} has no contact and no e-mail address: BottleCRM needs a "
                 "contact on every invoice"
             )
-        return await self.client.create_contact(
-            ContactInput(
-                first_name="Billing",
-                last_name=record.name[:255],
-                email=record.email,
-                phone=record.phone,
-                title="Billing contact",
-                account=account,
-            )
+        billing = ContactInput(
+            first_name="Billing",
+            last_name=record.name[:255],
+            email=record.email,
+            phone=record.phone,
+            title="Billing contact",
+            account=account,
         )
+        try:
+            return await self.client.create_contact(billing)
+        except ConnectorError as exc:
+            # BottleCRM keeps one contact per e-mail address in an org, and accounts of one
+            # group often share their accounts-payable address: the billing contact of the
+            # second such account is made without it.
+            if exc.status != 400 or "already exists with this email" not in exc.reason:
+                raise
+        return await self.client.create_contact(billing.model_copy(update={"email": None}))
 
     async def _invoice_status(
         self, invoice_id: str, current: Mapping[str, Any], state: CrmInvoiceState

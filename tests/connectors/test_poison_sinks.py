@@ -140,3 +140,13 @@ def test_an_erp_id_that_is_no_tryton_id_is_a_data_failure(erp_id: str) -> None:
 def test_a_tryton_id_is_read_as_one() -> None:
     assert erp.record_id("42", "party") == 42
     assert erp.record_id(" 7 ", "product") == 7
+
+
+def test_every_command_names_the_entity_its_failure_is_reported_on() -> None:
+    # A command the sink gives up on becomes a failed result naming its entity: a command
+    # whose entity were unknown would crash the sink instead of being dead-lettered.
+    samples = [m for m in all_samples() if isinstance(m, Command)]
+    subjects = {m.schema_subject for m in samples}
+    assert {"create_renewal_deal", "upsert_crm_invoice", "delete_record"} <= subjects
+    for command in samples:
+        assert failed_result(command, "bottlecrm", "refused").entity is entity_of(command)

@@ -65,3 +65,22 @@ async def test_an_invoice_is_made_once_and_follows_its_payments(
     assert len(record["payments"]) == 2
     assert record["custom_fields"]["erp_invoice_state"] == "paid"
     assert len([row async for row in crm.invoices(account)]) == 1
+
+
+async def test_accounts_sharing_an_email_address_each_get_a_billing_contact(
+    bottlecrm_client: BottleCrmClient,
+) -> None:
+    # BottleCRM keeps one contact per e-mail address: the second account's billing contact
+    # is made without the address both accounts share.
+    crm = bottlecrm_client
+    sink = BottleCrmSink(crm, currency="EUR")
+    made = []
+    for name in ("Group North", "Group South"):
+        account = await crm.create_account(AccountInput(name=name, email="ap@group.test"))
+        command = crm_invoice(f"k-{name}").model_copy(
+            update={"account": ExternalIds(crm_id=account, erp_id=name), "deal": None}
+        )
+        assert (await sink.apply(command)).outcome is Outcome.CREATED
+        (contact,) = await crm.account_contacts(account)
+        made.append(contact.email)
+    assert made == ["ap@group.test", None]
