@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.bottlecrm import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
+from connectors.tryton.client import WizardStep
 from q2c.core.kafka_admin import group_lags, partitions_of
 from schemas import CODEC, Contract, DecodeError, Item
 from tests.e2e.conftest import Stack
@@ -233,3 +234,25 @@ async def worker_caught_up(stack: Stack) -> None:
         return True if behind is not None and not any(behind.values()) else None
 
     await stack.eventually(probe, "the worker handled every message on its inputs")
+
+
+async def posted_credit_note(
+    stack: Stack, invoice: int, party: int, line_values: dict[str, Any]
+) -> dict[str, Any]:
+    """Finance credits ``invoice`` of ``party`` in Tryton (its credit wizard, without refund),
+    writes ``line_values`` on the note's one line and posts it: the note's id, number and
+    total."""
+    await stack.erp.run_wizard(
+        "account.invoice.credit",
+        model="account.invoice",
+        ids=[invoice],
+        steps=[WizardStep("start", "credit", {"with_refund": False})],
+    )
+    (note,) = await stack.erp.search(
+        "account.invoice", [("party", "=", party), ("id", "!=", invoice)]
+    )
+    (line,) = (await stack.erp.read("account.invoice", [note], ["lines"]))[0]["lines"]
+    await stack.erp.write("account.invoice.line", [line], line_values)
+    await stack.erp.button("account.invoice", "post", [note])
+    (posted,) = await stack.erp.read("account.invoice", [note], ["number", "total_amount"])
+    return dict(posted)

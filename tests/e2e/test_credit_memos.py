@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     crm_product,
     deal_fields,
     make_item,
+    posted_credit_note,
     sale_of,
     won_deal,
 )
@@ -37,19 +38,7 @@ async def test_a_credit_note_reduces_what_its_deal_shows_due(stack: Stack) -> No
 
     # Finance credits one of the two widgets (Tryton's credit wizard, then one line's
     # quantity halved) and posts the credit note.
-    await stack.erp.run_wizard(
-        "account.invoice.credit",
-        model="account.invoice",
-        ids=[invoice],
-        steps=[WizardStep("start", "credit", {"with_refund": False})],
-    )
-    (note,) = await stack.erp.search(
-        "account.invoice", [("party", "=", party), ("id", "!=", invoice)]
-    )
-    (line,) = (await stack.erp.read("account.invoice", [note], ["lines"]))[0]["lines"]
-    await stack.erp.write("account.invoice.line", [line], {"quantity": -1.0})
-    await stack.erp.button("account.invoice", "post", [note])
-    (posted,) = await stack.erp.read("account.invoice", [note], ["number", "total_amount"])
+    posted = await posted_credit_note(stack, invoice, party, {"quantity": -1.0})
     assert posted["total_amount"] == Decimal("-100.00")
 
     fields = await deal_fields(stack, deal, erp_amount_due="100.00", erp_invoiced_total="100.00")

@@ -24,6 +24,7 @@ from tests.e2e.helpers import (
     crm_product,
     deal_fields,
     make_item,
+    posted_credit_note,
     sale_of,
     won_deal,
 )
@@ -175,19 +176,7 @@ async def test_an_invoice_record_through_payments_a_credit_note_and_a_refund(
     await deal_fields(stack, deal, erp_invoice_status="partially_paid", erp_amount_due="70")
 
     # A credit note of 20 against the invoice: linked to it, and what is due drops to 50.
-    await stack.erp.run_wizard(
-        "account.invoice.credit",
-        model="account.invoice",
-        ids=[invoice],
-        steps=[WizardStep("start", "credit", {"with_refund": False})],
-    )
-    (note,) = await stack.erp.search(
-        "account.invoice", [("party", "=", party), ("id", "!=", invoice)]
-    )
-    (note_line,) = (await stack.erp.read("account.invoice", [note], ["lines"]))[0]["lines"]
-    await stack.erp.write("account.invoice.line", [note_line], {"unit_price": Decimal("20")})
-    await stack.erp.button("account.invoice", "post", [note])
-    (credit,) = await stack.erp.read("account.invoice", [note], ["number", "total_amount"])
+    credit = await posted_credit_note(stack, invoice, party, {"unit_price": Decimal("20")})
     assert credit["total_amount"] == Decimal("-20.00")
     record = await crm_invoice(
         stack,
@@ -232,7 +221,7 @@ async def test_an_invoice_record_through_payments_a_credit_note_and_a_refund(
 
     # The credit note is paid out to the customer: refunded on the invoice and the deal;
     # the credit left is the 30 overpaid.
-    await pay(stack, note, None)
+    await pay(stack, credit["id"], None)
     record = await crm_invoice(
         stack,
         account,
