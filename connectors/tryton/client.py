@@ -25,6 +25,7 @@ import base64
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -98,6 +99,8 @@ class TrytonClient:
         self._login_lock = asyncio.Lock()
         self._ids = itertools.count(1)
         self.logins = 0
+        self.calls: Counter[str] = Counter()
+        """JSON-RPC calls sent, by method (``model.sale.sale.create``): round trips."""
 
     def __repr__(self) -> str:
         return f"TrytonClient({self._settings.rpc_url!r}, user={self._settings.user!r})"
@@ -189,6 +192,7 @@ class TrytonClient:
         # Secrets travel as SecretStr down to the encoder, so no argument in a traceback
         # shows the password or the session token.
         started = time.monotonic()
+        self.calls[method] += 1
         with _tracer.start_as_current_span(
             f"tryton {method}",
             kind=trace.SpanKind.CLIENT,
