@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -113,7 +113,8 @@ class PeerStack:
     """Broker, Tryton, BottleCRM, the worker and both connectors, in ``workdir``.
 
     ``webhooks`` registers a BottleCRM webhook to the connector's receiver (as `q2c dev up`
-    does), so deal changes arrive within a second instead of at the next scan.
+    does), so deal changes arrive within a second instead of at the next scan. ``extra_env``
+    is added to the q2c processes' environment (an OTLP endpoint, say).
     """
 
     def __init__(
@@ -125,8 +126,10 @@ class PeerStack:
         poll_interval: float = 1.0,
         webhooks: bool = False,
         tryton_db: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.extra_env = dict(extra_env or {})
         # Tryton's database: sqlite, or postgresql (`python -m bench --tryton-db postgresql`).
         self.tryton_db = tryton_db or os.environ.get("Q2C_BENCH_TRYTON_DB", "sqlite")
         self.postgres: PostgresCluster | None = None
@@ -262,6 +265,7 @@ class PeerStack:
             "Q2C_BOTTLECRM__TOKEN": org.token.get_secret_value(),
             "Q2C_BOTTLECRM__JWT": org.jwt.get_secret_value(),
             "Q2C_BOTTLECRM__SCAN_INTERVAL": str(self.scan_interval),
+            **self.extra_env,
         }
         if self.webhooks:
             port = free_port()
