@@ -77,7 +77,7 @@ def as_json(figures: dict[str, Figure] | None = None) -> dict[str, float | str]:
     figures = FIGURES if figures is None else figures
     out: dict[str, float | str] = {}
     for key, found in figures.items():
-        out[key] = found.value
+        out[key] = round(found.value, 2)
         out[f"{key}_load"] = found.load
     return out
 
