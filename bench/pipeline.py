@@ -35,6 +35,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench._summary import record
 from q2c.core.kafka_admin import ensure_q2c_topics, ensure_topics
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
@@ -284,6 +285,11 @@ async def measure(bootstrap: str, workdir: Path) -> dict[str, float | str | int]
     print(aiokafka.line("aiokafka passthrough"))
     print(faust.line("Faust passthrough"))
     print(sync.line("q2c sync", versus=faust))
+    record("aiokafka_per_s", aiokafka.per_s, "/s", aiokafka.load)
+    record("faust_per_s", faust.per_s, "/s", faust.load)
+    record("sync_per_s", sync.per_s, "/s", sync.load)
+    record("sync_of_faust", sync.per_s / faust.per_s, "", f"{faust.load} / {sync.load}")
+    record("sync_cpu_us_per_event", sync.cpu_us, "µs", sync.load)
     return {
         "events": MESSAGES,
         "aiokafka_per_s": round(aiokafka.per_s),

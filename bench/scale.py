@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from bench._summary import record
 from bench.pipeline import (
     Arrivals,
     changes,
@@ -84,11 +85,13 @@ async def two_workers(bootstrap: str, workdir: Path) -> None:
             last = await arrivals.until(8 + EVENTS)
             used = sum(cpu_seconds(p.pid) - c for p, c in zip(procs, cpu, strict=True))
             rate = EVENTS / (last - started)
+            record("two_workers_per_s", rate, "/s", load_average())
             print(
                 f"   two workers, 4 partitions   {rate:9.0f} events/s combined"
                 f"{used / EVENTS * 1e6:8.0f} µs CPU/event   load {load_average()}"
             )
             pause = await rebalance_pause(bootstrap, topics, procs[1], arrivals)
+            record("rebalance_pause_s", pause, "s", load_average())
             print(
                 f"   one worker leaves the group  {pause:9.2f} s longest pause in the output"
                 f"                 load {load_average()}"
@@ -182,6 +185,9 @@ async def size(bootstrap: str, workdir: Path) -> None:
             await produce(bootstrap, topics.changes, changes(1, start=10 * ABSORB))
             await arrivals.until(1, within=600)
             views = time.perf_counter() - began
+            what = f"{CUSTOMERS} customers, {ITEMS} items"
+            record("views_read_s", views, "s", load_average(), f"{what}, start included")
+            record("views_rss_mb", rss_mb(proc.pid), "MB", load_average(), what)
             print(
                 f"   views of {CUSTOMERS} customers and {ITEMS} items read in {views:6.1f} s"
                 f" (worker start included)   RSS {rss_mb(proc.pid):6.0f} MB   load {load_average()}"
@@ -190,6 +196,8 @@ async def size(bootstrap: str, workdir: Path) -> None:
             await produce(bootstrap, topics.changes, changes(ABSORB))
             await arrivals.until(1 + ABSORB, within=3600)
             absorbed = time.perf_counter() - started
+            record("absorb_s", absorbed, "s", load_average(), f"{ABSORB} new customers")
+            record("absorbed_rss_mb", rss_mb(proc.pid), "MB", load_average(), what)
             print(
                 f"   {ABSORB} new customers absorbed in {absorbed:6.1f} s"
                 f" ({ABSORB / absorbed:.0f}/s)   RSS {rss_mb(proc.pid):6.0f} MB"

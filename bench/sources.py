@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench._summary import record
 from connectors.base import CursorStore, Publisher, SourceRunner, Stream
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput
@@ -90,6 +91,8 @@ async def tryton_figures(bootstrap: str, workdir: Path) -> None:
             rows = await client.search_read("party.party", [], ["name", "last_modified_at"])
             bare = len(rows) / (time.perf_counter() - began)
             published, elapsed = await drain(PartyStream(client), bootstrap)
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        record("tryton_snapshot_s", elapsed, "s", load, f"{published} parties")
         print(
             f"   tryton parties      {published:5d} changes  {published / elapsed:8.0f} changes/s"
             f"   (bare search_read {bare:8.0f} records/s)   snapshot {elapsed:.1f} s"

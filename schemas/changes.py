@@ -9,9 +9,9 @@ so is an echo of what q2c itself wrote.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from schemas.base import Contract
 from schemas.entities import (
@@ -40,6 +40,10 @@ ENTITY_KIND: dict[type[Contract], EntityKind] = {
     Invoice: EntityKind.INVOICE,
     CreditMemo: EntityKind.CREDIT_MEMO,
     Payment: EntityKind.PAYMENT,
+}
+
+_MODEL_OF_KIND: dict[str, type[Contract]] = {
+    kind.value: model for model, kind in ENTITY_KIND.items()
 }
 
 
@@ -71,6 +75,23 @@ class EntityChange(Contract):
             "others are defaults of the canonical model and say nothing (added in v2)."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_of_its_kind(cls, values: Any) -> Any:
+        """Read ``data`` as the model its ``entity`` names: the union alone would try every
+        entity model in turn (most of the cost of decoding a change). Data that is not a
+        valid record of its kind is left to the union, which reports it as it always did."""
+        if not isinstance(values, dict):
+            return values
+        data, entity = values.get("data"), values.get("entity")
+        model = _MODEL_OF_KIND.get(entity) if isinstance(entity, str) else None
+        if model is None or not isinstance(data, dict):
+            return values
+        try:
+            return {**values, "data": model.model_validate(data)}
+        except (ValidationError, ValueError, TypeError):
+            return values
 
     @model_validator(mode="after")
     def _consistent(self) -> EntityChange:

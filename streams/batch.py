@@ -43,11 +43,16 @@ class Overlay(Generic[E]):
 
     def __init__(self) -> None:
         self._writes: dict[tuple[str, str], StateWrite[E]] = {}
+        self._stored: dict[tuple[str, str], BaseModel] = {}
+        """The states read from the tables, as read."""
 
     def get(self, table: str, key: str, model: type[M], load: Callable[[], M | None]) -> M | None:
         write = self._writes.get((table, key))
         if write is None:
-            return load()
+            state = load()
+            if state is not None:
+                self._stored[(table, key)] = state
+            return state
         if write.state is None:
             return None  # deleted by an earlier event of the batch
         if not isinstance(write.state, model):
@@ -55,6 +60,15 @@ class Overlay(Generic[E]):
         return write.state
 
     def put(self, table: str, key: str, state: BaseModel | None, event: E) -> None:
+        """Store ``state`` at ``key`` with the batch; nothing when it is the very state the
+        table holds (a handler returns the state it was given when nothing changed: a
+        duplicate, an echo), so a repeat costs no table write and no changelog message."""
+        if (
+            state is not None
+            and (table, key) not in self._writes
+            and self._stored.get((table, key)) is state
+        ):
+            return
         self._writes[(table, key)] = StateWrite(table, key, state, event)
 
     def writes(self) -> Iterator[StateWrite[E]]:

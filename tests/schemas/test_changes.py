@@ -7,7 +7,7 @@ import pytest
 
 from schemas import CODEC, DecodeError
 from schemas.changes import EntityChange, SystemRole
-from schemas.entities import Customer, EntityKind, ExternalIds, Item, Quote
+from schemas.entities import Contact, Customer, EntityKind, ExternalIds, Item, Quote
 from schemas.envelope import Operation
 from schemas.types import Money
 
@@ -76,3 +76,34 @@ def test_an_update_without_data_is_a_decode_error() -> None:
     tampered = bad.replace(b'"delete"', b'"update"')
     with pytest.raises(DecodeError, match="needs the entity's data"):
         CODEC.decode(tampered)
+
+
+def test_data_is_read_as_the_model_its_entity_names() -> None:
+    ids = ExternalIds(crm_id="c-1")
+    customer = Customer(ids=ids, name="Ada Ltd", updated_at=NOW)
+    contact = Contact(ids=ids, last_name="Lovelace", updated_at=NOW)
+    for entity, data in ((EntityKind.CUSTOMER, customer), (EntityKind.CONTACT, contact)):
+        decoded = CODEC.decode(CODEC.encode(change(entity, data, ids)))
+        assert isinstance(decoded, EntityChange)
+        assert type(decoded.data) is type(data)
+        assert decoded.data == data
+
+
+def test_data_of_another_kind_is_refused() -> None:
+    ids = ExternalIds(crm_id="c-1")
+    encoded = CODEC.encode(
+        change(EntityKind.CUSTOMER, Customer(ids=ids, name="Ada", updated_at=NOW), ids)
+    )
+    with pytest.raises(DecodeError):
+        CODEC.decode(encoded.replace(b'"entity":"customer"', b'"entity":"contact"'))
+
+
+def test_data_invalid_for_its_kind_is_reported_where_it_is_wrong() -> None:
+    ids = ExternalIds(crm_id="p-1")
+    item = Item(ids=ids, sku="W-1", name="Widget", updated_at=NOW)
+    encoded = CODEC.encode(change(EntityKind.ITEM, item, ids))
+    broken = encoded.replace(b'"sku":"W-1"', b'"sku":""')
+    with pytest.raises(DecodeError) as caught:
+        CODEC.decode(broken)
+    assert caught.value.path.startswith("data.")
+    assert "sku" in caught.value.path

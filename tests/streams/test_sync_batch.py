@@ -11,6 +11,7 @@ sends the same commands with the same keys, and the sinks absorb the repeats.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from schemas import CODEC, CreateSalesOrder
 from schemas.changes import EntityChange, SystemRole
 from schemas.commands import Command, UpsertCustomer
 from schemas.keys import key_of_change
-from streams.agents import SyncApp
+from streams.agents import GC_YOUNG_THRESHOLD, SyncApp, _settle_garbage_collection
 from streams.batch import Batch, Overlay, StateWrite
 from streams.config import SyncConfig
 from streams.handlers.common import Step
@@ -73,6 +74,19 @@ def test_the_overlay_refuses_to_read_a_state_as_another_model() -> None:
     overlay.put("orders", "deal:d-1", OrderState(deal="d-1"), "event-1")
     with pytest.raises(TypeError, match="holds a OrderState"):
         overlay.get("orders", "deal:d-1", FinanceState, lambda: None)
+
+
+def test_the_overlay_writes_nothing_for_a_state_returned_as_it_was_read() -> None:
+    overlay: Overlay[str] = Overlay()
+    stored = OrderState(deal="d-1")
+    same = overlay.get("orders", "deal:d-1", OrderState, lambda: stored)
+    overlay.put("orders", "deal:d-1", same, "event-1")  # a duplicate: nothing changed
+    assert list(overlay.writes()) == []
+    equal_copy = stored.model_copy()
+    overlay.put("orders", "deal:d-1", equal_copy, "event-2")  # a new state is written
+    assert [(w.state, w.event) for w in overlay.writes()] == [(equal_copy, "event-2")]
+    overlay.put("orders", "deal:d-1", stored, "event-3")  # back to what the table holds
+    assert [(w.state, w.event) for w in overlay.writes()] == [(stored, "event-3")]
 
 
 def test_a_batch_is_due_by_count_or_age() -> None:
@@ -197,7 +211,24 @@ async def test_a_batch_interrupted_by_a_refused_output_is_taken_again_whole() ->
     assert {key for _, key in sync.stored} >= {"customer:acc-7", "customer:acc-8"}
 
     # Delivered once more (a worker killed after storing, before committing): the stored
-    # state absorbs it and nothing is sent again.
+    # state absorbs it, nothing is sent again, and no state is written again.
     sync.sent.clear()
-    assert await run_batch(sync, batch) == batch
+    before = dict(sync.stored)
+    again = [Delivered(event.key, event.value) for event in batch]
+    assert await run_batch(sync, again) == again
     assert sync.sent == []
+    assert sync.stored == before
+    rewritten = [key for key, (_, event) in sync.stored.items() if any(event is e for e in again)]
+    assert rewritten == []
+
+
+def test_the_worker_settles_the_collector_once_started() -> None:
+    threshold = gc.get_threshold()
+    try:
+        _settle_garbage_collection()
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *threshold[1:])
+        assert gc.get_freeze_count() > 0  # what exists at start-up is no longer scanned
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
