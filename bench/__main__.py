@@ -1,7 +1,7 @@
 """Run every benchmark module in this package: ``python -m bench`` (or ``make bench``).
 
-A benchmark module has a ``main() -> None`` that prints its figures, and records those of
-issue 11 in :mod:`bench._summary`; once every selected module ran, the summary prints them
+A benchmark module has a ``main() -> None`` that prints its figures, and records the throughput
+figures in :mod:`bench._summary`; once every selected module ran, the summary prints them
 side by side with their targets and load averages. Figures are printed, never asserted:
 they depend on the machine. Options (``--json``) are left in ``sys.argv`` for the modules;
 with ``--json`` a module's last line is its figures as one JSON object, and so is the
@@ -11,35 +11,16 @@ summary's.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import io
 import os
 import pkgutil
 import platform
-import sys
 import time
-from typing import TextIO
 
 import orjson
 
 import bench
 from bench import _summary
-
-
-class _Tee(io.TextIOBase):
-    """Writes through to ``out`` and keeps a copy (a module's printed figures)."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.kept = io.StringIO()
-
-    def write(self, text: str) -> int:
-        self.kept.write(text)
-        return self.out.write(text)
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 def main() -> None:
@@ -69,15 +50,10 @@ def main() -> None:
             continue
         print(f"\n== bench.{name}")
         started = time.perf_counter()
-        tee = _Tee(sys.stdout)
-        with contextlib.redirect_stdout(tee):
-            entry()
-        if name == "latency":
-            # bench.latency prints its percentiles; the summary reads them from there.
-            _summary.record_latency_lines(tee.kept.getvalue())
+        entry()
         if not as_json:
             print(f"   ({time.perf_counter() - started:.1f} s)")
-    print("\n== summary (issue 11)")
+    print("\n== summary")
     for line in _summary.table():
         print(line)
     if as_json:

@@ -1,4 +1,4 @@
-"""The figures of issue 11 side by side, as the benchmark modules measured them.
+"""The throughput figures side by side, as the benchmark modules measured them.
 
 A module records each figure it measures (:func:`record`) with the load average at the time;
 ``python -m bench`` prints them in one table once every selected module ran (:func:`table`),
@@ -9,7 +9,6 @@ asserted, they depend on the machine and on what else runs on it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 
@@ -80,20 +79,3 @@ def as_json(figures: dict[str, Figure] | None = None) -> dict[str, float | str]:
         out[key] = round(found.value, 2)
         out[f"{key}_load"] = found.load
     return out
-
-
-_LATENCY_ROW = re.compile(
-    r"closed won -> confirmed sale\s+p50\s+(?P<p50>[\d.]+) ms\s+p95\s+(?P<p95>[\d.]+) ms.*?"
-    r"(?P<how>alone|under [\d.]+ changes/s), load (?P<load>[\d. ]+(?:\.\. [\d. ]+)?)"
-)
-
-
-def record_latency_lines(output: str) -> None:
-    """The deal latencies from what ``bench.latency`` printed (its two "closed won ->
-    confirmed sale" lines: alone, and under the background load)."""
-    for match in _LATENCY_ROW.finditer(output):
-        how = "alone" if match["how"] == "alone" else "load"
-        load = match["load"].strip()
-        note = "" if how == "alone" else match["how"]
-        record(f"latency_{how}_p50_ms", float(match["p50"]), "ms", load, note)
-        record(f"latency_{how}_p95_ms", float(match["p95"]), "ms", load, note)

@@ -38,6 +38,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from bench._summary import record
 from bench.harness import PeerStack, StackFailure, scratch
 from bench.pipeline import crm_customer_change
 from bench.traces import Span, TraceCollector
@@ -255,7 +256,10 @@ async def measure(stack: PeerStack, traces: TraceCollector | None) -> None:
     alone = [await deal_latency(stack, account, product, n) for n in range(1, 11)]
     quiet = [t.seconds for t in alone]
     print(f"   BottleCRM webhooks on, scan every {SCAN_INTERVAL:g} s; Tryton polled every 1 s")
-    print(row("closed won -> confirmed sale", quiet) + f"  alone, load {_load()}")
+    load_alone = _load()
+    print(row("closed won -> confirmed sale", quiet) + f"  alone, load {load_alone}")
+    record("latency_alone_p50_ms", percentile(quiet, 50) * 1000, "ms", load_alone)
+    record("latency_alone_p95_ms", percentile(quiet, 95) * 1000, "ms", load_alone)
     if traces is not None:
         await asyncio.sleep(1.0)  # the processes export their spans every 200 ms
         breakdown(traces, alone, "alone")
@@ -276,18 +280,20 @@ async def measure(stack: PeerStack, traces: TraceCollector | None) -> None:
         achieved = await load
     deals = [t.seconds for t in loaded]
     print(f"   the worker drained a burst of {BURST} changes at {maximum:.0f}/s")
+    load_under = f"{began} .. {_load()}"
     print(
         row("closed won -> confirmed sale", deals)
-        + f"  under {achieved:.0f} changes/s, load {began} .. {_load()}"
+        + f"  under {achieved:.0f} changes/s, load {load_under}"
     )
+    under = f"under {achieved:.0f} changes/s"
+    record("latency_load_p50_ms", percentile(deals, 50) * 1000, "ms", load_under, under)
+    record("latency_load_p95_ms", percentile(deals, 95) * 1000, "ms", load_under, under)
     tryton_rtt = await timed(
         lambda: stack.erp.search("sale.sale", [("reference", "=", "none")]), ROUND_TRIPS
     )
     crm_read = await timed(lambda: stack.crm.get_deal(known_deal), ROUND_TRIPS)
     print(row("Tryton JSON-RPC search", tryton_rtt))
     print(row("BottleCRM API read (a deal)", crm_read))
-    hops = percentile(quiet, 50) / percentile(tryton_rtt, 50)
-    print(f"   a deal takes {hops:.0f} Tryton round trips (p50 over p50, alone)")
     if traces is not None:
         await asyncio.sleep(1.0)
         breakdown(traces, loaded, f"under {achieved:.0f} changes/s")
