@@ -1,14 +1,20 @@
 """The systems q2c has connectors for, by name: each package's ``spec`` module declares the
-system (:class:`~connectors.base.spec.ConnectorSpec`); everything else reads it from here."""
+system (:class:`~connectors.base.spec.ConnectorSpec`); everything else reads it from here.
+
+A spec is loaded when it is first asked for, so a process loads only the connectors it
+runs."""
 
 from __future__ import annotations
 
 import importlib
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.base.spec import Builder, ConnectorSpec
+from connectors.secret_shapes import SECRET_PATTERNS
 from schemas.redaction import add_secret_patterns
+
+if TYPE_CHECKING:
+    from connectors.base.spec import Builder, ConnectorSpec
 
 SPECS: dict[str, str] = {
     "tryton": "connectors.tryton.spec",
@@ -27,6 +33,8 @@ def systems() -> list[str]:
 
 @cache
 def spec(system: str) -> ConnectorSpec[Any]:
+    from connectors.base.spec import ConnectorSpec
+
     try:
         module = SPECS[system]
     except KeyError:
@@ -45,9 +53,9 @@ def specs() -> list[ConnectorSpec[Any]]:
 
 def install_secret_patterns() -> None:
     """Mask every known system's secret shapes in logs, traces and dead-letter reasons from
-    now on."""
+    now on (without loading the connectors)."""
     for system in systems():
-        add_secret_patterns(spec(system).secret_patterns)
+        add_secret_patterns(SECRET_PATTERNS[system])
 
 
 def builder(system: str) -> Builder:

@@ -9,6 +9,7 @@ from connectors.bottlecrm.mapping import SYSTEM, BottleCrmMapper
 from connectors.bottlecrm.provision import provision
 from connectors.bottlecrm.settings import BottleCrmSettings
 from connectors.bottlecrm.sink import BottleCrmSink
+from connectors.secret_shapes import SECRET_PATTERNS
 from schemas.changes import SystemRole
 
 
@@ -27,6 +28,5 @@ SPEC = ConnectorSpec(
     sink=BottleCrmSink,
     recorded=("url", "token", "jwt", "webhook_secret", "webhook_port"),
     provision=provision,
-    # BottleCRM's personal access tokens
-    secret_patterns=((r"bcrm_pat_[A-Za-z0-9_-]+", "bcrm_pat_***"),),
+    secret_patterns=SECRET_PATTERNS["bottlecrm"],
 )

@@ -10,6 +10,7 @@ from connectors.netsuite.mapping import NetSuiteMapper
 from connectors.netsuite.provision import provision
 from connectors.netsuite.settings import NetSuiteSettings
 from connectors.netsuite.sink import NetSuiteSink
+from connectors.secret_shapes import SECRET_PATTERNS
 from schemas.changes import SystemRole
 
 SPEC = ConnectorSpec(
@@ -37,10 +38,5 @@ SPEC = ConnectorSpec(
         "currency_id",
     ),
     provision=provision,
-    # TBA's signatures and OAuth 2.0 bearer tokens (JWTs)
-    secret_patterns=(
-        (r'oauth_signature="[^"]*"', 'oauth_signature="***"'),
-        (r"Bearer\s+[A-Za-z0-9._~+/=-]+", "Bearer ***"),
-        (r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", "eyJ***"),
-    ),
+    secret_patterns=SECRET_PATTERNS["netsuite"],
 )

@@ -9,6 +9,7 @@ from connectors.salesforce.mapping import SYSTEM, SalesforceMapper
 from connectors.salesforce.provision import provision
 from connectors.salesforce.settings import SalesforceSettings
 from connectors.salesforce.sink import SalesforceSink
+from connectors.secret_shapes import SECRET_PATTERNS
 from schemas.changes import SystemRole
 
 
@@ -38,13 +39,5 @@ SPEC = ConnectorSpec(
         "pubsub_address",
     ),
     provision=provision,
-    # OAuth access tokens ("<org id>!<token>"), refresh tokens ("5Aep861..."), PEM keys
-    secret_patterns=(
-        (
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-            "-----PRIVATE KEY***-----",
-        ),
-        (r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._-]{20,}", "00D***!***"),
-        (r"\b5Aep8[A-Za-z0-9._]{20,}", "5Aep8***"),
-    ),
+    secret_patterns=SECRET_PATTERNS["salesforce"],
 )

@@ -15,7 +15,6 @@ import click
 from pydantic import ValidationError
 
 from q2c.core.settings import Settings
-from q2c.devstack.stack import StackFiles
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +31,8 @@ def dev_option(command: F) -> F:
 
 
 def _local_stack(settings: Settings) -> dict[str, dict[str, Any]]:
+    from q2c.devstack.stack import StackFiles
+
     files = StackFiles(settings.dev.state_dir)
     stack = files.load()
     if not stack:

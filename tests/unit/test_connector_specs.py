@@ -3,6 +3,8 @@ from the registry, the base loads their settings and refuses an incomplete sink.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -18,6 +20,7 @@ from connectors.base.sink import IncompleteSink, Sink
 from connectors.base.spec import ConnectorSpec, SetupOptions
 from connectors.bottlecrm.provision import provision as provision_bottlecrm
 from connectors.bottlecrm.settings import BottleCrmSettings
+from connectors.secret_shapes import SECRET_PATTERNS
 from q2c.cli import cli
 from q2c.core.settings import DevSettings, Settings
 from q2c.devstack.errors import DevStackError
@@ -156,3 +159,36 @@ def test_the_local_stack_runs_the_chosen_crm_and_erp_only() -> None:
     assert "netsuite" in wanted
     assert "connector-netsuite" in wanted
     assert "tryton" not in wanted
+
+
+def test_every_system_masks_the_secret_shapes_its_spec_declares() -> None:
+    assert sorted(SECRET_PATTERNS) == registry.systems()
+    for system in registry.systems():
+        assert tuple(registry.spec(system).secret_patterns) == SECRET_PATTERNS[system]
+
+
+def test_a_command_loads_only_what_it_runs() -> None:
+    """`q2c connector run tryton` loads the Tryton connector and no other, nor the workers
+    nor the local stack (every process start pays for what it imports)."""
+    probe = (
+        "import sys\n"
+        "from q2c.cli import cli\n"
+        "cli.main(['connector', 'run', '--help'], standalone_mode=False)\n"
+        "from connectors.registry import spec\n"
+        "spec('tryton')\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = set(done.stdout.splitlines()[-1].split())
+    assert "connectors.tryton.spec" in loaded
+    unwanted = {
+        "connectors.bottlecrm.spec",
+        "connectors.netsuite.spec",
+        "connectors.salesforce.spec",
+        "q2c.devstack.stack",
+        "streams.app",
+        "faust",
+    }
+    assert loaded.isdisjoint(unwanted), sorted(loaded & unwanted)
