@@ -72,9 +72,14 @@ lint: install
 # each process starts its own broker and peers. Most of an end-to-end test is waiting for
 # polls and processes, so two processes use a 2-core machine better than one.
 TEST_PROCESSES ?= 2
-test: lint tools
+# Lint runs beside the tests (it needs one core for about a minute); both must pass.
+test: install tools
 	$(BIN)/q2c schemas check
-	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile --durations=20
+	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile --durations=20; tests=$$?; \
+	wait $$lint; linted=$$?; cat $(VENV)/lint.log; \
+	if [ $$linted -ne 0 ]; then echo "make lint failed"; fi; \
+	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
 
 bench: install
 	$(BIN)/python -m bench

@@ -14,6 +14,7 @@ from connectors.tryton.client import TrytonClient
 from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
 from tests.e2e.stacks import (
+    POLL_INTERVAL,
     ConnectorProcess,
     StackBase,
     base_env,
@@ -56,11 +57,11 @@ def stack_env(
         "Q2C_TRYTON__DATABASE": erp.database,
         "Q2C_TRYTON__USER": erp.user,
         "Q2C_TRYTON__PASSWORD": erp.password.get_secret_value(),
-        "Q2C_TRYTON__POLL_INTERVAL": "1",
+        "Q2C_TRYTON__POLL_INTERVAL": POLL_INTERVAL,
         "Q2C_BOTTLECRM__URL": bottlecrm_org.url,
         "Q2C_BOTTLECRM__TOKEN": bottlecrm_org.token.get_secret_value(),
         "Q2C_BOTTLECRM__JWT": bottlecrm_org.jwt.get_secret_value(),
-        "Q2C_BOTTLECRM__SCAN_INTERVAL": "1",
+        "Q2C_BOTTLECRM__SCAN_INTERVAL": POLL_INTERVAL,
     }
 
 

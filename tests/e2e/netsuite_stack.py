@@ -18,6 +18,7 @@ from connectors.netsuite.suiteql import quote
 from q2c.core.topics import Topics
 from q2c.devstack.bottlecrm import OrgAccess
 from tests.e2e.stacks import (
+    POLL_INTERVAL,
     ConnectorProcess,
     StackBase,
     base_env,
@@ -54,7 +55,7 @@ def netsuite_env(
         "Q2C_BOTTLECRM__URL": org.url,
         "Q2C_BOTTLECRM__TOKEN": org.token.get_secret_value(),
         "Q2C_BOTTLECRM__JWT": org.jwt.get_secret_value(),
-        "Q2C_BOTTLECRM__SCAN_INTERVAL": "1",
+        "Q2C_BOTTLECRM__SCAN_INTERVAL": POLL_INTERVAL,
     }
     for key, value in peer.recorded.items():
         if key != "control_token":

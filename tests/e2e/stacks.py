@@ -84,6 +84,11 @@ class StackBase:
             raise AssertionError(f"never happened: {what}\n{self.diagnostics()}") from None
 
 
+POLL_INTERVAL = "2"
+"""Seconds between a stack's Tryton polls and BottleCRM scans: each poll or scan reads every
+stream, and while a stack runs its peers spend most of their CPU answering them."""
+
+
 def base_env(bootstrap: str, tmp_path: Path, prefix: str = "e2e") -> dict[str, str]:
     """The environment every stack's q2c processes share: their own topics, consumer
     group, state and web port on the test broker."""

@@ -25,6 +25,7 @@ from connectors.salesforce.wire import soql_literal
 from connectors.tryton.client import TrytonClient, WizardStep
 from q2c.core.topics import Topics
 from tests.e2e.stacks import (
+    POLL_INTERVAL,
     ConnectorProcess,
     StackBase,
     base_env,
@@ -75,7 +76,7 @@ async def sf_stack(
         "Q2C_TRYTON__DATABASE": erp.database,
         "Q2C_TRYTON__USER": erp.user,
         "Q2C_TRYTON__PASSWORD": erp.password.get_secret_value(),
-        "Q2C_TRYTON__POLL_INTERVAL": "1",
+        "Q2C_TRYTON__POLL_INTERVAL": POLL_INTERVAL,
         **{f"Q2C_SALESFORCE__{key.upper()}": str(value) for key, value in crm.items()},
         "Q2C_SALESFORCE__POLL_INTERVAL": "1",
         "Q2C_SALESFORCE__DELETE_INTERVAL": "5",
