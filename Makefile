@@ -70,13 +70,14 @@ lint: install
 ## Lint, type-check, check the schemas, run every test (integration tests start real servers).
 # The tests run in TEST_PROCESSES pytest processes (pytest-xdist), a test module to a process;
 # each process starts its own broker and peers. Most of an end-to-end test is waiting for
-# polls and processes, so two processes use a 2-core machine better than one.
+# polls and processes, so two processes use a 2-core machine better than one. Modules go out
+# longest first (tests/conftest.py), so that no long module runs alone at the end.
 TEST_PROCESSES ?= 2
 # Lint runs beside the tests (it needs one core for about a minute); both must pass.
 test: install tools
 	$(BIN)/q2c schemas check
 	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & lint=$$!; \
-	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile --durations=20; tests=$$?; \
+	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder --durations=20; tests=$$?; \
 	wait $$lint; linted=$$?; cat $(VENV)/lint.log; \
 	if [ $$linted -ne 0 ]; then echo "make lint failed"; fi; \
 	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
