@@ -58,7 +58,7 @@ def record(key: str, value: float, unit: str, load: str, note: str = "") -> None
 def table(figures: dict[str, Figure] | None = None) -> list[str]:
     """The summary, one line per figure of :data:`ROWS`."""
     figures = FIGURES if figures is None else figures
-    lines = [f"   {'figure':<36}{'measured':>16}  {'target':<12}{'load average':<16}note"]
+    lines = [f"   {'figure':<36}{'measured':>16}  {'target':<12}{'load average':<18}note"]
     for row in ROWS:
         found = figures.get(row.key)
         if found is None:
@@ -66,7 +66,7 @@ def table(figures: dict[str, Figure] | None = None) -> list[str]:
             continue
         measured = f"{found.value:,.{row.digits}f} {found.unit}"
         lines.append(
-            f"   {row.label:<36}{measured:>16}  {row.target:<12}{found.load:<16}{found.note}"
+            f"   {row.label:<36}{measured:>16}  {row.target:<12}{found.load:<16}  {found.note}"
         )
     return lines
 
