@@ -44,7 +44,10 @@ ROWS = (
     Row("views_rss_mb", "worker RSS, views read"),
     Row("absorbed_rss_mb", "worker RSS, customers absorbed", "<= 300 MB"),
     Row("absorb_s", "sync absorbs new customers", digits=1),
-    Row("tryton_snapshot_s", "Tryton source snapshot of parties", digits=1),
+    Row("parties_snapshot_s", "Tryton source snapshots the parties", digits=1),
+    Row("parties_normalized_s", "... and they are normalized", digits=1),
+    Row("parties_absorbed_s", "... and the sync absorbed them", digits=1),
+    Row("parties_rss_mb", "worker RSS, parties absorbed", "<= 300 MB"),
 )
 
 FIGURES: dict[str, Figure] = {}

@@ -24,7 +24,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -35,11 +34,11 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench._broker import on_a_broker
 from bench._summary import record
 from q2c.core.kafka_admin import ensure_q2c_topics, ensure_topics
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
-from q2c.devstack.kafka import KafkaBroker, ensure_jars
 from q2c.devstack.procs import free_port, kill_process, stop_process
 from schemas import CODEC, fingerprint
 from schemas.changes import EntityChange, SystemRole
@@ -304,15 +303,7 @@ async def measure(bootstrap: str, workdir: Path) -> dict[str, float | str | int]
 
 
 def main() -> None:
-    settings = Settings()
-    libs = ensure_jars(settings.dev.cache_dir, settings.dev.kafka_version)
-    with tempfile.TemporaryDirectory(prefix="q2c-bench-") as tmp:
-        broker = KafkaBroker(libs=libs, data_dir=Path(tmp) / "kafka")
-        broker.start()
-        try:
-            figures = asyncio.run(measure(broker.bootstrap, Path(tmp)))
-        finally:
-            broker.stop()
+    figures = on_a_broker(measure, "pipeline")
     if "--json" in sys.argv[1:]:
         print(orjson.dumps(figures).decode())
 

@@ -5,7 +5,7 @@
   while one of them leaves the group under a steady load (the rebalance).
 - Size: one worker whose join views hold ``Q2C_SCALE_CUSTOMERS`` customers (100,000) and
   ``Q2C_SCALE_ITEMS`` items (10,000), written to the reference topics, and whose tables
-  absorb ``Q2C_SCALE_ABSORB`` new customers (20,000) through the sync: the time it takes to
+  absorb ``Q2C_SCALE_ABSORB`` new customers (100,000) through the sync: the time it takes to
   read the views, to absorb the customers, and the worker's resident memory after.
 
 The load average is printed with each figure: the machine is shared.
@@ -17,12 +17,12 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from bench._broker import on_a_broker
 from bench._summary import record
 from bench.pipeline import (
     Arrivals,
@@ -37,7 +37,6 @@ from bench.pipeline import (
 from q2c.core.kafka_admin import ensure_q2c_topics
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
-from q2c.devstack.kafka import KafkaBroker, ensure_jars
 from q2c.devstack.procs import free_port, stop_process
 from schemas import CODEC
 from schemas.entities import Customer, ExternalIds, Item, PriceBookPrice
@@ -46,7 +45,7 @@ from schemas.types import Money
 EVENTS = int(os.environ.get("Q2C_SCALE_EVENTS", "5000"))
 CUSTOMERS = int(os.environ.get("Q2C_SCALE_CUSTOMERS", "100000"))
 ITEMS = int(os.environ.get("Q2C_SCALE_ITEMS", "10000"))
-ABSORB = int(os.environ.get("Q2C_SCALE_ABSORB", "20000"))
+ABSORB = int(os.environ.get("Q2C_SCALE_ABSORB", "100000"))
 WORKER = [sys.executable, "-m", "q2c", "worker"]
 
 
@@ -213,15 +212,7 @@ async def measure(bootstrap: str, workdir: Path) -> None:
 
 
 def main() -> None:
-    settings = Settings()
-    libs = ensure_jars(settings.dev.cache_dir, settings.dev.kafka_version)
-    with tempfile.TemporaryDirectory(prefix="q2c-scale-") as tmp:
-        broker = KafkaBroker(libs=libs, data_dir=Path(tmp) / "kafka")
-        broker.start()
-        try:
-            asyncio.run(measure(broker.bootstrap, Path(tmp)))
-        finally:
-            broker.stop()
+    on_a_broker(measure, "scale")
 
 
 if __name__ == "__main__":

@@ -4,22 +4,20 @@ For each peer, N records are made, then the connector's source publishes them: e
 read, turned into raw change events, published with acks=all and its cursor stored after
 the broker acknowledged it (the `SourceRunner` loop, one stream). The baseline, in the same
 run against the same server, is one bare listing of the same records through the same
-client: what reading costs before q2c adds anything. ``Q2C_BENCH_RECORDS`` (200) records;
-the Tryton line also gives the snapshot's duration (100,000 parties: set it so).
+client: what reading costs before q2c adds anything. ``Q2C_BENCH_RECORDS`` (200) records.
+(:mod:`bench.snapshot` measures the snapshot of 100,000 parties.)
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench._summary import record
+from bench._broker import on_a_broker
 from connectors.base import CursorStore, Publisher, SourceRunner, Stream
 from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput
@@ -31,7 +29,6 @@ from q2c.core.kafka_admin import ensure_q2c_topics, partitions_of
 from q2c.core.settings import KafkaSettings, Settings
 from q2c.core.topics import Topics
 from q2c.devstack import bottlecrm, tryton
-from q2c.devstack.kafka import KafkaBroker, ensure_jars
 
 RECORDS = int(os.environ.get("Q2C_BENCH_RECORDS", "200"))
 
@@ -91,8 +88,6 @@ async def tryton_figures(bootstrap: str, workdir: Path) -> None:
             rows = await client.search_read("party.party", [], ["name", "last_modified_at"])
             bare = len(rows) / (time.perf_counter() - began)
             published, elapsed = await drain(PartyStream(client), bootstrap)
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        record("tryton_snapshot_s", elapsed, "s", load, f"{published} parties")
         print(
             f"   tryton parties      {published:5d} changes  {published / elapsed:8.0f} changes/s"
             f"   (bare search_read {bare:8.0f} records/s)   snapshot {elapsed:.1f} s"
@@ -125,18 +120,14 @@ async def bottlecrm_figures(bootstrap: str, workdir: Path) -> None:
         server.stop()
 
 
+async def measure(bootstrap: str, workdir: Path) -> None:
+    print(f"   records per peer    {RECORDS}")
+    await tryton_figures(bootstrap, workdir)
+    await bottlecrm_figures(bootstrap, workdir)
+
+
 def main() -> None:
-    settings = Settings()
-    libs = ensure_jars(settings.dev.cache_dir, settings.dev.kafka_version)
-    with tempfile.TemporaryDirectory(prefix="q2c-bench-") as tmp:
-        broker = KafkaBroker(libs=libs, data_dir=Path(tmp) / "kafka")
-        broker.start()
-        try:
-            print(f"   records per peer    {RECORDS}")
-            asyncio.run(tryton_figures(broker.bootstrap, Path(tmp)))
-            asyncio.run(bottlecrm_figures(broker.bootstrap, Path(tmp)))
-        finally:
-            broker.stop()
+    on_a_broker(measure, "sources")
 
 
 if __name__ == "__main__":

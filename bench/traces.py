@@ -1,4 +1,4 @@
-"""An OTLP/HTTP trace receiver on loopback for the benchmarks: every span the stack's
+"""An OTLP/HTTP trace receiver on loopback for the benchmarks and the tests: every span the
 processes export, with its start and end, so a run can say where a change's time went.
 
 The processes export through their BatchSpanProcessor (``Q2C_TELEMETRY__OTLP_ENDPOINT``);

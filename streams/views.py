@@ -118,7 +118,12 @@ class JoinViews:
         the model it was encoded from; reading it back from the topic then costs no decode.
 
         Until it is read back, an older record of the same key (an earlier one of this
-        worker's, or one another worker published before it) is not applied over it."""
+        worker's, or one another worker published before it) is not applied over it.
+
+        The view keeps a copy of ``value`` of its own size: what ``orjson.dumps`` returns
+        keeps the whole buffer it was written in (4 KiB or more), and a worker keeps every
+        customer and item."""
+        value = memoryview(value).tobytes()
         self._apply(message, value)
         self._own[(topic, key.encode())] = value
 

@@ -1,7 +1,9 @@
 """The consume-handle-commit loop the normalizer and the sink runner share.
 
-A record's offset is committed only after :meth:`ConsumingRunner.handle` returned for it,
-that is after everything it produced (changes, a result, a dead letter) was acknowledged.
+A record's offset is committed only after :meth:`ConsumingRunner.handle` returned for it and
+everything it produced (changes, a result, a dead letter) was acknowledged: either ``handle``
+awaited each acknowledgement, or it handed them over (:meth:`ConsumingRunner.awaiting`) and
+the sends of a fetched batch are acknowledged together, before the batch is committed.
 Whatever ``handle`` raises stops the loop with nothing committed past the record: a record
 that cannot be handled is the handler's to dead-letter, so what reaches the loop is a
 failure of the world (Kafka, the network, the peer) and the record is redone on restart.
@@ -39,10 +41,22 @@ class ConsumingRunner(ABC):
             auto_offset_reset="earliest",
             **options,
         )
+        self._unacknowledged: list[asyncio.Future[Any]] = []
 
     @abstractmethod
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Handle one record; return only once what it produced was acknowledged."""
+        """Handle one record; return once what it produced was acknowledged, or handed
+        over to :meth:`awaiting`."""
+
+    def awaiting(self, acknowledgement: asyncio.Future[Any]) -> None:
+        """A send's acknowledgement the current record's offset waits for."""
+        self._unacknowledged.append(acknowledgement)
+
+    async def _acknowledged(self) -> None:
+        """Wait for every acknowledgement handed over (a failed send raises)."""
+        pending, self._unacknowledged = self._unacknowledged, []
+        if pending:
+            await asyncio.gather(*pending)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._consumer.start()
@@ -55,8 +69,10 @@ class ConsumingRunner(ABC):
                         if record.value is not None:
                             await self.handle(record)
                         if self.commit_each:
+                            await self._acknowledged()
                             await self._consumer.commit({partition: record.offset + 1})
                     if not self.commit_each:
+                        await self._acknowledged()
                         await self._consumer.commit({partition: records[-1].offset + 1})
         finally:
             await self._consumer.stop()

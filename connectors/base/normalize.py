@@ -68,7 +68,9 @@ class Normalizer(ConsumingRunner):
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Map one raw record and publish its changes; a record that cannot be read or
-        mapped is dead-lettered. A failed send raises, with nothing committed past it."""
+        mapped is dead-lettered. Its changes are sent without waiting for each: the batch
+        they are part of is committed once all are acknowledged (a failed send raises, with
+        nothing committed past the batch before it)."""
         origin = MessageOrigin.of(record)
         result = normalize(self.mapper, record.value)
         if result.raw is None:
@@ -99,7 +101,9 @@ class Normalizer(ConsumingRunner):
                 return
             headers = with_trace_headers()
             for key, value in result.changes:
-                await self.publisher.send_encoded(self.topics.changes, key, value, headers)
+                self.awaiting(
+                    await self.publisher.enqueue_encoded(self.topics.changes, key, value, headers)
+                )
         self._normalized.inc()
 
     async def _report_to_crm(self, raw: RawChange, reason: str) -> None:

@@ -61,6 +61,16 @@ class Publisher:
     ) -> None:
         await self._producer.send_and_wait(topic, key=key, value=value, headers=headers or [])
 
+    async def enqueue_encoded(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
+    ) -> asyncio.Future[Any]:
+        """Send without waiting for the broker: the acknowledgement, for the caller to await
+        before it commits past what it sent. Messages go out in the order they are enqueued."""
+        ack: asyncio.Future[Any] = await self._producer.send(
+            topic, key=key, value=value, headers=headers or []
+        )
+        return ack
+
     async def publish_changes(self, changes: Sequence[RawChange]) -> None:
         """Publish ``changes`` to their system's raw topic; returns when all are acknowledged.
 

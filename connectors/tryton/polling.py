@@ -188,6 +188,10 @@ class ModifiedStream(ModifiedSinceStream):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         cls.filtered = bool(cls.domain)  # a record leaving the domain would look deleted
+        cls.republishes = any(
+            other is not None
+            for other in (cls.part_of, cls.same_reference_as, cls.reprices, cls.listed_in)
+        )
         super().__init_subclass__(**kwargs)
         fields = getattr(cls, "fields", None)
         if fields is None:
@@ -243,6 +247,19 @@ class ModifiedStream(ModifiedSinceStream):
             order=[(key, "ASC"), ("id", "ASC")],
             context=EVERYTHING,
         )
+
+    async def newest(self) -> dt.datetime | None:
+        key = self.replication_key
+        rows = await self.client.search_read(
+            self.model,
+            list(self.domain),
+            [key],
+            limit=1,
+            order=[(key, "DESC"), ("id", "DESC")],
+            context=EVERYTHING,
+        )
+        stamp = rows[0][key] if rows else None
+        return stamp if isinstance(stamp, dt.datetime) else None
 
     async def present_ids(self) -> frozenset[int]:
         """Every id of the model Tryton has now, archived ones included, paged by id."""

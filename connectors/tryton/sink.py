@@ -595,10 +595,8 @@ class TrytonSink(Sink):
                 return found[0]
         return None
 
-    async def _create_sale(self, command: CreateSalesOrder, parts: SaleParts | None = None) -> int:
+    async def _create_sale(self, command: CreateSalesOrder, parts: SaleParts) -> int:
         quote = command.quote
-        if parts is None:
-            parts = await self.sale_parts(quote)
         party_row = parts.party
         currency = await self._named(
             "currency.currency", [("code", "=", quote.currency)], f"currency {quote.currency}"

@@ -8,9 +8,9 @@ import itertools
 
 import pytest
 
+from bench.traces import Span, TraceCollector
 from tests.e2e.conftest import Stack
 from tests.e2e.helpers import account_in_both, crm_product, make_item, sale_of, won_deal
-from tests.plugins.otlp import OtlpCollector, ReceivedSpan
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ HOPS = [
 
 
 async def test_the_trace_of_a_won_deal_covers_every_hop(
-    otlp_collector: OtlpCollector, stack: Stack
+    otlp_collector: TraceCollector, stack: Stack
 ) -> None:
     await make_item(stack, "W-1", "100")
     widget = await crm_product(stack, "W-1")
@@ -31,7 +31,7 @@ async def test_the_trace_of_a_won_deal_covers_every_hop(
     deal = await won_deal(stack, account, [(widget, "1", "100")], "Traced deal")
     await sale_of(stack, deal, ("confirmed", "processing"))
 
-    async def order_trace() -> list[ReceivedSpan] | None:
+    async def order_trace() -> list[Span] | None:
         applied = [s for s in otlp_collector.spans if s.name == "apply create_sales_order"]
         if not applied:
             return None

@@ -161,11 +161,12 @@ async def test_price_lists_and_rates_price_every_item_per_book_and_currency(
     # Finance enters the day's EUR rate: every product is published again, priced in EUR
     # by Tryton (1 USD = 0.9 EUR).
     rates = CurrencyRateStream(client)
+    rated = (await rates.read(None)).cursor  # a first read marks the rates read, no more
     await client.create(
         "currency.currency.rate",
         [{"currency": euro, "date": dt.date.today(), "rate": Decimal("0.9")}],
     )
-    republished = (await rates.read(None)).changes
+    republished = (await rates.read(rated)).changes
     repriced = _item(_one(republished, "product.product", product))
     # Stamped no earlier than the product's own last change (the pristine's USD rate is
     # older): a change stamped earlier would be taken downstream for a late older one.

@@ -186,7 +186,8 @@ async def test_a_sale_left_in_draft_by_a_failed_attempt_is_finished(
     await sink.apply(customer("ACC-9", "Umbrella"))
     await sink.apply(item("CONS-DAY", "800"))
     # As if an earlier attempt had created the sale and died before quoting it.
-    sale = await sink._create_sale(order("DEAL-9", "ACC-9", "CONS-DAY"))
+    draft = order("DEAL-9", "ACC-9", "CONS-DAY")
+    sale = await sink._create_sale(draft, await sink.sale_parts(draft.quote))
     result = await sink.apply(order("DEAL-9", "ACC-9", "CONS-DAY"))
     assert result.outcome is Outcome.UPDATED
     assert result.ids == ExternalIds(crm_id="DEAL-9", erp_id=str(sale))

@@ -79,6 +79,9 @@ class MemoryStream(ModifiedSinceStream):
     async def present_ids(self) -> frozenset[int]:
         return frozenset(self.table.rows)
 
+    async def newest(self) -> dt.datetime | None:
+        return max((stamp for stamp, _ in self.table.rows.values()), default=None)
+
     def deleted(self, record_id: int, seen_at: dt.datetime) -> RawChange:
         return change(record_id, Operation.DELETE, {}, seen_at)
 

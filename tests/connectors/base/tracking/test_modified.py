@@ -189,3 +189,47 @@ async def test_a_stream_filtered_by_a_domain_cannot_report_deletes() -> None:
 
         class _Filtered(MemoryStream):
             filtered = True
+
+
+class PartStream(MemoryStream):
+    """Publishes its owners' records when its own are edited (here: the rows themselves)."""
+
+    reports_deletes = False
+    republishes = True
+
+
+async def test_a_stream_that_republishes_starts_at_its_newest_record() -> None:
+    table = Table()
+    stream = PartStream(table, overlap=MINUTE, page_size=2)
+    for rid in range(1, 8):
+        table.write(rid, at(rid * 30), name=f"part {rid}")
+    # The owners' own first read publishes them: this one marks its records read, the
+    # overlap window before the newest included, and publishes none of them.
+    first = await stream.read(None)
+    assert first.changes == []
+    assert not first.more
+    state = ModifiedCursor.decode(first.cursor)
+    assert state.high_water == at(210)
+    assert state.seen == {(rid, stamp_text(at(rid * 30))) for rid in (5, 6, 7)}
+    assert (await stream.read(first.cursor)).changes == []
+    # Edits after it are published, a late commit inside the window too.
+    table.write(2, at(240), name="edited")
+    table.write(9, at(200), name="late")
+    assert published((await stream.read(first.cursor)).changes) == [
+        ("9", Operation.UPDATE),
+        ("2", Operation.UPDATE),
+    ]
+
+
+async def test_a_stream_that_republishes_and_starts_empty_publishes_what_comes() -> None:
+    table = Table()
+    stream = PartStream(table, overlap=MINUTE, page_size=2)
+    nothing_yet = await stream.read(None)
+    assert nothing_yet.changes == []
+    assert nothing_yet.cursor is not None
+    table.write(1, at(10), name="first")
+    table.write(2, at(20), name="second")
+    assert published((await stream.read(nothing_yet.cursor)).changes) == [
+        ("1", Operation.UPDATE),
+        ("2", Operation.UPDATE),
+    ]
