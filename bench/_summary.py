@@ -44,6 +44,7 @@ ROWS = (
     Row("views_rss_mb", "worker RSS, views read"),
     Row("absorbed_rss_mb", "worker RSS, customers absorbed", "<= 300 MB"),
     Row("absorb_s", "sync absorbs new customers", digits=1),
+    Row("parties_bare_read_per_s", "Tryton bare read of parties"),
     Row("parties_snapshot_s", "Tryton source snapshots the parties", digits=1),
     Row("parties_normalized_s", "... and they are normalized", digits=1),
     Row("parties_absorbed_s", "... and the sync absorbed them", digits=1),

@@ -16,7 +16,9 @@ on the record that completes it:
 - absorbed: every one in the sync's tables and published to the customers' join view
   (each also makes a command to create the customer in the CRM);
 
-and the worker's resident memory once it absorbed them. The load average is printed with
+and the worker's resident memory once it absorbed them. The baseline, in the same run
+against the same server before the connector starts, is a bare read of the first 10,000
+parties with the party stream's fields through the same client. The load average is printed with
 each figure: the machine is shared.
 """
 
@@ -36,12 +38,17 @@ from bench._broker import on_a_broker
 from bench._summary import record
 from bench.pipeline import cpu_seconds, load_average, ready_on, start, sync_env
 from bench.scale import rss_mb, topics_for
+from connectors.tryton.client import TrytonClient
+from connectors.tryton.settings import TrytonSettings
+from connectors.tryton.streams import PartyStream
 from q2c.core.settings import Settings
 from q2c.core.topics import Topics
 from q2c.devstack import tryton
 from q2c.devstack.procs import free_port, stop_process
 
 PARTIES = int(os.environ.get("Q2C_BENCH_PARTIES", "100000"))
+BASELINE = 10000
+"""Parties read bare for the baseline (the first ones)."""
 PREFIX = "snapshot"
 _STAMP = "%Y-%m-%d %H:%M:%S.%f"  # how trytond's SQLite backend stores a timestamp
 
@@ -80,6 +87,20 @@ def seed_parties(database: Path, count: int) -> list[int]:
             ),
         )
     return ids
+
+
+async def bare_read(server: tryton.TrytonServer, ids: list[int]) -> float:
+    """Parties/s of a bare read of ``ids`` with the fields the party stream reads, through
+    the same client: what Tryton's API gives before q2c adds anything (no related records,
+    nothing published)."""
+    settings = TrytonSettings(
+        url=server.base_url, database=server.database, user=server.user, password=server.password
+    )
+    async with TrytonClient(settings) as client:
+        began = time.perf_counter()
+        for first in range(0, len(ids), 500):
+            await client.read(PartyStream.model, ids[first : first + 500], list(PartyStream.fields))
+        return len(ids) / (time.perf_counter() - began)
 
 
 class Completion:
@@ -132,6 +153,12 @@ async def measure(bootstrap: str, workdir: Path) -> None:
     server.start()
     worker = connector = None
     try:
+        baseline = await bare_read(server, ids[:BASELINE])
+        print(
+            f"   bare read of {min(PARTIES, BASELINE)} parties' fields, 500 at a time"
+            f" {baseline:8.0f} parties/s   load {load_average()}"
+        )
+        record("parties_bare_read_per_s", baseline, "/s", load_average(), "Tryton's API alone")
         topics = await topics_for(bootstrap, PREFIX, partitions=1)
         port = free_port()
         worker = start(

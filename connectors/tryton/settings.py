@@ -22,7 +22,15 @@ class TrytonSettings(BaseModel):
         ge=0,
         description="Seconds each poll reaches back for records committed late.",
     )
-    page_size: int = Field(default=200, ge=1, le=10_000)
+    page_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description=(
+            "Records a read asks for at once. Streams take turns a poll at a time, and a"
+            " poll publishes at least a page: larger pages make a first sync faster."
+        ),
+    )
     report_deletes: bool = Field(
         default=True, description="Find deleted parties, products and sales by id scans."
     )
