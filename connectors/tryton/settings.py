@@ -23,13 +23,7 @@ class TrytonSettings(BaseModel):
         description="Seconds each poll reaches back for records committed late.",
     )
     page_size: int = Field(
-        default=1000,
-        ge=1,
-        le=10_000,
-        description=(
-            "Records a read asks for at once. Streams take turns a poll at a time, and a"
-            " poll publishes at least a page: larger pages make a first sync faster."
-        ),
+        default=200, ge=1, le=10_000, description="Records a read asks for at once."
     )
     report_deletes: bool = Field(
         default=True, description="Find deleted parties, products and sales by id scans."
