@@ -33,7 +33,6 @@ from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput, DealInput, LineItemInput, Product
 from connectors.bottlecrm.provision import WEBHOOK_EVENTS
 from connectors.tryton.client import TrytonClient
-from connectors.tryton.settings import TrytonSettings
 from q2c.core.settings import Settings
 from q2c.devstack import bottlecrm, tryton, tryton_postgres
 from q2c.devstack.bottlecrm import OrgAccess
@@ -196,11 +195,7 @@ class PeerStack:
         for process in self.processes.values():
             process.start()
         await asyncio.gather(*(p.wait_ready() for p in self.processes.values()))
-        self._erp = TrytonClient(
-            TrytonSettings(
-                url=erp.base_url, database=erp.database, user=erp.user, password=erp.password
-            )
-        )
+        self._erp = TrytonClient(erp.settings())
         await self._erp.login()
         self._crm = BottleCrmClient(org.settings())
 

@@ -39,7 +39,6 @@ from bench._summary import record
 from bench.pipeline import cpu_seconds, load_average, ready_on, start, sync_env
 from bench.scale import rss_mb, topics_for
 from connectors.tryton.client import TrytonClient
-from connectors.tryton.settings import TrytonSettings
 from connectors.tryton.streams import PartyStream
 from q2c.core.settings import Settings
 from q2c.core.topics import Topics
@@ -93,10 +92,7 @@ async def bare_read(server: tryton.TrytonServer, ids: list[int]) -> float:
     """Parties/s of a bare read of ``ids`` with the fields the party stream reads, through
     the same client: what Tryton's API gives before q2c adds anything (no related records,
     nothing published)."""
-    settings = TrytonSettings(
-        url=server.base_url, database=server.database, user=server.user, password=server.password
-    )
-    async with TrytonClient(settings) as client:
+    async with TrytonClient(server.settings()) as client:
         began = time.perf_counter()
         for first in range(0, len(ids), 500):
             await client.read(PartyStream.model, ids[first : first + 500], list(PartyStream.fields))

@@ -23,7 +23,6 @@ from connectors.bottlecrm.client import BottleCrmClient
 from connectors.bottlecrm.models import AccountInput
 from connectors.bottlecrm.source import AccountStream
 from connectors.tryton.client import TrytonClient
-from connectors.tryton.settings import TrytonSettings
 from connectors.tryton.source import PartyStream
 from q2c.core.kafka_admin import ensure_q2c_topics, partitions_of
 from q2c.core.settings import KafkaSettings, Settings
@@ -72,13 +71,7 @@ async def tryton_figures(bootstrap: str, workdir: Path) -> None:
     server.restore(pristine)
     server.start()
     try:
-        settings = TrytonSettings(
-            url=server.base_url,
-            database=server.database,
-            user=server.user,
-            password=server.password,
-        )
-        async with TrytonClient(settings) as client:
+        async with TrytonClient(server.settings()) as client:
             for start in range(0, RECORDS, 50):
                 await client.create(
                     "party.party",

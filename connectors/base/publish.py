@@ -59,7 +59,7 @@ class Publisher:
     async def send_encoded(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
     ) -> None:
-        await self._producer.send_and_wait(topic, key=key, value=value, headers=headers or [])
+        await (await self.enqueue_encoded(topic, key, value, headers))
 
     async def enqueue_encoded(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 import orjson
 from pydantic import SecretStr
 
+from connectors.tryton.settings import TrytonSettings
 from q2c.devstack import procs
 from q2c.devstack.errors import DevStackError
 
@@ -406,6 +407,16 @@ class TrytonServer:
         # A port asked for explicitly is kept (or the start fails); 0 means any free one.
         self.fixed_port = self.port != 0
         self.databases: DatabaseStore = self.store or SqliteStore(self.data_dir / "db")
+
+    def settings(self, **overrides: Any) -> TrytonSettings:
+        """The Tryton connector's settings for this server (its admin user)."""
+        values: dict[str, Any] = {
+            "url": self.base_url,
+            "database": self.database,
+            "user": self.user,
+            "password": self.password,
+        }
+        return TrytonSettings(**(values | overrides))
 
     @property
     def base_url(self) -> str:

@@ -45,14 +45,7 @@ class TrytonPeer:
         return self.pristine.records
 
     def settings(self, **overrides: Any) -> TrytonSettings:
-        values: dict[str, Any] = {
-            "url": self.server.base_url,
-            "database": self.server.database,
-            "user": self.server.user,
-            "password": self.server.password,
-        }
-        values.update(overrides)
-        return TrytonSettings(**values)
+        return self.server.settings(**overrides)
 
     def start(self) -> None:
         self.server.restore(self.pristine)
